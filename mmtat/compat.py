@@ -27,9 +27,14 @@ Fixes
    numpy arrays and dtypes of the message hub).  Rather than switching the
    weights-only unpickler off, exactly those types are allow-listed with
    ``torch.serialization.add_safe_globals``; any other global in a
-   checkpoint is still refused.
+   checkpoint is still refused.  ``HistoryBuffer`` pickles its statistics
+   methods as ``getattr(HistoryBuffer, 'mean')``; allowing ``getattr`` itself
+   would let a checkpoint reach any attribute of any allowed object, so the
+   name ``builtins.getattr`` is bound to a getattr that only returns
+   ``HistoryBuffer``'s own statistics methods.
 """
 import importlib
+import pickle
 import sys
 import types
 import warnings
@@ -136,6 +141,18 @@ def _mmengine_safe_globals() -> List[Any]:
     return safe
 
 
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` as seen by weights-only unpickling: HistoryBuffer only."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = HistoryBuffer._statistics_methods
+    if obj is HistoryBuffer and isinstance(name, str) and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'mmtat.compat: refusing getattr({obj!r}, {name!r}) while loading a '
+        'checkpoint with weights_only=True; only the statistics methods of '
+        'mmengine\'s HistoryBuffer are allowed.')
+
+
 MMENGINE_SAFE_GLOBALS: List[Any] = []
 
 
@@ -145,6 +162,10 @@ def _allow_mmengine_checkpoint_types() -> None:
         return  # torch < 2.4: torch.load is not weights-only by default
     if not MMENGINE_SAFE_GLOBALS:
         MMENGINE_SAFE_GLOBALS.extend(_mmengine_safe_globals())
+        # protocol-2 pickles name it __builtin__.getattr; torch maps that
+        # module name to builtins before the lookup.
+        MMENGINE_SAFE_GLOBALS.append(
+            (_history_buffer_getattr, 'builtins.getattr'))
     add_safe_globals(MMENGINE_SAFE_GLOBALS)
 
 
