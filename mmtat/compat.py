@@ -134,10 +134,10 @@ def _mmengine_safe_globals() -> List[Any]:
     # numpy >= 1.25 pickles dtypes as instances of numpy.dtypes.*DType.
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
-        safe += [
-            getattr(dtypes, name) for name in dir(dtypes)
-            if name.endswith('DType') and isinstance(getattr(dtypes, name), type)
-        ]
+        for name in dir(dtypes):
+            dtype_class = getattr(dtypes, name)
+            if name.endswith('DType') and isinstance(dtype_class, type):
+                safe.append(dtype_class)
     return safe
 
 

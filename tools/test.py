@@ -3,9 +3,10 @@ import argparse
 import os
 import os.path as osp
 
-import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+
+import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,7 +47,8 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
+def trigger_visualization_hook(cfg: Config,
+                               args: argparse.Namespace) -> Config:
     default_hooks = cfg.default_hooks
     if 'visualization' not in default_hooks:
         raise RuntimeError(

@@ -9,10 +9,11 @@ import logging
 import os
 import os.path as osp
 
-import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
+
+import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
 
 
 def parse_args() -> argparse.Namespace:

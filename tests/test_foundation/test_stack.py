@@ -77,10 +77,10 @@ def test_custom_imports_in_config_applies_compat():
 
 
 def test_mmrazor_quantization_gives_clear_error():
-    import mmtat  # noqa: F401
     from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
 
+    import mmtat  # noqa: F401
     from mmtat.compat import MMRazorQuantizationUnavailable
 
     qconfig = dict(
