@@ -1,0 +1,224 @@
+"""The generated datasets load through MMSegmentation's own dataset classes."""
+import hashlib
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mmtat  # noqa: F401  (compat fixes before mmseg/mmrazor)
+from mmtat.datasets import (
+    COCOSTUFF_CLASSES,
+    VOC_CLASSES,
+    make_synthetic_cocostuff10k,
+    make_synthetic_voc,
+)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SIZE = (48, 64)  # (height, width): not square, to catch swapped axes
+
+LOAD = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+]
+
+
+def _build(cfg):
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import DATASETS
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    # the pipelines' transforms resolve in the default scope: mmseg's
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return DATASETS.build(cfg)
+
+
+def _digest(root):
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = osp.join(dirpath, name)
+            with open(path, 'rb') as f:
+                out[osp.relpath(path, root)] = hashlib.sha256(
+                    f.read()).hexdigest()
+    return out
+
+
+def _voc_dataset(data_root, seg_dir, ann_file):
+    return _build(
+        dict(
+            type='PascalVOCDataset',
+            data_root=data_root,
+            data_prefix=dict(img_path='JPEGImages', seg_map_path=seg_dir),
+            ann_file=ann_file,
+            pipeline=LOAD))
+
+
+def test_voc_layout_loads_with_mmseg(tmp_path):
+    data_root = make_synthetic_voc(
+        str(tmp_path), num_train=6, num_val=3, image_size=SIZE, seed=1)
+    assert data_root == osp.join(str(tmp_path), 'VOCdevkit', 'VOC2012')
+
+    train = _voc_dataset(data_root, 'SegmentationClass',
+                         'ImageSets/Segmentation/train.txt')
+    val = _voc_dataset(data_root, 'SegmentationClass',
+                       'ImageSets/Segmentation/val.txt')
+    aug = _voc_dataset(data_root, 'SegmentationClassAug',
+                       'ImageSets/Segmentation/aug.txt')
+    assert (len(train), len(val), len(aug)) == (6, 3, 6)
+    assert train.metainfo['classes'][0] == 'background'
+
+    seen = set()
+    for dataset, ring in ((train, True), (val, True), (aug, False)):
+        for i in range(len(dataset)):
+            item = dataset[i]
+            assert item['img'].shape == SIZE + (3, )
+            assert item['img'].dtype == np.uint8
+            seg = item['gt_seg_map']
+            assert seg.shape == SIZE
+            values = set(np.unique(seg).tolist())
+            allowed = set(VOC_CLASSES) | ({255} if ring else set())
+            assert values <= allowed, values
+            assert (255 in values) == ring
+            seen |= values
+    # all the classes occur, with the names mmseg gives them
+    assert set(VOC_CLASSES) <= seen
+    for index, name in VOC_CLASSES.items():
+        assert train.metainfo['classes'][index] == name
+
+    # the aug config's ConcatDataset of train + aug builds as well
+    concat = _build(
+        dict(
+            type='ConcatDataset',
+            datasets=[
+                dict(
+                    type='PascalVOCDataset',
+                    data_root=data_root,
+                    data_prefix=dict(
+                        img_path='JPEGImages', seg_map_path=seg),
+                    ann_file=f'ImageSets/Segmentation/{split}.txt',
+                    pipeline=LOAD)
+                for seg, split in (('SegmentationClass', 'train'),
+                                   ('SegmentationClassAug', 'aug'))
+            ]))
+    assert len(concat) == 12
+
+
+def test_cocostuff10k_layout_loads_with_mmseg(tmp_path):
+    data_root = make_synthetic_cocostuff10k(
+        str(tmp_path), num_train=5, num_val=4, image_size=SIZE, seed=2)
+    assert data_root == osp.join(str(tmp_path), 'coco_stuff10k')
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', reduce_zero_label=True)
+    ]
+    datasets = {}
+    for split, sub in (('train', 'train2014'), ('val', 'test2014')):
+        # exactly the dataset dicts of mmseg's _base_/datasets/coco-stuff10k
+        datasets[split] = _build(
+            dict(
+                type='COCOStuffDataset',
+                data_root=data_root,
+                reduce_zero_label=True,
+                data_prefix=dict(
+                    img_path=f'images/{sub}',
+                    seg_map_path=f'annotations/{sub}'),
+                pipeline=pipeline))
+    assert len(datasets['train']) == 5 and len(datasets['val']) == 4
+    classes = datasets['train'].metainfo['classes']
+    assert len(classes) == 171
+    for index, name in COCOSTUFF_CLASSES.items():
+        assert classes[index] == name
+
+    seen = set()
+    for dataset in datasets.values():
+        for i in range(len(dataset)):
+            item = dataset[i]
+            assert item['img'].shape == SIZE + (3, )
+            seg = item['gt_seg_map']
+            assert seg.shape == SIZE and seg.dtype == np.uint8
+            values = set(np.unique(seg).tolist())
+            assert values <= set(COCOSTUFF_CLASSES) | {255}, values
+            seen |= values
+    assert set(COCOSTUFF_CLASSES) | {255} == seen
+    with open(osp.join(data_root, 'imageLists', 'test.txt')) as f:
+        assert len(f.read().split()) == 4
+
+
+@pytest.mark.parametrize('maker', [make_synthetic_voc,
+                                   make_synthetic_cocostuff10k])
+def test_deterministic_and_seeded(tmp_path, maker):
+    kwargs = dict(num_train=4, num_val=2, image_size=40, seed=3)
+    first = _digest(maker(str(tmp_path / 'a'), **kwargs))
+    second = _digest(maker(str(tmp_path / 'b'), **kwargs))
+    assert first == second
+    assert len(first) > 10
+    other = _digest(maker(str(tmp_path / 'c'), **dict(kwargs, seed=4)))
+    assert other.keys() == first.keys()
+    images = [k for k in first if k.endswith('.jpg')]
+    assert all(other[k] != first[k] for k in images)
+
+
+def test_idempotent_and_refuses_foreign_dirs(tmp_path):
+    kwargs = dict(num_train=2, num_val=1, image_size=32)
+    data_root = make_synthetic_voc(str(tmp_path), **kwargs)
+    jpg = osp.join(data_root, 'JPEGImages', '2012_000000.jpg')
+    before = os.stat(jpg).st_mtime_ns
+    assert make_synthetic_voc(str(tmp_path), **kwargs) == data_root
+    assert os.stat(jpg).st_mtime_ns == before  # not written again
+
+    # a missing file makes it generate the dataset again
+    os.remove(jpg)
+    make_synthetic_voc(str(tmp_path), **kwargs)
+    assert osp.isfile(jpg)
+
+    with pytest.raises(FileExistsError, match='other arguments'):
+        make_synthetic_voc(str(tmp_path), **dict(kwargs, num_train=3))
+
+    foreign = tmp_path / 'real' / 'coco_stuff10k'
+    foreign.mkdir(parents=True)
+    (foreign / 'something.txt').write_text('not ours')
+    with pytest.raises(FileExistsError, match='not a synthetic dataset'):
+        make_synthetic_cocostuff10k(str(tmp_path / 'real'), **kwargs)
+    assert (foreign / 'something.txt').read_text() == 'not ours'
+    # no temporary directory is left behind
+    assert sorted(os.listdir(tmp_path / 'real')) == ['coco_stuff10k']
+
+
+@pytest.mark.parametrize('kwargs, error', [
+    (dict(num_train=0), ValueError),
+    (dict(num_val=-1), ValueError),
+    (dict(num_train=2.0), TypeError),
+    (dict(image_size=(16, 16)), ValueError),
+    (dict(image_size=(64, 64, 3)), TypeError),
+    (dict(image_size='96'), TypeError),
+    (dict(seed=-1), ValueError),
+])
+def test_bad_arguments(tmp_path, kwargs, error):
+    for maker in (make_synthetic_voc, make_synthetic_cocostuff10k):
+        with pytest.raises(error):
+            maker(str(tmp_path), **kwargs)
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli(tmp_path):
+    script = osp.join(REPO, 'tools', 'misc', 'make_synthetic_data.py')
+    out = subprocess.run(
+        [sys.executable, script, 'cocostuff10k', str(tmp_path),
+         '--num-train', '3', '--num-val', '2', '--size', '40x56'],
+        capture_output=True, text=True, check=True)
+    data_root = out.stdout.strip()
+    assert data_root == osp.join(str(tmp_path), 'coco_stuff10k')
+    assert len(os.listdir(osp.join(data_root, 'images', 'train2014'))) == 3
+    from PIL import Image
+    with Image.open(osp.join(data_root, 'images', 'test2014',
+                             'COCO_test2014_000000000003.jpg')) as img:
+        assert img.size == (56, 40)  # PIL gives (width, height)
+
+    bad = subprocess.run(
+        [sys.executable, script, 'voc', str(tmp_path / 'x'), '--num-val',
+         '0'],
+        capture_output=True, text=True)
+    assert bad.returncode == 2 and 'num_val must be >= 1' in bad.stderr
