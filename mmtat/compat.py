@@ -32,6 +32,15 @@ Fixes
    would let a checkpoint reach any attribute of any allowed object, so the
    name ``builtins.getattr`` is bound to a getattr that only returns
    ``HistoryBuffer``'s own statistics methods.
+
+3. **mmengine without pkg_resources** (mmengine 0.10.x, setuptools >= 81).
+   mmengine finds installed packages (``mmseg::`` base configs,
+   ``mmengine.hub``) with ``pkg_resources``, which setuptools 81 removed;
+   torch >= 2.9 requires a recent setuptools, so ``Config.fromfile`` of any
+   config inheriting ``mmseg::...`` failed with "No module named
+   'pkg_resources'".  Where ``pkg_resources`` cannot be imported,
+   mmengine's ``is_installed`` / ``get_installed_path`` are replaced by
+   equivalents built on ``importlib.metadata``.
 """
 import importlib
 import pickle
@@ -169,6 +178,58 @@ def _allow_mmengine_checkpoint_types() -> None:
     add_safe_globals(MMENGINE_SAFE_GLOBALS)
 
 
+def _is_installed(package: str) -> bool:
+    """``mmengine.utils.is_installed`` without pkg_resources."""
+    from importlib import metadata, util
+    try:
+        metadata.distribution(package)
+        return True
+    except metadata.PackageNotFoundError:
+        spec = util.find_spec(package)
+        return spec is not None and spec.origin is not None
+
+
+def _get_installed_path(package: str) -> str:
+    """``mmengine.utils.get_installed_path`` without pkg_resources.
+
+    A distribution's name may differ from its module's (mmsegmentation ->
+    mmseg): the module comes from the distribution's top_level.txt.
+    """
+    import os.path as osp
+    from importlib import metadata, util
+    module = package
+    try:
+        top_level = metadata.distribution(package).read_text('top_level.txt')
+    except metadata.PackageNotFoundError:
+        top_level = None
+    if top_level and top_level.split():
+        module = top_level.split()[0]
+    spec = util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            f'cannot find the installed path of {package} (module {module})')
+    return osp.dirname(spec.origin)
+
+
+def _replace_pkg_resources_helpers() -> None:
+    try:
+        import pkg_resources  # noqa: F401
+        return
+    except ImportError:
+        pass
+    import mmengine.config.config as config_module
+    import mmengine.utils as utils_module
+    import mmengine.utils.package_utils as package_utils
+    for module in (package_utils, utils_module, config_module):
+        module.is_installed = _is_installed
+        module.get_installed_path = _get_installed_path
+    try:
+        import mmengine.hub.hub as hub_module
+    except ImportError:
+        return
+    hub_module.get_installed_path = _get_installed_path
+
+
 _applied = False
 
 
@@ -179,4 +240,5 @@ def apply() -> None:
         return
     _install_quantization_stand_in()
     _allow_mmengine_checkpoint_types()
+    _replace_pkg_resources_helpers()
     _applied = True

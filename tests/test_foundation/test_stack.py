@@ -101,3 +101,23 @@ def test_mmrazor_quantization_gives_clear_error():
     with pytest.raises(MMRazorQuantizationUnavailable,
                        match=r'torch\.ao internals'):
         BackendConfigs['native']
+
+
+def test_mmseg_base_configs_resolve_without_pkg_resources():
+    """``mmseg::`` base configs resolve whether or not setuptools still
+    ships pkg_resources (it does not since setuptools 81)."""
+    result = _run(
+        'import os.path as osp\n'
+        'import mmtat\n'
+        'from mmengine.config import Config\n'
+        'from mmengine.utils import get_installed_path, is_installed\n'
+        "assert is_installed('mmsegmentation')\n"
+        "assert not is_installed('surely_not_a_package_xyz')\n"
+        "path = get_installed_path('mmsegmentation')\n"
+        "assert osp.basename(path) == 'mmseg', path\n"
+        "cfg = Config.fromfile('mmseg::deeplabv3/"
+        "deeplabv3_r101-d8_4xb4-40k_voc12aug-512x512.py')\n"
+        'assert cfg.model.backbone.depth == 101\n'
+        "print('resolved')\n")
+    assert result.returncode == 0, result.stderr
+    assert 'resolved' in result.stdout
