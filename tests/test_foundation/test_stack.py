@@ -103,9 +103,12 @@ def test_mmrazor_quantization_gives_clear_error():
         BackendConfigs['native']
 
 
-def test_mmseg_base_configs_resolve_without_pkg_resources():
+def test_mmseg_base_configs_resolve_without_pkg_resources(tmp_path):
     """``mmseg::`` base configs resolve whether or not setuptools still
     ships pkg_resources (it does not since setuptools 81)."""
+    config = tmp_path / 'child.py'
+    config.write_text("_base_ = 'mmseg::deeplabv3/"
+                      "deeplabv3_r101-d8_4xb4-40k_voc12aug-512x512.py'\n")
     result = _run(
         'import os.path as osp\n'
         'import mmtat\n'
@@ -115,8 +118,7 @@ def test_mmseg_base_configs_resolve_without_pkg_resources():
         "assert not is_installed('surely_not_a_package_xyz')\n"
         "path = get_installed_path('mmsegmentation')\n"
         "assert osp.basename(path) == 'mmseg', path\n"
-        "cfg = Config.fromfile('mmseg::deeplabv3/"
-        "deeplabv3_r101-d8_4xb4-40k_voc12aug-512x512.py')\n"
+        f"cfg = Config.fromfile({str(config)!r})\n"
         'assert cfg.model.backbone.depth == 101\n'
         "print('resolved')\n")
     assert result.returncode == 0, result.stderr
