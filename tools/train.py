@@ -14,6 +14,8 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
+from mmtat.utils import (RemoteFileUnavailableError, check_remote_files,
+                         setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -92,6 +94,15 @@ def main() -> None:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+
+    # Stop at once, naming each file and the fix, if a checkpoint the run
+    # would download cannot be fetched (mmtat/utils/remote_files.py).
+    try:
+        check_remote_files(cfg, mode='train')
+    except RemoteFileUnavailableError as err:
+        raise SystemExit(f'ERROR: {err}')
+    # DDP without CUDA (gloo): mmtat/utils/cpu_dist.py.
+    setup_cpu_distributed(cfg)
 
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -1,0 +1,11 @@
+"""Helpers of mmtat's tools (pre-flight checks, CPU distributed runs)."""
+from .cpu_dist import setup_cpu_distributed
+from .remote_files import (REMOTE_PREFIXES, RemoteFile,
+                           RemoteFileUnavailableError, check_remote_files,
+                           checkpoint_cache_dir, find_remote_files)
+
+__all__ = [
+    'REMOTE_PREFIXES', 'RemoteFile', 'RemoteFileUnavailableError',
+    'check_remote_files', 'checkpoint_cache_dir', 'find_remote_files',
+    'setup_cpu_distributed'
+]

@@ -1,0 +1,74 @@
+"""Distributed (DDP) training on machines without CUDA.
+
+mmengine 0.10's Runner assumes GPUs as soon as a launcher is given:
+
+* ``init_dist('pytorch')`` calls ``torch.cuda.set_device(LOCAL_RANK)``
+  before creating the process group, which fails on a CPU-only torch;
+* ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to
+  ``MMDistributedDataParallel``, which torch refuses for a module on the CPU.
+
+:func:`setup_cpu_distributed` is called by ``tools/train.py`` before the
+Runner is built.  Where CUDA is available it does nothing.  Otherwise, for
+``--launcher pytorch`` (torchrun / ``tools/dist_train.sh``), it creates the
+gloo process group itself (the Runner then skips ``init_dist``) and asks for
+``device_ids=None`` in ``model_wrapper_cfg``.  This is for smoke tests and
+CI, e.g. ``python -m torch.distributed.run --nproc_per_node 2
+tools/train.py CONFIG --launcher pytorch --cfg-options
+env_cfg.dist_cfg.backend=gloo``; note that SyncBN needs GPUs, so the model's
+``norm_cfg`` must be plain BN there.
+"""
+import datetime
+from typing import Any
+
+import torch
+import torch.distributed as torch_dist
+
+__all__ = ['setup_cpu_distributed']
+
+
+def setup_cpu_distributed(cfg: Any) -> bool:
+    """Prepare ``cfg`` (and the process group) for DDP on the CPU.
+
+    Args:
+        cfg: the run's config, with ``cfg.launcher`` already set.
+
+    Returns:
+        True if this is a CPU distributed run and it was set up, False if
+        there was nothing to do (not distributed, or CUDA is available).
+
+    Raises:
+        RuntimeError: for a launcher other than ``pytorch`` or a backend
+            other than ``gloo`` without CUDA.
+    """
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            'Distributed training without CUDA is supported with '
+            f'--launcher pytorch only, got --launcher {launcher}.')
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}) or {})
+    backend = dist_cfg.pop('backend', 'gloo')
+    if backend != 'gloo':
+        raise RuntimeError(
+            f'The {backend!r} distributed backend needs CUDA, which this '
+            'machine does not have; use the CPU backend with '
+            '--cfg-options env_cfg.dist_cfg.backend=gloo')
+    if not torch_dist.is_initialized():
+        timeout = dist_cfg.pop('timeout', None)
+        if timeout is not None:
+            dist_cfg['timeout'] = datetime.timedelta(seconds=timeout)
+        # RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT come from torchrun.
+        torch_dist.init_process_group(backend=backend, **dist_cfg)
+    wrapper_cfg = cfg.get('model_wrapper_cfg', None)
+    if wrapper_cfg is None:
+        # What Runner.wrap_model builds by default, minus the GPU index.
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+            device_ids=None)
+    else:
+        # Runner.wrap_model only fills device_ids in when it is absent.
+        wrapper_cfg.setdefault('device_ids', None)
+    return True
