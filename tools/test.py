@@ -7,6 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
+from mmtat.utils import RemoteFileUnavailableError, check_remote_files
 
 
 def parse_args() -> argparse.Namespace:
@@ -92,6 +93,13 @@ def main() -> None:
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
+
+    # Stop at once, naming each file and the fix, if a checkpoint the run
+    # would download cannot be fetched (mmtat/utils/remote_files.py).
+    try:
+        check_remote_files(cfg, mode='test')
+    except RemoteFileUnavailableError as err:
+        raise SystemExit(f'ERROR: {err}')
 
     runner = Runner.from_cfg(cfg)
     runner.test()
