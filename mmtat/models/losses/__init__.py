@@ -1,0 +1,3 @@
+from .tat_loss import TaTLoss
+
+__all__ = ['TaTLoss']
