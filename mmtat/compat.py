@@ -150,10 +150,16 @@ def _mmengine_safe_globals() -> List[Any]:
     return safe
 
 
+_HISTORY_BUFFER_STATISTICS = {'min', 'max', 'current', 'mean'}
+
+
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr`` as seen by weights-only unpickling: HistoryBuffer only."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    allowed = HistoryBuffer._statistics_methods
+    # mmengine fills _statistics_methods only when a first HistoryBuffer is
+    # created, which a fresh process resuming a run has not done yet.
+    allowed = _HISTORY_BUFFER_STATISTICS | set(
+        HistoryBuffer._statistics_methods)
     if obj is HistoryBuffer and isinstance(name, str) and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(

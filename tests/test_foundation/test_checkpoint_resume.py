@@ -127,3 +127,20 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     torch.save({'payload': _GetattrEscape()}, path)
     with pytest.raises(pickle.UnpicklingError, match='refusing getattr'):
         torch.load(path, weights_only=True)
+
+
+def test_fresh_process_loads_checkpoint(tmp_path):
+    """A resuming process loads the checkpoint before mmengine has created
+    any HistoryBuffer (whose statistics methods it pickles)."""
+    import subprocess
+    import sys
+    _runner(tmp_path, max_iters=2).train()
+    code = ('import torch, mmtat\n'
+            f'ckpt = torch.load({str(tmp_path / "iter_2.pth")!r}, '
+            'weights_only=True)\n'
+            "buf = ckpt['message_hub']['log_scalars']['train/loss']\n"
+            "print(buf.statistics('mean'))\n")
+    result = subprocess.run([sys.executable, '-c', code],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.strip().splitlines()[-1]) > 0
