@@ -1,0 +1,216 @@
+"""tools/benchmark.py: side-by-side cost of distillation configs (CPU, tiny
+crop, random weights) and ``--collect`` of finished training runs."""
+import glob
+import importlib.util
+import json
+import os.path as osp
+import shutil
+
+import pytest
+from tool_utils import (
+    BASELINE_VOC,
+    REPO,
+    TAT_VOC,
+    assert_ok,
+    read_scalars,
+    run_tool,
+    smoke_options,
+)
+
+import mmtat  # noqa: F401  (compat fixes before MMRazor)
+
+KD_VOC = 'configs/baselines/kd_deeplabv3_r101_r18_voc.py'
+FLOORS = ('teacher forward only', 'student only')
+# 128x128: the smallest crop at which the shipped TaT grids fit the map.
+# Two images: the ASPP image-pool branch has BatchNorm on a 1x1 map, which
+# cannot train on a single image (so --batch-size 1 fails for DeepLabV3).
+BENCH_ARGS = ['--iters', '1', '--warmup', '0', '--batch-size', '2',
+              '--crop', '128', '128', '--device', 'cpu']
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+
+def _load_benchmark_module():
+    spec = importlib.util.spec_from_file_location(
+        'mmtat_tools_benchmark', osp.join(REPO, 'tools', 'benchmark.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def bench(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('benchmark'))
+    proc = run_tool(['tools/benchmark.py', TAT_VOC, KD_VOC, '--out', out] +
+                    BENCH_ARGS)
+    assert_ok(proc)
+    with open(osp.join(out, 'benchmark.json')) as f:
+        report = json.load(f)
+    return dict(out=out, report=report, stdout=proc.stdout)
+
+
+@pytest.fixture(scope='module')
+def student_only_run(synthetic_data, tmp_path_factory):
+    """Two iterations of the student-only VOC baseline (no teacher)."""
+    work_dir = str(tmp_path_factory.mktemp('student_voc'))
+    proc = run_tool(['tools/train.py', BASELINE_VOC, '--work-dir', work_dir,
+                     '--cfg-options'] +
+                    smoke_options('voc', synthetic_data['voc'],
+                                  distill=False, max_iters=2))
+    assert_ok(proc)
+    return work_dir
+
+
+@pytest.fixture(scope='module')
+def collected(voc_tat_run, student_only_run, tmp_path_factory):
+    assert_ok(voc_tat_run['proc'])
+    out = str(tmp_path_factory.mktemp('accuracy'))
+    work_dirs = [voc_tat_run['work_dir'], student_only_run]
+    proc = run_tool(['tools/benchmark.py', '--collect'] + work_dirs +
+                    ['--out', out])
+    assert_ok(proc)
+    with open(osp.join(out, 'accuracy.json')) as f:
+        rows = json.load(f)['results']
+    with open(osp.join(out, 'accuracy.md')) as f:
+        table = f.read()
+    return dict(rows=rows, table=table, work_dirs=work_dirs)
+
+
+def test_benchmark_json_has_methods_floors_and_machine(bench):
+    report = bench['report']
+    results = report['results']
+    # the shared teacher and student are measured once, before the methods
+    assert [r['method'] for r in results] == list(FLOORS) + ['TaT', 'KD']
+    assert [r['config'] for r in results] == [TAT_VOC] * 3 + [KD_VOC]
+    assert [r['role'] for r in results] == [
+        'teacher', 'student', 'method', 'method'
+    ]
+    for r in results:
+        assert r['dataset'] == 'PascalVOCDataset'
+        assert r['batch_size'] == 2 and r['crop'] == [128, 128]
+        assert r['device'] == 'cpu'
+        assert r['iter_time_s'] > 0
+        assert len(r['iter_times_s']) == 1
+        assert r['iter_time_s'] == r['iter_times_s'][0]
+        assert isinstance(r['peak_mem_mb'], (int, float))
+        assert r['peak_mem_mb'] >= 0
+    floors, methods = results[:2], results[2:]
+    for r in floors:
+        assert r['distill_time_s'] is None and r['distill_params'] == 0
+    for r in methods:
+        assert r['distill_time_s'] > 0
+    machine = report['machine']
+    assert machine['device'] == 'cpu'
+    assert machine['cpu_count'] >= 1
+    for key in ('cpu', 'torch', 'python', 'date'):
+        assert machine[key]
+
+
+def test_benchmark_counts_the_distillers_parameters(bench):
+    """TaT trains its query/key/value embeddings; KD has no parameters."""
+    from mmengine.config import Config
+    from mmrazor.registry import MODELS
+
+    cfg = Config.fromfile(osp.join(REPO, TAT_VOC))
+    tat_loss = MODELS.build(cfg.model.distiller.distill_losses.loss_tat)
+    expected = sum(p.numel() for p in tat_loss.parameters())
+    assert expected > 0
+    by_method = {r['method']: r for r in bench['report']['results']}
+    assert by_method['TaT']['distill_params'] == expected
+    assert by_method['KD']['distill_params'] == 0
+
+
+def test_benchmark_markdown_has_a_row_per_method(bench):
+    with open(osp.join(bench['out'], 'benchmark.md')) as f:
+        table = f.read()
+    rows = [line for line in table.splitlines() if line.startswith('| ')]
+    assert rows[0].startswith('| method |')
+    body = rows[1:]
+    assert [row.split('|')[1].strip() for row in body] == list(FLOORS) + [
+        'TaT', 'KD'
+    ]
+    assert f'`{KD_VOC}`' in body[3]
+    # the methods are compared with the student-only floor
+    for row in body[2:]:
+        ratio = row.split('|')[5].strip()
+        assert ratio.endswith('x') and float(ratio[:-1]) > 0
+    assert 'Batch 2, crop 128x128' in table
+    assert table in bench['stdout']
+
+
+def test_benchmark_plot_is_a_png(bench):
+    from PIL import Image
+
+    path = osp.join(bench['out'], 'benchmark.png')
+    with open(path, 'rb') as f:
+        assert f.read(8) == PNG_MAGIC
+    with Image.open(path) as image:
+        assert image.format == 'PNG'
+        assert image.width > 100 and image.height > 100
+
+
+def _scalars(work_dir):
+    rows = read_scalars(work_dir)
+    train = [r for r in rows if 'loss' in r]
+    val = [r for r in rows if 'mIoU' in r]
+    return train, val
+
+
+def test_collect_reads_method_dataset_miou_and_iterations(collected):
+    tat, student = collected['rows']
+    assert tat['method'] == 'TaT'
+    assert student['method'] == 'student only'
+    for row, work_dir in zip(collected['rows'], collected['work_dirs']):
+        assert row['work_dir'] == work_dir
+        assert row['dataset'] == 'PascalVOCDataset'
+        assert row['iterations'] == 2
+        assert row['world_size'] == 1
+        _, val = _scalars(work_dir)
+        assert row['student_mIoU'] == pytest.approx(val[-1]['mIoU'])
+    _, tat_val = _scalars(collected['work_dirs'][0])
+    assert tat['teacher_mIoU'] == pytest.approx(tat_val[-1]['teacher.mIoU'])
+    assert student['teacher_mIoU'] is None
+
+
+def test_collect_training_wall_time_and_miou_per_device_hour(collected):
+    for row, work_dir in zip(collected['rows'], collected['work_dirs']):
+        train, _ = _scalars(work_dir)
+        # logger interval 1: every iteration's duration is logged; the wall
+        # time covers them all (log timestamps have a 1 s resolution)
+        assert len(train) == 2
+        assert row['train_wall_s'] >= sum(r['time'] for r in train) - 2
+        assert row['device_hours'] == pytest.approx(row['train_wall_s'] /
+                                                    3600)
+        assert row['mIoU_per_device_hour'] == pytest.approx(
+            row['student_mIoU'] / row['device_hours'])
+
+
+def test_collect_markdown_has_a_row_per_run(collected):
+    rows = [line for line in collected['table'].splitlines()
+            if line.startswith('| ')]
+    assert [row.split('|')[1].strip() for row in rows[1:]] == [
+        'TaT', 'student only'
+    ]
+    # no teacher for the student-only run
+    assert rows[2].split('|')[3].strip() == '-'
+
+
+def test_collect_counts_the_processes_mmengine_logged(collected, tmp_path):
+    """A distributed run's log says 'GPU number: N' (its world size); the
+    device-hours are the wall time times N."""
+    src = collected['work_dirs'][0]
+    work_dir = str(tmp_path / 'tat_4_procs')
+    shutil.copytree(src, work_dir)
+    # mmengine's log: WORK_DIR/TIMESTAMP/TIMESTAMP.log
+    (log, ) = glob.glob(osp.join(work_dir, '*', '*.log'))
+    with open(log) as f:
+        text = f.read()
+    assert text.count('GPU number: 1') == 1
+    with open(log, 'w') as f:
+        f.write(text.replace('GPU number: 1', 'GPU number: 4'))
+
+    benchmark = _load_benchmark_module()
+    row = benchmark.collect_run(work_dir)
+    single = collected['rows'][0]
+    assert row['world_size'] == 4
+    assert row['train_wall_s'] == single['train_wall_s']
+    assert row['device_hours'] == pytest.approx(4 * single['device_hours'])
