@@ -24,7 +24,6 @@ from collections import OrderedDict
 from typing import Dict
 
 import torch
-from mmengine.logging import HistoryBuffer
 
 import mmtat  # noqa: F401  (mmtat.compat: weights-only loading of mmengine)
 
@@ -45,13 +44,6 @@ def convert_student(src: str, dst: str) -> Dict[str, int]:
     if osp.abspath(src) == osp.abspath(dst):
         raise ValueError('the converted checkpoint must not overwrite the '
                          f'distillation checkpoint {src}')
-    # mmtat.compat lets weights-only unpickling resolve the statistics
-    # methods of mmengine's HistoryBuffer (in the checkpoint's message hub)
-    # from HistoryBuffer._statistics_methods, which mmengine fills when the
-    # first HistoryBuffer is created.  In a training run that has happened
-    # before any checkpoint is loaded; in this stand-alone tool it has not,
-    # so create one (it only registers mmengine's built-in statistics).
-    HistoryBuffer()
     checkpoint = torch.load(src, map_location='cpu', weights_only=True)
     if not isinstance(checkpoint, dict):
         raise ValueError(f'{src} is not a checkpoint dict '

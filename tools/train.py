@@ -10,7 +10,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.logging import HistoryBuffer, print_log
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
@@ -103,12 +103,6 @@ def main() -> None:
         raise SystemExit(f'ERROR: {err}')
     # DDP without CUDA (gloo): mmtat/utils/cpu_dist.py.
     setup_cpu_distributed(cfg)
-    # Workaround: mmtat.compat lets weights-only torch.load resolve the
-    # statistics methods of HistoryBuffer (pickled in a checkpoint's message
-    # hub) from HistoryBuffer._statistics_methods, which mmengine only fills
-    # when a first HistoryBuffer is created; --resume loads the checkpoint
-    # before that happens.  Creating one registers mmengine's built-ins.
-    HistoryBuffer()
 
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -5,7 +5,6 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.logging import HistoryBuffer
 from tool_utils import (BASELINE_VOC, TAT_COCO, TAT_VOC, assert_ok,
                         read_scalars, run_tool, smoke_options,
                         train_iters_logged)
@@ -17,7 +16,6 @@ LOSS_TERMS = ('student.decode.loss_ce', 'student.aux.loss_ce',
 
 
 def load_checkpoint(path: str) -> dict:
-    HistoryBuffer()  # see tools/convert_student.py
     return torch.load(path, map_location='cpu', weights_only=True)
 
 

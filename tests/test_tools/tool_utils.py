@@ -145,6 +145,18 @@ def read_scalars(work_dir: str) -> List[dict]:
     return rows
 
 
+def read_json_log(work_dir: str) -> List[dict]:
+    """The rows of mmengine's json logs (``<stamp>/<stamp>.json``); the
+    metrics of ``tools/test.py`` are written there."""
+    rows = []
+    for stamp in sorted(os.listdir(work_dir)):
+        path = osp.join(work_dir, stamp, f'{stamp}.json')
+        if osp.isfile(path):
+            with open(path) as f:
+                rows += [json.loads(line) for line in f if line.strip()]
+    return rows
+
+
 def train_iters_logged(log: str) -> List[int]:
     """The iterations of the ``Iter(train) [i/N]`` lines of a log."""
     return [int(i) for i in re.findall(r'Iter\(train\) \[\s*(\d+)/\d+\]', log)]
