@@ -14,8 +14,11 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
-from mmtat.utils import (RemoteFileUnavailableError, check_remote_files,
-                         setup_cpu_distributed)
+from mmtat.utils import (
+    RemoteFileUnavailableError,
+    check_remote_files,
+    setup_cpu_distributed,
+)
 
 
 def parse_args() -> argparse.Namespace:

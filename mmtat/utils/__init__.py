@@ -1,8 +1,13 @@
 """Helpers of mmtat's tools (pre-flight checks, CPU distributed runs)."""
 from .cpu_dist import setup_cpu_distributed
-from .remote_files import (REMOTE_PREFIXES, RemoteFile,
-                           RemoteFileUnavailableError, check_remote_files,
-                           checkpoint_cache_dir, find_remote_files)
+from .remote_files import (
+                           REMOTE_PREFIXES,
+                           RemoteFile,
+                           RemoteFileUnavailableError,
+                           check_remote_files,
+                           checkpoint_cache_dir,
+                           find_remote_files,
+)
 
 __all__ = [
     'REMOTE_PREFIXES', 'RemoteFile', 'RemoteFileUnavailableError',

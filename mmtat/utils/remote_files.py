@@ -8,11 +8,12 @@ starts).  On a machine without network access mmengine only fails when it
 reaches them, after the datasets and the model are built, with a bare
 ``URLError``.  :func:`check_remote_files` finds them all up front:
 
-* it walks the config for checkpoint paths: ``load_from``, ``teacher_ckpt``,
-  ``pretrained`` and the ``checkpoint`` of ``init_cfg=dict(type='Pretrained')``,
-  skipping those a run of the given ``mode`` never loads (``pretrained`` and
-  ``init_cfg`` in testing, where ``init_weights`` is not called; those of a
-  teacher whose weights come from ``teacher_ckpt``);
+* it walks the config for checkpoint paths: ``load_from``,
+  ``teacher_ckpt``, ``pretrained`` and the ``checkpoint`` of
+  ``init_cfg=dict(type='Pretrained')``, skipping those a run of the given
+  ``mode`` never loads (``pretrained`` and ``init_cfg`` in testing, where
+  ``init_weights`` is not called; those of a teacher whose weights come
+  from ``teacher_ckpt``);
 * it keeps the remote ones: ``http(s)://`` URLs and the model-zoo names
   ``open-mmlab://``, ``openmmlab://``, ``torchvision://``, ``modelzoo://``
   and ``mmcls://``, resolved to their URLs with mmengine's own tables;

@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from tool_utils import (BASELINE_VOC, REPO, assert_ok, read_json_log,
-                        read_scalars, run_tool, smoke_options)
+from tool_utils import (
+    BASELINE_VOC,
+    REPO,
+    assert_ok,
+    read_json_log,
+    read_scalars,
+    run_tool,
+    smoke_options,
+)
 
 import mmtat  # noqa: F401  (weights-only loading of mmengine checkpoints)
 

@@ -2,9 +2,16 @@
 import os.path as osp
 
 import torch
-from tool_utils import (TAT_VOC, assert_ok, bn_options, free_port,
-                        read_scalars, run_tool, smoke_options,
-                        train_iters_logged)
+from tool_utils import (
+    TAT_VOC,
+    assert_ok,
+    bn_options,
+    free_port,
+    read_scalars,
+    run_tool,
+    smoke_options,
+    train_iters_logged,
+)
 
 import mmtat  # noqa: F401  (weights-only loading of mmengine checkpoints)
 

@@ -5,8 +5,17 @@ import time
 
 import pytest
 import torch
-from tool_utils import (BASELINE_VOC, REPO, TAT_COCO, TAT_VOC, free_port,
-                        read_json_log, run_tool, smoke_options, tool_env)
+from tool_utils import (
+    BASELINE_VOC,
+    REPO,
+    TAT_COCO,
+    TAT_VOC,
+    free_port,
+    read_json_log,
+    run_tool,
+    smoke_options,
+    tool_env,
+)
 
 
 def offline_env(tmp_path):

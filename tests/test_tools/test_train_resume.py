@@ -5,9 +5,16 @@ import os.path as osp
 
 import pytest
 import torch
-from tool_utils import (BASELINE_VOC, TAT_COCO, TAT_VOC, assert_ok,
-                        read_scalars, run_tool, smoke_options,
-                        train_iters_logged)
+from tool_utils import (
+    BASELINE_VOC,
+    TAT_COCO,
+    TAT_VOC,
+    assert_ok,
+    read_scalars,
+    run_tool,
+    smoke_options,
+    train_iters_logged,
+)
 
 import mmtat  # noqa: F401  (weights-only loading of mmengine checkpoints)
 

@@ -109,7 +109,8 @@ def smoke_options(dataset: str,
         for i in (0, 1):
             ds = f'train_dataloader.dataset.datasets.{i}'
             opts += [
-                f'{ds}.data_root={data_root}', f'{ds}.pipeline.2.scale={scale}',
+                f'{ds}.data_root={data_root}',
+                f'{ds}.pipeline.2.scale={scale}',
                 f'{ds}.pipeline.3.crop_size={size}',
                 f'{ds}.pipeline.6.size={size}'
             ]

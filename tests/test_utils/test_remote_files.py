@@ -1,0 +1,236 @@
+"""mmtat.utils.remote_files: the pre-flight check of remote checkpoints.
+
+No test depends on the machine's network: URLs point at local ports that
+are closed (refused at once) or held by a server that never answers (the
+timeout), and proxies are cleared so that these are reached directly.
+"""
+import os
+import socket
+import threading
+import time
+
+import pytest
+from mmengine.config import Config
+
+from mmtat.utils import (
+    RemoteFileUnavailableError,
+    check_remote_files,
+    checkpoint_cache_dir,
+    find_remote_files,
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    """An empty download cache, no proxy, the check switched on."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    for key in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY',
+                'all_proxy', 'ALL_PROXY', 'MMTAT_SKIP_REMOTE_CHECK',
+                'MMTAT_REMOTE_CHECK_TIMEOUT'):
+        monkeypatch.delenv(key, raising=False)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_server():
+    """A local server that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f'http://127.0.0.1:{server.getsockname()[1]}'
+    stop.set()
+    thread.join(2)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def distill_cfg(teacher_ckpt, teacher_pretrained='open-mmlab://resnet101_v1c',
+                student_pretrained='open-mmlab://resnet18_v1c'):
+    return Config(
+        dict(
+            model=dict(
+                type='mmrazor.SingleTeacherDistill',
+                architecture=dict(
+                    type='EncoderDecoder', pretrained=student_pretrained),
+                teacher=dict(
+                    type='EncoderDecoder', pretrained=teacher_pretrained),
+                teacher_ckpt=teacher_ckpt),
+            load_from=None))
+
+
+def test_finds_the_paths_each_mode_loads():
+    cfg = Config(
+        dict(
+            model=dict(
+                pretrained='torchvision://resnet50',
+                backbone=dict(init_cfg=[
+                    dict(type='Kaiming'),
+                    dict(type='Pretrained', checkpoint='mmcls://resnet50'),
+                ]),
+                neck=dict(init_cfg=dict(
+                    type='Pretrained', checkpoint='/local/neck.pth')),
+                head=dict(checkpoint='https://example.invalid/x.pth')),
+            load_from='https://example.invalid/run/iter_4.pth'))
+    train = {f.key: f for f in find_remote_files(cfg, 'train')}
+    # a 'checkpoint' outside a Pretrained init_cfg and a local path are not
+    # downloads
+    assert set(train) == {
+        'model.pretrained', 'model.backbone.init_cfg.1.checkpoint',
+        'load_from'
+    }
+    assert train['load_from'].url == 'https://example.invalid/run/iter_4.pth'
+    assert train['load_from'].cache_path == os.path.join(
+        checkpoint_cache_dir(), 'iter_4.pth')
+    # testing builds the model and loads load_from; init_weights is not run
+    assert [f.key for f in find_remote_files(cfg, 'test')] == ['load_from']
+    with pytest.raises(ValueError, match='mode'):
+        find_remote_files(cfg, 'val')
+
+
+def test_teacher_pretrained_only_matters_without_teacher_ckpt():
+    with_ckpt = distill_cfg('https://example.invalid/teacher.pth')
+    assert {f.key for f in find_remote_files(with_ckpt)} == {
+        'model.architecture.pretrained', 'model.teacher_ckpt'
+    }
+    assert {f.key for f in find_remote_files(with_ckpt, 'test')} == {
+        'model.teacher_ckpt'
+    }
+    local = distill_cfg('/data/teacher.pth')
+    assert {f.key for f in find_remote_files(local)} == {
+        'model.architecture.pretrained'
+    }
+    without = distill_cfg(None)
+    assert {f.key for f in find_remote_files(without)} == {
+        'model.architecture.pretrained', 'model.teacher.pretrained'
+    }
+
+
+def test_model_zoo_names_resolve_like_mmengine():
+    from mmengine.runner.checkpoint import get_external_models
+    cfg = distill_cfg(None)
+    files = {f.key: f for f in find_remote_files(cfg)}
+    url = get_external_models()['resnet18_v1c']
+    assert files['model.architecture.pretrained'].url == url
+    assert files['model.architecture.pretrained'].cache_path == os.path.join(
+        checkpoint_cache_dir(), url.rsplit('/', 1)[1])
+    # unknown names are reported without any network access
+    cfg = distill_cfg(None, teacher_pretrained='open-mmlab://no_such_net')
+    files = {f.key: f for f in find_remote_files(cfg)}
+    assert files['model.teacher.pretrained'].url is None
+    assert 'unknown model-zoo name' in files['model.teacher.pretrained'].error
+
+
+def test_unreachable_url_fails_fast_and_names_the_fix():
+    url = f'http://127.0.0.1:{closed_port()}/zoo/teacher_r101.pth'
+    cfg = distill_cfg(url, student_pretrained=None)
+    start = time.monotonic()
+    with pytest.raises(RemoteFileUnavailableError) as info:
+        check_remote_files(cfg, timeout=2)
+    assert time.monotonic() - start < 5
+    message = str(info.value)
+    assert f'model.teacher_ckpt = {url}' in message
+    assert 'cannot connect' in message
+    assert ('--cfg-options model.teacher_ckpt=/path/to/teacher_r101.pth'
+            in message)
+    assert os.path.join(checkpoint_cache_dir(), 'teacher_r101.pth') in message
+    # setting teacher_ckpt to None would bring in the teacher's ImageNet
+    # weights: the no-download line names both
+    assert ('--cfg-options model.teacher_ckpt=None '
+            'model.teacher.pretrained=None' in message)
+
+
+def test_a_silent_server_times_out(silent_server):
+    url = f'{silent_server}/teacher.pth'
+    cfg = distill_cfg(url, student_pretrained=None)
+    start = time.monotonic()
+    with pytest.raises(RemoteFileUnavailableError,
+                       match='timed out|no answer'):
+        check_remote_files(cfg, timeout=0.5)
+    # a HEAD and a ranged GET at most, each with the timeout
+    assert time.monotonic() - start < 3
+
+
+def test_timeout_from_the_environment(silent_server, monkeypatch):
+    monkeypatch.setenv('MMTAT_REMOTE_CHECK_TIMEOUT', '0.3')
+    cfg = distill_cfg(f'{silent_server}/teacher.pth', student_pretrained=None)
+    start = time.monotonic()
+    with pytest.raises(RemoteFileUnavailableError):
+        check_remote_files(cfg)
+    assert time.monotonic() - start < 2
+
+
+def test_cached_files_are_not_fetched():
+    port = closed_port()
+    cfg = distill_cfg(f'http://127.0.0.1:{port}/a/teacher.pth',
+                      student_pretrained=f'http://127.0.0.1:{port}/b/s.pth')
+    os.makedirs(checkpoint_cache_dir())
+    open(os.path.join(checkpoint_cache_dir(), 'teacher.pth'), 'wb').close()
+    with pytest.raises(RemoteFileUnavailableError) as info:
+        check_remote_files(cfg, timeout=2)
+    assert 'model.architecture.pretrained = ' in str(info.value)
+    assert 'model.teacher_ckpt = ' not in str(info.value)
+    open(os.path.join(checkpoint_cache_dir(), 's.pth'), 'wb').close()
+    files = check_remote_files(cfg, timeout=2)
+    assert all(f.cached and f.error is None for f in files)
+    assert len(files) == 2
+
+
+def test_reachable_url_passes(tmp_path):
+    """A local HTTP server serving the file: the check lets the run go;
+    a missing file on a reachable server is reported with its status."""
+    import functools
+    import http.server
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+
+        def log_message(self, *args):
+            pass
+
+    (tmp_path / 'teacher.pth').write_bytes(b'weights')
+    server = http.server.ThreadingHTTPServer(
+        ('127.0.0.1', 0),
+        functools.partial(Handler, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f'http://127.0.0.1:{server.server_port}'
+    try:
+        files = check_remote_files(
+            distill_cfg(f'{base}/teacher.pth', student_pretrained=None),
+            timeout=2)
+        assert [(f.key, f.error) for f in files] == [('model.teacher_ckpt',
+                                                      None)]
+        with pytest.raises(RemoteFileUnavailableError, match='HTTP 404'):
+            check_remote_files(
+                distill_cfg(f'{base}/missing.pth', student_pretrained=None),
+                timeout=2)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_skip_switch(monkeypatch):
+    cfg = distill_cfg(f'http://127.0.0.1:{closed_port()}/teacher.pth')
+    monkeypatch.setenv('MMTAT_SKIP_REMOTE_CHECK', '1')
+    assert check_remote_files(cfg) == []
+    monkeypatch.setenv('MMTAT_SKIP_REMOTE_CHECK', '0')
+    with pytest.raises(RemoteFileUnavailableError):
+        check_remote_files(cfg, timeout=2)
