@@ -287,3 +287,36 @@ def test_tat_weights_are_trained_with_the_student(case, one_thread):
     assert 'distiller.distill_losses.loss_tat.value_embed.0.weight' in moved
     assert 'distiller.distill_losses.loss_tat.key_embed.0.weight' in moved
     assert 'architecture.decode_head.bottleneck.conv.weight' in moved
+
+
+def test_readme_lists_only_sourced_numbers():
+    """configs/tat/README.md: the teachers' mIoU are MMSegmentation's
+    metafile values of the named configs, and mmtat's own rows carry no
+    number until they are measured."""
+    import re
+    with open(osp.join(REPO, 'configs', 'tat', 'README.md')) as f:
+        text = f.read()
+    section = text[text.index('## Results'):text.index('## Citation')]
+    rows = [
+        [c.strip() for c in line.strip().strip('|').split('|')]
+        for line in section.splitlines() if line.startswith('| ')
+    ]
+    header, rows = rows[0], rows[2:]  # rows[1] is the |:--| line
+    col = {name: i for i, name in enumerate(header)}
+    metafile = mmseg_metafile()
+    teachers = [r for r in rows if '(teacher)' in r[col['Model']]]
+    assert len(teachers) == 2
+    for row in teachers:
+        name = re.search(r'mmseg::deeplabv3/(\S+)\.py', row[col['Config']])
+        expected = metafile[name.group(1)]['Results']['Metrics']['mIoU']
+        assert float(row[col['mIoU']]) == expected
+        assert 'metafile' in row[col['Source']]
+        # the teacher of the README row is the one the configs load
+        case = 'voc' if 'voc12aug' in name.group(1) else 'coco'
+        assert load(CASES[case][0]).model.teacher_ckpt == metafile[
+            name.group(1)]['Weights']
+    own = [r for r in rows if r[col['Source']] == 'mmtat']
+    assert len(own) == 4
+    assert all(r[col['mIoU']] == 'to be measured' for r in own)
+    others = [r for r in rows if r not in teachers and r not in own]
+    assert all('Lin et al., CVPR 2022' in r[col['Source']] for r in others)
