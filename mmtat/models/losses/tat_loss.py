@@ -24,13 +24,15 @@ that file (facts only; no code was taken from it):
   divided by the batch size in ``train_with_distillation_tat.py``; all images
   have the same size, so this is the mean over all elements.
 """
-from typing import Optional, Sequence, Tuple, Union
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 _NORM_STATS = ('per_image', 'batch')
 
@@ -82,6 +84,95 @@ def _non_negative(value: float, name: str) -> float:
     if not value >= 0:  # also rejects NaN
         raise ValueError(f'{name} must be non-negative, got {value}')
     return float(value)
+
+
+@contextmanager
+def _frozen_running_stats(
+        bn: nn.modules.batchnorm._BatchNorm) -> Iterator[None]:
+    """Run a training-mode BN call without touching its running stats."""
+    momentum, tracked = bn.momentum, None
+    if bn.num_batches_tracked is not None:
+        tracked = bn.num_batches_tracked.clone()
+    bn.momentum = 0.0  # running = 1 * running + 0 * batch
+    try:
+        yield
+    finally:
+        bn.momentum = momentum
+        if tracked is not None:
+            bn.num_batches_tracked.copy_(tracked)
+
+
+def _floored_softmax(logits: Tensor, floor: float) -> Tensor:
+    """Softmax over the last dim after raising every logit to at least
+    ``row max - floor``. Overwrites ``logits``; use it outside autograd.
+
+    Unscaled logits spread over hundreds of units, so most softmax weights
+    (and their gradients) would otherwise be subnormal floats, which make
+    x86 arithmetic an order of magnitude slower. With the floor every weight
+    is at least ``exp(-floor) / L`` and the weight moved in total is below
+    ``L * exp(-floor)`` (~1e-18 for floor 50 and L = 1e4): far under float32
+    (and float64) resolution of the result. The autograd path applies the
+    same floor with ``clamp``.
+    """
+    floor_at = logits.amax(dim=-1, keepdim=True).sub_(floor)
+    return torch.softmax(logits.clamp_(min=floor_at), dim=-1)
+
+
+class _ChunkedAttentionMSE(torch.autograd.Function):
+    """``mean((v @ softmax(q^T k)^T - target) ** 2)`` for ``(N, d, L)``
+    inputs without ever holding the ``L x L`` attention.
+
+    Queries are processed in chunks of ``chunk`` positions; backward
+    recomputes each chunk's attention. Only the inputs are saved, so the
+    memory beyond them is the gradients plus a few ``chunk x L`` blocks.
+    """
+
+    @staticmethod
+    def forward(ctx, q: Tensor, k: Tensor, v: Tensor, target: Tensor,
+                chunk: int, floor: float) -> Tensor:  # type: ignore[override]
+        sse = q.new_zeros(())
+        for start in range(0, q.size(-1), chunk):
+            sl = slice(start, start + chunk)
+            attn = _floored_softmax(
+                torch.bmm(q[..., sl].transpose(1, 2), k), floor)
+            out = torch.bmm(v, attn.transpose(1, 2))  # (N, d, c)
+            sse += out.sub_(target[..., sl]).square_().sum()
+        ctx.save_for_backward(q, k, v, target)
+        ctx.chunk, ctx.floor = chunk, floor
+        return sse / q.numel()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        q, k, v, target = ctx.saved_tensors
+        need_q, need_k, need_v = ctx.needs_input_grad[:3]
+        scale = grad * (2.0 / q.numel())
+        dq = torch.empty_like(q) if need_q else None
+        dk = torch.zeros_like(k) if need_k else None
+        dv = torch.zeros_like(v) if need_v else None
+        for start in range(0, q.size(-1), ctx.chunk):
+            sl = slice(start, start + ctx.chunk)
+            attn = _floored_softmax(
+                torch.bmm(q[..., sl].transpose(1, 2), k), ctx.floor)
+            out = torch.bmm(v, attn.transpose(1, 2))  # (N, d, c)
+            g_out = (out - target[..., sl]).mul_(scale)
+            if dv is not None:
+                dv.baddbmm_(g_out, attn)
+            if dq is None and dk is None:
+                continue
+            # Softmax backward: g_logits = attn * (g_attn - rowsum(g_attn *
+            # attn)); the row sum equals sum_d g_out * out because
+            # out = v attn^T, which avoids another pass over c x L.
+            row = (g_out * out).sum(dim=1).unsqueeze(-1)  # (N, c, 1)
+            g_logits = torch.bmm(g_out.transpose(1, 2), v)  # (N, c, L)
+            # Floored logits get exp(-floor)-sized gradients here instead of
+            # exactly 0: invisible at float32/float64 resolution.
+            g_logits.sub_(row).mul_(attn)
+            if dq is not None:
+                dq[..., sl] = torch.bmm(k, g_logits.transpose(1, 2))
+            if dk is not None:
+                dk.baddbmm_(q[..., sl], g_logits)
+        return dq, dk, dv, None, None, None
 
 
 @MODELS.register_module()
@@ -167,10 +258,15 @@ class TaTLoss(nn.Module):
         - output: scalar, float32
     """
 
-    #: Positions per head from which the memory-efficient SDPA kernel is
-    #: used instead of materialising the ``L x L`` logits (a 1024 x 1024
-    #: float32 map is 4 MiB per image and head).
-    SDPA_MIN_POSITIONS = 2048
+    #: Positions per head from which the ``L x L`` attention is never
+    #: materialised (a 2048 x 2048 float32 map is 16 MiB per image and head).
+    LARGE_ATTENTION_POSITIONS = 2048
+    #: Query-chunk budget of the CPU large-attention path, in elements of a
+    #: ``chunk x L`` block (4 MiB in float32).
+    CHUNK_ELEMENTS = 1 << 20
+    #: Logits further than this below their row maximum are raised to it
+    #: (see :func:`_floored_softmax`).
+    LOGIT_FLOOR = 50.0
 
     def __init__(self,
                  student_channels: int,
@@ -223,7 +319,7 @@ class TaTLoss(nn.Module):
             self.key_embed = nn.Identity()
 
     # ------------------------------------------------------------------
-    # input checks
+    # input checks and geometry
     # ------------------------------------------------------------------
     def _check_inputs(self, preds_S: Tensor,
                       preds_T: Tensor) -> Tuple[Tensor, Tensor]:
@@ -255,46 +351,99 @@ class TaTLoss(nn.Module):
                 preds_S, size=size_t, mode='bilinear', align_corners=False)
 
         h, w = size_t
-        for name, (gh, gw) in (('patch_grid', self.patch_grid),
-                               ('anchor_grid', self.anchor_grid)):
-            if gh > h or gw > w:
+        # A branch with weight 0 never uses its grid.
+        for name, (gh, gw), weight in (
+                ('patch_grid', self.patch_grid, self.patch_weight),
+                ('anchor_grid', self.anchor_grid, self.anchor_weight)):
+            if weight > 0 and (gh > h or gw > w):
                 raise ValueError(f'{name}={(gh, gw)} is larger than the '
                                  f'feature map {(h, w)}')
         if self.patch_weight > 0:
-            ph, pw = h // self.patch_grid[0], w // self.patch_grid[1]
-            n_patches = (h // ph) * (w // pw)
-            stacked = n_patches * self.teacher_channels
+            (ph, pw), (nh, nw) = self._patch_geometry(h, w)
+            stacked = nh * nw * self.teacher_channels
             if stacked % self.num_heads:
                 raise ValueError(
                     f'num_heads={self.num_heads} must divide the stacked '
-                    f'channels P*Ct = {h // ph}*{w // pw}*'
-                    f'{self.teacher_channels} = {stacked} (patch_grid='
-                    f'{self.patch_grid} on a {(h, w)} map gives {ph}x{pw} '
-                    'patches)')
+                    f'channels P*Ct = {nh}*{nw}*{self.teacher_channels} = '
+                    f'{stacked} (patch_grid={self.patch_grid} on a {(h, w)} '
+                    f'map gives {nh}x{nw} patches of {ph}x{pw})')
         if (self.norm_stats == 'per_image' and self.training and h * w < 2):
             raise ValueError('norm_stats="per_image" needs more than one '
                              f'position per image in training, got {(h, w)}')
         return preds_S, preds_T.detach()
 
+    def _patch_geometry(self, h: int,
+                        w: int) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+        """Patch size and how many whole patches fit (the release tiles with
+        ``unfold(kernel=stride=H // n)``, which may fit more than ``n``)."""
+        ph, pw = h // self.patch_grid[0], w // self.patch_grid[1]
+        return (ph, pw), (h // ph, w // pw)
+
+    def _anchor_window(self, h: int, w: int) -> Tuple[int, int]:
+        return h // self.anchor_grid[0], w // self.anchor_grid[1]
+
+    def _uses_large_attention(self, h: int, w: int) -> bool:
+        if self.patch_weight > 0:
+            (ph, pw), _ = self._patch_geometry(h, w)
+            if ph * pw >= self.LARGE_ATTENTION_POSITIONS:
+                return True
+        if self.anchor_weight > 0:
+            wh, ww = self._anchor_window(h, w)
+            if (h // wh) * (w // ww) >= self.LARGE_ATTENTION_POSITIONS:
+                return True
+        return False
+
+    @staticmethod
+    def _large_attention_impl(device: torch.device) -> str:
+        """``'sdpa'`` (fused memory-efficient kernel) on CUDA, otherwise
+        ``'chunked'``: on CPU, SDPA measured several times slower than the
+        chunked path (its unfloored softmax weights go subnormal) and needs
+        transposed copies of q, k and v, which broke the memory budget."""
+        return 'sdpa' if device.type == 'cuda' else 'chunked'
+
     # ------------------------------------------------------------------
     # embeddings
     # ------------------------------------------------------------------
-    def _embed(self, embed: nn.Module, x: Tensor) -> Tensor:
+    def _embed(self, embed: nn.Module, x: Tensor, recompute: bool) -> Tensor:
+        """Apply one embedding; with ``recompute`` its intermediate (the
+        conv output kept for BN backward) is dropped after forward and
+        recomputed in backward, which the large-attention path needs to stay
+        within its memory budget."""
         if not isinstance(embed, nn.Sequential):
             return embed(x)
-        conv, bn = embed[0], embed[1]
-        y = conv(x)
-        use_batch_stats = bn.training or bn.running_mean is None
-        if self.norm_stats == 'batch' or not use_batch_stats:
-            out = bn(y)
+        if recompute and torch.is_grad_enabled():
+            first_call = [True]
+
+            def run(inp: Tensor) -> Tensor:
+                # Running statistics are updated in forward only, not again
+                # when backward recomputes.
+                update, first_call[0] = first_call[0], False
+                return self._embed_once(embed, inp, update)
+
+            out = checkpoint(
+                run, x, use_reentrant=False, preserve_rng_state=False)
         else:
-            out = self._per_image_bn(bn, y)
+            out = self._embed_once(embed, x, True)
         if out.requires_grad:
             out = _ContiguousGrad.apply(out)
         return out
 
+    def _embed_once(self, embed: nn.Sequential, x: Tensor,
+                    update_stats: bool) -> Tensor:
+        conv, bn = embed[0], embed[1]
+        y = conv(x)
+        if not bn.training and bn.running_mean is not None:
+            return bn(y)  # eval: running statistics either way
+        if self.norm_stats == 'per_image':
+            return self._per_image_bn(bn, y, update_stats)
+        if update_stats:
+            return bn(y)
+        with _frozen_running_stats(bn):
+            return bn(y)
+
     @staticmethod
-    def _per_image_bn(bn: nn.modules.batchnorm._BatchNorm, y: Tensor) -> Tensor:
+    def _per_image_bn(bn: nn.modules.batchnorm._BatchNorm, y: Tensor,
+                      update_stats: bool = True) -> Tensor:
         """BatchNorm with each image's own statistics, in one kernel call.
 
         Viewing ``(B, C, H, W)`` as ``(1, B * C, H, W)`` makes every
@@ -304,8 +453,10 @@ class TaTLoss(nn.Module):
         without a second pass over the data.
         """
         b, c, h, w = y.shape
-        track = bn.track_running_stats and bn.running_mean is not None
-        stat_dtype = bn.running_mean.dtype if track else torch.float32
+        track = (update_stats and bn.track_running_stats
+                 and bn.running_mean is not None)
+        stat_dtype = (bn.running_mean.dtype if bn.running_mean is not None
+                      else torch.promote_types(y.dtype, torch.float32))
         means = torch.zeros(b * c, dtype=stat_dtype, device=y.device)
         vars_ = torch.ones(b * c, dtype=stat_dtype, device=y.device)
         weight = bn.weight.repeat(b) if bn.weight is not None else None
@@ -351,26 +502,38 @@ class TaTLoss(nn.Module):
         """MSE between attention-reconfigured ``v`` and ``target``.
 
         All inputs are ``(B, heads, d, L)``: channels of a head, then its
-        ``L`` positions. Keeping ``d`` before ``L`` lets the two matmuls read
-        the operands through transposed strides (no copies) and makes the
-        output line up with ``target`` directly.
+        ``L`` positions. Keeping ``d`` before ``L`` lets the matmuls read the
+        operands through transposed strides (no copies) and makes the output
+        line up with ``target`` directly.
         """
         with torch.autocast(device_type=q.device.type, enabled=False):
-            q, k, v, target = q.float(), k.float(), v.float(), target.float()
-            length = q.size(-1)
-            if length >= self.SDPA_MIN_POSITIONS:
+            # float32 at least (float64 stays float64).
+            dtype = torch.promote_types(q.dtype, torch.float32)
+            q, k, v, target = (t.to(dtype) for t in (q, k, v, target))
+            b, h, d, length = q.shape
+            if length < self.LARGE_ATTENTION_POSITIONS:
+                logits = torch.matmul(q.transpose(-1, -2), k)
+                floor_at = logits.detach().amax(dim=-1, keepdim=True)
+                logits = logits.clamp(min=floor_at - self.LOGIT_FLOOR)
+                attn = logits.softmax(dim=-1)
+                out = torch.matmul(v, attn.transpose(-1, -2))
+                return F.mse_loss(out, target)
+            if self._large_attention_impl(q.device) == 'sdpa':
+                # The memory-efficient kernels need contiguous 4-D
+                # (B, heads, L, d) operands; strided or 3-D ones fall back
+                # to the math path, which materialises L x L.
                 q, k, v = (t.transpose(-1, -2).contiguous() for t in (q, k, v))
                 out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
                 return F.mse_loss(out, target.transpose(-1, -2))
-            attn = torch.matmul(q.transpose(-1, -2), k).softmax(dim=-1)
-            out = torch.matmul(v, attn.transpose(-1, -2))
-            return F.mse_loss(out, target)
+            chunk = max(1, self.CHUNK_ELEMENTS // length)
+            return _ChunkedAttentionMSE.apply(
+                q.reshape(b * h, d, length), k.reshape(b * h, d, length),
+                v.reshape(b * h, d, length), target.reshape(b * h, d, length),
+                chunk, self.LOGIT_FLOOR)
 
     def _patch_group_loss(self, q: Tensor, k: Tensor, v: Tensor,
                           f_t: Tensor) -> Tensor:
-        h, w = f_t.shape[2:]
-        ph, pw = h // self.patch_grid[0], w // self.patch_grid[1]
-        nh, nw = h // ph, w // pw
+        (ph, pw), (nh, nw) = self._patch_geometry(*f_t.shape[2:])
 
         def stack(x: Tensor) -> Tensor:
             b, c = x.shape[:2]
@@ -384,8 +547,7 @@ class TaTLoss(nn.Module):
 
     def _anchor_loss(self, q: Tensor, k: Tensor, v: Tensor,
                      f_t: Tensor) -> Tensor:
-        h, w = f_t.shape[2:]
-        window = (h // self.anchor_grid[0], w // self.anchor_grid[1])
+        window = self._anchor_window(*f_t.shape[2:])
 
         def pool(x: Tensor) -> Tensor:
             x = F.avg_pool2d(x, window, window)
@@ -403,15 +565,16 @@ class TaTLoss(nn.Module):
                 gradient flows into it.
 
         Returns:
-            Tensor: Scalar float32 loss.
+            Tensor: Scalar loss (float32, or float64 for float64 inputs).
         """
         preds_S, preds_T = self._check_inputs(preds_S, preds_T)
         total: Optional[Tensor] = None
         if self.loss_weight > 0 and (self.patch_weight > 0
                                      or self.anchor_weight > 0):
-            q = self._embed(self.query_embed, preds_S)
-            k = self._embed(self.key_embed, preds_T)
-            v = self._embed(self.value_embed, preds_S)
+            recompute = self._uses_large_attention(*preds_T.shape[2:])
+            q = self._embed(self.query_embed, preds_S, recompute)
+            k = self._embed(self.key_embed, preds_T, recompute)
+            v = self._embed(self.value_embed, preds_S, recompute)
             if self.patch_weight > 0:
                 total = self.patch_weight * self._patch_group_loss(
                     q, k, v, preds_T)
@@ -420,5 +583,6 @@ class TaTLoss(nn.Module):
                     q, k, v, preds_T)
                 total = anchor if total is None else total + anchor
         if total is None:
-            return preds_S.new_zeros((), dtype=torch.float32)
+            dtype = torch.promote_types(preds_S.dtype, torch.float32)
+            return preds_S.new_zeros((), dtype=dtype)
         return self.loss_weight * total
