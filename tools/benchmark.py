@@ -542,8 +542,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.worker is None and not args.collect and not args.configs:
         parser.error('give CONFIG(s) to measure or --collect WORK_DIR(s)')
-    if args.iters < 1 or args.warmup < 0 or args.batch_size < 1:
-        parser.error('--iters and --batch-size must be >= 1, --warmup >= 0')
+    if args.iters < 1 or args.warmup < 0:
+        parser.error('--iters must be >= 1 and --warmup >= 0')
+    if args.worker is None and not args.collect and args.batch_size < 2:
+        # DeepLabV3's ASPP image-pool branch applies BatchNorm to a 1x1 map,
+        # which cannot be trained on a single image.
+        parser.error(f'--batch-size must be >= 2 for a training step of '
+                     f'these segmentors, got {args.batch_size}')
     if min(args.crop) < 32:
         parser.error(f'--crop must be at least 32x32, got {args.crop}')
     return args
