@@ -214,3 +214,12 @@ def test_collect_counts_the_processes_mmengine_logged(collected, tmp_path):
     assert row['world_size'] == 4
     assert row['train_wall_s'] == single['train_wall_s']
     assert row['device_hours'] == pytest.approx(4 * single['device_hours'])
+
+
+def test_benchmark_refuses_a_batch_of_one(capsys):
+    benchmark = _load_benchmark_module()
+    with pytest.raises(SystemExit) as exc:
+        benchmark.parse_args(
+            ['configs/tat/deeplabv3_r101_r18_voc.py', '--batch-size', '1'])
+    assert exc.value.code == 2
+    assert '--batch-size must be >= 2' in capsys.readouterr().err
