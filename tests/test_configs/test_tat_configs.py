@@ -216,7 +216,7 @@ def test_tat_weights_are_trained_with_the_student(case, one_thread):
     optimiser with the student's settings and move, the teacher does not;
     the recorded features have the expected channels and stride."""
     from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmengine.structures import PixelData
     from mmrazor.registry import MODELS
     from mmseg.structures import SegDataSample
@@ -225,9 +225,9 @@ def test_tat_weights_are_trained_with_the_student(case, one_thread):
     cfg.merge_from_dict(OFFLINE_DISTILL)
     crop = 128
     cfg.merge_from_dict({'model.data_preprocessor.size': (crop, crop)})
-    init_default_scope('mmseg')
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmseg'):  # as the Runner
+        model = MODELS.build(cfg.model)
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
 

@@ -61,10 +61,13 @@ def test_converted_checkpoint_holds_the_student_only(converted):
 
 
 def test_converted_student_loads_and_predicts_in_mmseg(converted):
+    from mmengine.registry import DefaultScope
     from mmseg.apis import inference_model, init_model
     cfg = Config.fromfile(osp.join(REPO, BASELINE_VOC))
-    cfg.model.pretrained = None
-    model = init_model(cfg, converted['dst'], device='cpu')
+    # init_model sets MMSeg's default scope for good; keep that from
+    # leaking into the other tests of this process
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = init_model(cfg, converted['dst'], device='cpu')
     # every weight of the plain MMSeg model came from the checkpoint
     ckpt = torch.load(converted['dst'], map_location='cpu', weights_only=True)
     state = model.state_dict()
@@ -77,7 +80,8 @@ def test_converted_student_loads_and_predicts_in_mmseg(converted):
     data_root = converted['run']['data_root']
     name = sorted(os.listdir(osp.join(data_root, 'JPEGImages')))[0]
     image = osp.join(data_root, 'JPEGImages', name)
-    result = inference_model(model, image)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        result = inference_model(model, image)
     pred = result.pred_sem_seg.data
     assert tuple(pred.shape) == (1, 96, 96)
     assert int(pred.min()) >= 0 and int(pred.max()) < 21

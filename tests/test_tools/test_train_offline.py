@@ -68,13 +68,14 @@ def test_train_stops_at_once_naming_files_and_fix(config, teacher_file,
 def test_test_tool_checks_teacher_ckpt_but_not_pretrained(
         synthetic_data, tmp_path):
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
     cfg = Config.fromfile(osp.join(REPO, BASELINE_VOC))
     cfg.model.pretrained = None
-    init_default_scope('mmseg')
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
     ckpt = str(tmp_path / 'student.pth')
-    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, ckpt)
+    torch.save({'state_dict': model.state_dict()}, ckpt)
     opts = [
         o for o in smoke_options('voc', synthetic_data['voc'], distill=False)
         if o.startswith('test_dataloader.')
