@@ -320,3 +320,23 @@ def test_readme_lists_only_sourced_numbers():
     assert all(r[col['mIoU']] == 'to be measured' for r in own)
     others = [r for r in rows if r not in teachers and r not in own]
     assert all('Lin et al., CVPR 2022' in r[col['Source']] for r in others)
+
+
+@pytest.mark.parametrize('case', sorted(CASES))
+def test_tat_loss_fits_the_full_size_maps(case, one_thread):
+    """The shipped grids are valid on the real 64x64 bottleneck maps of
+    512x512 crops (the smoke runs use 128x128 crops, 16x16 maps), and the
+    loss reaches the student feature."""
+    from mmengine.registry import DefaultScope
+    from mmrazor.registry import MODELS
+    cfg = load(CASES[case][0])
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        loss = MODELS.build(cfg.model.distiller.distill_losses.loss_tat)
+    loss.train()
+    torch.manual_seed(0)
+    preds_s = torch.randn(2, 128, 64, 64, requires_grad=True)
+    preds_t = torch.randn(2, 512, 64, 64)
+    value = loss(preds_s, preds_t)
+    assert value.dim() == 0 and torch.isfinite(value) and value > 0
+    value.backward()
+    assert preds_s.grad is not None and preds_s.grad.abs().sum() > 0
