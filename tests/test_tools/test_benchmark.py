@@ -108,10 +108,13 @@ def test_benchmark_json_has_methods_floors_and_machine(bench):
 def test_benchmark_counts_the_distillers_parameters(bench):
     """TaT trains its query/key/value embeddings; KD has no parameters."""
     from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
 
     cfg = Config.fromfile(osp.join(REPO, TAT_VOC))
-    tat_loss = MODELS.build(cfg.model.distiller.distill_losses.loss_tat)
+    # other tests' runners leave their default scope behind
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        tat_loss = MODELS.build(cfg.model.distiller.distill_losses.loss_tat)
     expected = sum(p.numel() for p in tat_loss.parameters())
     assert expected > 0
     by_method = {r['method']: r for r in bench['report']['results']}
