@@ -102,9 +102,9 @@ def _frozen_running_stats(
             bn.num_batches_tracked.copy_(tracked)
 
 
-def _floored_softmax(logits: Tensor, floor: float) -> Tensor:
-    """Softmax over the last dim after raising every logit to at least
-    ``row max - floor``. Overwrites ``logits``; use it outside autograd.
+def _floored_softmax_(logits: Tensor, floor: float) -> Tensor:
+    """In-place softmax over the last dim after raising every logit to at
+    least ``row max - floor``. For use outside autograd.
 
     Unscaled logits spread over hundreds of units, so most softmax weights
     (and their gradients) would otherwise be subnormal floats, which make
@@ -114,8 +114,14 @@ def _floored_softmax(logits: Tensor, floor: float) -> Tensor:
     (and float64) resolution of the result. The autograd path applies the
     same floor with ``clamp``.
     """
-    floor_at = logits.amax(dim=-1, keepdim=True).sub_(floor)
-    return torch.softmax(logits.clamp_(min=floor_at), dim=-1)
+    logits.sub_(logits.amax(dim=-1, keepdim=True)).clamp_(min=-floor)
+    logits.exp_()
+    return logits.div_(logits.sum(dim=-1, keepdim=True))
+
+
+def _block(buffer: Tensor, n: int, c: int, length: int) -> Tensor:
+    """A contiguous ``(n, c, length)`` view on the front of ``buffer``."""
+    return buffer[:n * c * length].view(n, c, length)
 
 
 class _ChunkedAttentionMSE(torch.autograd.Function):
@@ -124,19 +130,24 @@ class _ChunkedAttentionMSE(torch.autograd.Function):
 
     Queries are processed in chunks of ``chunk`` positions; backward
     recomputes each chunk's attention. Only the inputs are saved, so the
-    memory beyond them is the gradients plus a few ``chunk x L`` blocks.
+    memory beyond them is the gradients plus two ``N x chunk x L`` blocks,
+    allocated once per call and reused (re-allocating them per chunk left
+    the CPU heap fragmented: +20 MiB resident in a trial).
     """
 
     @staticmethod
     def forward(ctx, q: Tensor, k: Tensor, v: Tensor, target: Tensor,
                 chunk: int, floor: float) -> Tensor:  # type: ignore[override]
+        n, _, length = q.shape
+        buffer = q.new_empty(n * min(chunk, length) * length)
         sse = q.new_zeros(())
-        for start in range(0, q.size(-1), chunk):
-            sl = slice(start, start + chunk)
-            attn = _floored_softmax(
-                torch.bmm(q[..., sl].transpose(1, 2), k), floor)
+        for start in range(0, length, chunk):
+            q_c = q[..., start:start + chunk]
+            logits = _block(buffer, n, q_c.size(-1), length)
+            attn = _floored_softmax_(
+                torch.bmm(q_c.transpose(1, 2), k, out=logits), floor)
             out = torch.bmm(v, attn.transpose(1, 2))  # (N, d, c)
-            sse += out.sub_(target[..., sl]).square_().sum()
+            sse += out.sub_(target[..., start:start + chunk]).square_().sum()
         ctx.save_for_backward(q, k, v, target)
         ctx.chunk, ctx.floor = chunk, floor
         return sse / q.numel()
@@ -146,14 +157,20 @@ class _ChunkedAttentionMSE(torch.autograd.Function):
     def backward(ctx, grad: Tensor):  # type: ignore[override]
         q, k, v, target = ctx.saved_tensors
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
+        n, _, length = q.shape
         scale = grad * (2.0 / q.numel())
         dq = torch.empty_like(q) if need_q else None
         dk = torch.zeros_like(k) if need_k else None
         dv = torch.zeros_like(v) if need_v else None
-        for start in range(0, q.size(-1), ctx.chunk):
+        size = n * min(ctx.chunk, length) * length
+        attn_buf, grad_buf = q.new_empty(size), q.new_empty(size)
+        for start in range(0, length, ctx.chunk):
             sl = slice(start, start + ctx.chunk)
-            attn = _floored_softmax(
-                torch.bmm(q[..., sl].transpose(1, 2), k), ctx.floor)
+            q_c = q[..., sl]
+            c = q_c.size(-1)
+            attn = _floored_softmax_(
+                torch.bmm(q_c.transpose(1, 2), k,
+                          out=_block(attn_buf, n, c, length)), ctx.floor)
             out = torch.bmm(v, attn.transpose(1, 2))  # (N, d, c)
             g_out = (out - target[..., sl]).mul_(scale)
             if dv is not None:
@@ -164,14 +181,15 @@ class _ChunkedAttentionMSE(torch.autograd.Function):
             # attn)); the row sum equals sum_d g_out * out because
             # out = v attn^T, which avoids another pass over c x L.
             row = (g_out * out).sum(dim=1).unsqueeze(-1)  # (N, c, 1)
-            g_logits = torch.bmm(g_out.transpose(1, 2), v)  # (N, c, L)
+            g_logits = torch.bmm(g_out.transpose(1, 2), v,
+                                 out=_block(grad_buf, n, c, length))
             # Floored logits get exp(-floor)-sized gradients here instead of
             # exactly 0: invisible at float32/float64 resolution.
             g_logits.sub_(row).mul_(attn)
             if dq is not None:
                 dq[..., sl] = torch.bmm(k, g_logits.transpose(1, 2))
             if dk is not None:
-                dk.baddbmm_(q[..., sl], g_logits)
+                dk.baddbmm_(q_c, g_logits)
         return dq, dk, dv, None, None, None
 
 
@@ -198,7 +216,8 @@ class TaTLoss(nn.Module):
       average-pooled with window = stride = ``(H // ah, W // aw)`` and a
       single attention head runs over all pooled positions.
 
-    ``loss = loss_weight * (patch_weight * L_patch + anchor_weight * L_anchor)``
+    ``loss = loss_weight * (patch_weight * L_patch +
+    anchor_weight * L_anchor)``
 
     ``patch_grid=(1, 1), num_heads=1, anchor_weight=0`` is the plain global
     (one-to-all) TaT.
@@ -211,17 +230,36 @@ class TaTLoss(nn.Module):
     BatchNorm over the batch. In eval mode the running statistics are used
     either way.
 
-    Attention implementation: when a head attends over fewer than
-    ``SDPA_MIN_POSITIONS`` positions (the patch branch, the anchor branch at
-    the usual settings) the logits are formed with a batched matmul and
-    soft-maxed explicitly, which measured fastest on CPU for such sizes.
-    From ``SDPA_MIN_POSITIONS`` positions on (global TaT on a large map) the
-    ``L x L`` attention would dominate memory, so
-    :func:`torch.nn.functional.scaled_dot_product_attention` (``scale=1``,
-    contiguous 4-D ``(B, heads, L, d)`` inputs, which the memory-efficient
-    CPU/CUDA kernels require) is used instead. Either way the attention runs
-    in float32 with autocast disabled, because unscaled dot products over
-    hundreds of channels overflow float16.
+    Attention implementation (all in float32 at least, with autocast
+    disabled, because unscaled dot products over hundreds of channels
+    overflow float16):
+
+    * fewer than ``LARGE_ATTENTION_POSITIONS`` positions per head (the patch
+      branch, the anchor branch at the usual settings): batched matmul and
+      softmax; the logits are read through transposed strides, so the only
+      copies are the patch stacking;
+    * from ``LARGE_ATTENTION_POSITIONS`` on (global TaT on a large map) the
+      ``L x L`` attention is never materialised: on CUDA
+      :func:`torch.nn.functional.scaled_dot_product_attention` with
+      ``scale=1`` and contiguous 4-D ``(B, heads, L, d)`` operands (the
+      layout its memory-efficient kernels need), elsewhere a query-chunked
+      attention that recomputes in backward (on CPU it measured several
+      times faster than SDPA and within the memory budget, see
+      ``tools/analysis/benchmark_tat_loss.py``). The embeddings are then
+      recomputed in backward as well (running statistics updated once).
+
+    On CPU the batch is processed a few images at a time (as many as keep a
+    teacher-sized map within ``CPU_STEP_BYTES``, 8 MiB), each step fully
+    vectorised: larger tensors measured up to 1.4x slower there (cache, and
+    glibc maps every >= 32 MiB block afresh, page faults included). Images
+    are independent under per-image or running statistics, so the loss and
+    the running-stat updates are those of the whole batch; with
+    ``norm_stats='batch'`` in training the whole batch is one step.
+
+    Logits more than ``LOGIT_FLOOR`` (50) below their row maximum are raised
+    to that floor: otherwise most softmax weights are subnormal floats, which
+    slow x86 arithmetic by an order of magnitude, while the effect on the
+    loss is below float64 resolution (total weight moved < ``L * e^-50``).
 
     Args:
         student_channels (int): Channels ``Cs`` of the student feature.
@@ -264,8 +302,12 @@ class TaTLoss(nn.Module):
     #: Query-chunk budget of the CPU large-attention path, in elements of a
     #: ``chunk x L`` block (4 MiB in float32).
     CHUNK_ELEMENTS = 1 << 20
+    #: On CPU the batch is processed in steps of as many images as keep one
+    #: teacher-sized float32 map within this many bytes (whole batch with
+    #: ``norm_stats='batch'`` in training, whose statistics couple images).
+    CPU_STEP_BYTES = 8 << 20
     #: Logits further than this below their row maximum are raised to it
-    #: (see :func:`_floored_softmax`).
+    #: (see :func:`_floored_softmax_`).
     LOGIT_FLOOR = 50.0
 
     def __init__(self,
@@ -568,21 +610,46 @@ class TaTLoss(nn.Module):
             Tensor: Scalar loss (float32, or float64 for float64 inputs).
         """
         preds_S, preds_T = self._check_inputs(preds_S, preds_T)
-        total: Optional[Tensor] = None
-        if self.loss_weight > 0 and (self.patch_weight > 0
-                                     or self.anchor_weight > 0):
-            recompute = self._uses_large_attention(*preds_T.shape[2:])
-            q = self._embed(self.query_embed, preds_S, recompute)
-            k = self._embed(self.key_embed, preds_T, recompute)
-            v = self._embed(self.value_embed, preds_S, recompute)
-            if self.patch_weight > 0:
-                total = self.patch_weight * self._patch_group_loss(
-                    q, k, v, preds_T)
-            if self.anchor_weight > 0:
-                anchor = self.anchor_weight * self._anchor_loss(
-                    q, k, v, preds_T)
-                total = anchor if total is None else total + anchor
-        if total is None:
+        if self.loss_weight == 0 or (self.patch_weight == 0
+                                     and self.anchor_weight == 0):
             dtype = torch.promote_types(preds_S.dtype, torch.float32)
             return preds_S.new_zeros((), dtype=dtype)
+        batch = preds_T.size(0)
+        step = self._images_per_step(preds_T)
+        if step >= batch:
+            return self.loss_weight * self._branch_losses(preds_S, preds_T)
+        # Images are independent here (per-image or running statistics) and
+        # all have the same size, so the mean over the batch is the
+        # image-weighted mean of the steps' means. Running statistics are
+        # updated step after step, i.e. still image after image.
+        total = 0.0
+        for start in range(0, batch, step):
+            part = slice(start, start + step)
+            n = preds_T[part].size(0)
+            total = total + (n / batch) * self._branch_losses(
+                preds_S[part], preds_T[part])
         return self.loss_weight * total
+
+    def _images_per_step(self, preds_T: Tensor) -> int:
+        """How many images to process at once (see ``CPU_STEP_BYTES``)."""
+        coupled = self.norm_stats == 'batch' and self.training
+        if preds_T.device.type != 'cpu' or coupled:
+            return preds_T.size(0)
+        per_image = preds_T[0].numel() * max(preds_T.element_size(), 4)
+        return max(1, self.CPU_STEP_BYTES // per_image)
+
+    def _branch_losses(self, preds_S: Tensor, preds_T: Tensor) -> Tensor:
+        """``patch_weight * L_patch + anchor_weight * L_anchor``."""
+        recompute = self._uses_large_attention(*preds_T.shape[2:])
+        q = self._embed(self.query_embed, preds_S, recompute)
+        k = self._embed(self.key_embed, preds_T, recompute)
+        v = self._embed(self.value_embed, preds_S, recompute)
+        total: Optional[Tensor] = None
+        if self.patch_weight > 0:
+            total = self.patch_weight * self._patch_group_loss(
+                q, k, v, preds_T)
+        if self.anchor_weight > 0:
+            anchor = self.anchor_weight * self._anchor_loss(q, k, v, preds_T)
+            total = anchor if total is None else total + anchor
+        assert total is not None
+        return total

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import mmtat  # noqa: F401  (applies mmtat.compat before MMRazor loads)
 from mmtat.models.losses.tat_loss import TaTLoss
 
 # ----------------------------------------------------------------------
@@ -301,6 +302,42 @@ def test_per_image_running_stats_match_sequential_bn(momentum):
         assert int(bn.num_batches_tracked) == 8
 
 
+@pytest.mark.parametrize('images_per_step', [1, 2])
+@pytest.mark.parametrize('stats', ['per_image', 'batch'])
+def test_cpu_steps_give_the_whole_batch_result(images_per_step, stats,
+                                               monkeypatch):
+    # Force the CPU step path on small maps; B=3 leaves a ragged last step.
+    b, c, h, w = 3, 8, 8, 10
+    monkeypatch.setattr(TaTLoss, 'CPU_STEP_BYTES',
+                        images_per_step * c * h * w * 8)
+    kwargs = dict(patch_grid=(2, 2), num_heads=4, anchor_grid=(4, 5),
+                  norm_stats=stats)
+    mod = make_module(5, c, **kwargs).double()
+    probe = torch.zeros(b, c, h, w, dtype=torch.float64)
+    assert mod._images_per_step(probe) == (
+        images_per_step if stats == 'per_image' else b)
+    seqs = {n: copy.deepcopy(getattr(mod, n))
+            for n in ('query_embed', 'key_embed', 'value_embed')}
+    compare_with_reference(mod, b, h, w, torch.float64, rtol=1e-9,
+                           atol=1e-12, stats=stats, image_spread=True)
+    # Running statistics as after one call over the whole batch.
+    g = torch.Generator().manual_seed(1)  # inputs of compare_with_reference
+    s = torch.randn(b, 5, h, w, generator=g, dtype=torch.float64)
+    s = s * torch.arange(1, b + 1, dtype=s.dtype).view(-1, 1, 1, 1) + \
+        torch.arange(b, dtype=s.dtype).view(-1, 1, 1, 1)
+    with torch.no_grad():
+        if stats == 'per_image':
+            for i in range(b):
+                seqs['query_embed'](s[i:i + 1])
+        else:
+            seqs['query_embed'](s)
+    want = seqs['query_embed'][1]
+    got = mod.query_embed[1]
+    torch.testing.assert_close(got.running_mean, want.running_mean)
+    torch.testing.assert_close(got.running_var, want.running_var)
+    assert int(got.num_batches_tracked) == int(want.num_batches_tracked)
+
+
 def test_batch_running_stats_match_one_bn_call():
     mod = make_module(5, 8, patch_grid=(2, 2), num_heads=4,
                       anchor_grid=(2, 2), norm_stats='batch')
@@ -580,8 +617,6 @@ def test_autocast_is_finite_where_fp32_is(dtype):
 
 
 def test_registry_build():
-    pytest.importorskip('mmrazor')
-    import mmtat  # noqa: F401  (applies mmtat.compat, registers TaTLoss)
     from mmrazor.registry import MODELS
 
     loss = MODELS.build(

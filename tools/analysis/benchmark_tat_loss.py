@@ -1,0 +1,446 @@
+# Copyright (c) mmtat contributors. All rights reserved.
+"""Benchmark :class:`mmtat.models.losses.TaTLoss` against the release's
+image-by-image computation.
+
+The reference below re-implements, in a plain and deliberately unoptimised
+way, what the authors' segmentation release (``sihaoevery/TaT-seg``) does: a
+Python loop over the images of the batch, the three embeddings called on a
+batch of one (so BatchNorm uses each image's own statistics), patches cut
+with ``unfold`` and stacked patch-major, heads over consecutive stacked
+channels, explicit ``softmax(q k^T)`` (the full ``L x L`` attention is
+materialised) and average-pooled anchors. Both implementations share the
+same embedding modules, so their losses must agree; the table prints the
+relative difference of the loss and of the student gradient.
+
+Each (case, implementation) runs in a fresh subprocess so that peak-memory
+readings do not leak between them:
+
+* CPU: rise of the process's peak RSS (``resource.getrusage(...).ru_maxrss``)
+  over one forward+backward, read after a small warm-up at a reduced size
+  (which loads kernels without raising the high-water mark much);
+* CUDA: ``torch.cuda.max_memory_allocated()`` minus the allocated memory
+  before the forward+backward.
+
+Example::
+
+    python tools/analysis/benchmark_tat_loss.py --device cpu --repeat 5 \
+        --out work_dirs/tat_benchmark.md
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import weakref
+from typing import Dict, List
+
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+REPO_ROOT = os.path.abspath(
+    os.path.join(os.path.dirname(__file__), '..', '..'))
+
+CASES: Dict[str, dict] = {
+    # DeepLabV3 R101 -> R18 bottleneck at 512x512 crops, output stride 8.
+    'r101_r18': dict(
+        batch=4, student_channels=128, teacher_channels=512, size=(64, 64),
+        patch_grid=(8, 8), num_heads=16, anchor_grid=(16, 16),
+        patch_weight=1.0, anchor_weight=0.4, warm_size=(16, 16),
+        impls=['release_loop', 'release_loop_floor', 'tat_per_image',
+               'tat_batch_stats']),
+    # Global one-to-all TaT on a large map: 9216 positions.
+    'global_96': dict(
+        batch=1, student_channels=128, teacher_channels=256, size=(96, 96),
+        patch_grid=(1, 1), num_heads=1, anchor_grid=(1, 1),
+        patch_weight=1.0, anchor_weight=0.0, warm_size=(16, 16),
+        impls=['release_loop', 'tat_per_image', 'tat_sdpa']),
+}
+
+IMPL_LABELS = {
+    'release_loop': 'release image loop (reference)',
+    'release_loop_floor': 'release image loop + logit floor (diagnostic)',
+    'tat_per_image': 'TaTLoss (default: per-image BN stats)',
+    'tat_batch_stats': 'TaTLoss, batch BN stats',
+    'tat_sdpa': 'TaTLoss with SDPA forced on this device (diagnostic)',
+}
+
+
+# ----------------------------------------------------------------------
+# reference: the release's image-by-image computation
+# ----------------------------------------------------------------------
+def _ref_attention_mse(q, k, v, target, heads, floor=None):
+    """Multi-head attention over all positions of (1, C, h, w) maps."""
+    b, c, h, w = q.shape
+
+    def to_heads(x):  # (b, heads, h*w, d)
+        return x.reshape(b, heads, c // heads, h * w).transpose(-1, -2)
+
+    sim = torch.matmul(to_heads(q), to_heads(k).transpose(-1, -2))
+    if floor is not None:  # diagnostic: TaTLoss's subnormal guard
+        sim = sim.clamp(min=sim.detach().amax(-1, keepdim=True) - floor)
+    sim = sim.softmax(dim=-1)
+    out = torch.matmul(sim, to_heads(v))
+    out = out.transpose(-1, -2).reshape(b, c, h, w)
+    return F.mse_loss(out, target)
+
+
+def _ref_stack_patches(x, grid):
+    b, c, h, w = x.shape
+    ph, pw = h // grid[0], w // grid[1]
+    x = x.unfold(2, ph, ph).unfold(3, pw, pw)  # (b, c, nh, nw, ph, pw)
+    x = x.contiguous().view(b, c, -1, ph, pw)
+    return x.permute(0, 2, 1, 3, 4).reshape(b, -1, ph, pw)
+
+
+def release_loop_loss(mod, f_s, f_t, floor=None):
+    f_t = f_t.detach()
+    if f_s.shape[2:] != f_t.shape[2:]:
+        f_s = F.interpolate(f_s, size=f_t.shape[2:], mode='bilinear',
+                            align_corners=False)
+    total = 0
+    for i in range(f_s.size(0)):
+        s, t = f_s[i:i + 1], f_t[i:i + 1]
+        q = mod.query_embed(s)
+        k = mod.key_embed(t)
+        v = mod.value_embed(s)
+        loss = 0
+        if mod.patch_weight > 0:
+            stacked = [_ref_stack_patches(x, mod.patch_grid)
+                       for x in (q, k, v, t)]
+            loss = loss + mod.patch_weight * _ref_attention_mse(
+                *stacked, heads=mod.num_heads, floor=floor)
+        if mod.anchor_weight > 0:
+            h, w = t.shape[2:]
+            win = (h // mod.anchor_grid[0], w // mod.anchor_grid[1])
+            pooled = [F.avg_pool2d(x, win, win) for x in (q, k, v, t)]
+            loss = loss + mod.anchor_weight * _ref_attention_mse(
+                *pooled, heads=1, floor=floor)
+        total = total + loss
+    return mod.loss_weight * total / f_s.size(0)
+
+
+# ----------------------------------------------------------------------
+# child process: one (case, implementation)
+# ----------------------------------------------------------------------
+def _import_tat_loss():
+    sys.path.insert(0, REPO_ROOT)
+    from mmtat.models.losses.tat_loss import TaTLoss
+    return TaTLoss
+
+
+def _make(case, impl, device, size, batch=None):
+    TaTLoss = _import_tat_loss()
+    torch.manual_seed(0)
+    mod = TaTLoss(
+        case['student_channels'], case['teacher_channels'],
+        patch_grid=case['patch_grid'], num_heads=case['num_heads'],
+        anchor_grid=case['anchor_grid'], patch_weight=case['patch_weight'],
+        anchor_weight=case['anchor_weight'],
+        norm_stats='batch' if impl == 'tat_batch_stats' else 'per_image'
+    ).to(device).train()
+    b = batch or case['batch']
+    f_s = torch.randn(b, case['student_channels'], *size, device=device,
+                      requires_grad=True)
+    f_t = torch.randn(b, case['teacher_channels'], *size, device=device)
+    if impl == 'release_loop':
+        fn = release_loop_loss
+    elif impl == 'release_loop_floor':
+        def fn(m, s, t):
+            return release_loop_loss(m, s, t, floor=m.LOGIT_FLOOR)
+    else:
+        if impl == 'tat_sdpa':
+            mod._large_attention_impl = lambda device: 'sdpa'
+        def fn(m, s, t):
+            return m(s, t)
+    return mod, f_s, f_t, fn
+
+
+class _LiveTensorPeak:
+    """Peak bytes of tensor storages created during a block (a dispatch
+    mode sees every op output; a storage is released when garbage
+    collected). Storages that existed before (inputs, parameters) are not
+    counted, so this is the rise. Library-internal scratch buffers that
+    never become tensors (e.g. oneDNN workspaces) are not seen."""
+
+    def __init__(self, existing):
+        tracker = self
+        self.skip = {t.untyped_storage().data_ptr() for t in existing}
+        self.live, self.current, self.peak = {}, 0, 0
+
+        class Mode(TorchDispatchMode):
+
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                out = func(*args, **(kwargs or {}))
+                for t in tree_flatten(out)[0]:
+                    if isinstance(t, torch.Tensor):
+                        tracker._add(t)
+                return out
+
+        self.mode = Mode()
+
+    def _add(self, t):
+        storage = t.untyped_storage()
+        ptr, nbytes = storage.data_ptr(), storage.nbytes()
+        if ptr in self.skip or ptr in self.live or nbytes == 0:
+            return
+        self.live[ptr] = nbytes
+        self.current += nbytes
+        self.peak = max(self.peak, self.current)
+
+        def release(p=ptr):
+            self.current -= self.live.pop(p, 0)
+
+        weakref.finalize(storage, release)
+
+    def __enter__(self):
+        self.mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.mode.__exit__(*exc)
+
+
+def _step(mod, f_s, f_t, fn):
+    mod.zero_grad(set_to_none=True)
+    f_s.grad = None
+    loss = fn(mod, f_s, f_t)
+    loss.backward()
+    return loss
+
+
+def _sync(device):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def run_child(spec: dict) -> dict:
+    case, impl, device = CASES[spec['case']], spec['impl'], spec['device']
+    # Warm up kernels at a reduced size so the peak reading below reflects
+    # the measured step, not library initialisation.
+    _step(*_make(case, impl, device, case['warm_size'], batch=1))
+    mod, f_s, f_t, fn = _make(case, impl, device, case['size'])
+
+    _sync(device)
+    if device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    loss = _step(mod, f_s, f_t, fn)
+    _sync(device)
+    if device == 'cuda':
+        peak_rise = torch.cuda.max_memory_allocated() - base
+    else:
+        peak_rise = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss *
+                     1024 - base)
+    grad_abs = float(f_s.grad.double().abs().sum())
+
+    tensor_peak = None
+    if device == 'cpu':
+        mod.zero_grad(set_to_none=True)
+        f_s.grad = None
+        existing = [f_s, f_t] + list(mod.parameters()) + list(mod.buffers())
+        with _LiveTensorPeak(existing) as tracker:
+            _step(mod, f_s, f_t, fn)
+        tensor_peak = tracker.peak
+
+    for _ in range(spec['warmup']):
+        _step(mod, f_s, f_t, fn)
+    times = []
+    for _ in range(spec['repeat']):
+        _sync(device)
+        t0 = time.perf_counter()
+        _step(mod, f_s, f_t, fn)
+        _sync(device)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return dict(case=spec['case'], impl=impl, loss=float(loss),
+                grad_abs_sum=grad_abs, peak_rise_bytes=int(peak_rise),
+                tensor_peak_bytes=tensor_peak,
+                times_ms=times, median_ms=statistics.median(times))
+
+
+# ----------------------------------------------------------------------
+# parent: orchestration and report
+# ----------------------------------------------------------------------
+def machine_info(device: str) -> dict:
+    cpu = platform.processor() or 'unknown'
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info = dict(cpu=cpu, logical_cores=os.cpu_count(),
+                usable_cores=len(os.sched_getaffinity(0))
+                if hasattr(os, 'sched_getaffinity') else os.cpu_count(),
+                torch_threads=torch.get_num_threads(),
+                torch=torch.__version__, python=platform.python_version(),
+                device=device)
+    if device == 'cuda':
+        info['gpu'] = torch.cuda.get_device_name()
+    return info
+
+
+def _mib(n: float) -> str:
+    return f'{n / 2**20:.1f}'
+
+
+def _shapes(c: dict) -> str:
+    anchor = (f"anchor {c['anchor_grid'][0]}x{c['anchor_grid'][1]}"
+              if c['anchor_weight'] > 0 else 'no anchors')
+    return (f"B={c['batch']}, S {c['student_channels']}ch -> T "
+            f"{c['teacher_channels']}ch, {c['size'][0]}x{c['size'][1]}, "
+            f"patch grid {c['patch_grid'][0]}x{c['patch_grid'][1]} / "
+            f"{c['num_heads']} heads, {anchor}")
+
+
+def format_report(info: dict, rows: List[dict], device: str) -> str:
+    cpu = device == 'cpu'
+    lines = [
+        '# TaTLoss benchmark (forward + backward)', '',
+        f"Machine: {info['cpu']}, {info['logical_cores']} logical cores "
+        f"({info['usable_cores']} usable), torch {info['torch']} "
+        f"({info['torch_threads']} threads), python {info['python']}, "
+        f"device {device}" + (f", GPU {info['gpu']}" if 'gpu' in info else
+                              ''), '',
+        'Time: median of --repeat timed forward+backward steps after '
+        '--warmup steps. Ratios are to the release image loop of the same '
+        'case. Loss/grad diff: relative difference to that reference on '
+        'identical inputs and parameters (grad: sum of |d loss / d '
+        'student|).',
+    ]
+    if cpu:
+        lines += [
+            'Memory, each row in a fresh subprocess: (1) RSS rise = increase '
+            'of peak RSS (getrusage ru_maxrss) over the first '
+            'forward+backward at full size, after a warm-up at a reduced '
+            'size; it includes what glibc malloc keeps mapped after frees '
+            '(heap fragmentation) and library scratch space. (2) tensor '
+            'peak = peak bytes of tensor storages created during one '
+            'forward+backward (tracked with a TorchDispatchMode), i.e. what '
+            'the computation holds, independent of the allocator.',
+        ]
+    else:
+        lines.append('Memory: torch.cuda.max_memory_allocated() minus the '
+                     'memory allocated before one forward+backward.')
+    lines.append('')
+    mem_cols = ('RSS rise MiB | tensor peak MiB | tensor ratio'
+                if cpu else 'peak rise MiB | mem ratio')
+    lines += [
+        f'| case | implementation | ms fwd+bwd | time ratio | {mem_cols} '
+        '| loss diff | grad diff |',
+        '|---|---|---|---|' + '---|' * (3 if cpu else 2) + '---|---|',
+    ]
+    for r in rows:
+        ref = next(x for x in rows
+                   if x['case'] == r['case'] and x['impl'] == 'release_loop')
+        t_ratio = r['median_ms'] / ref['median_ms']
+        if cpu:
+            m_ratio = r['tensor_peak_bytes'] / ref['tensor_peak_bytes']
+            mem = (f"{_mib(r['peak_rise_bytes'])} | "
+                   f"{_mib(r['tensor_peak_bytes'])} | {m_ratio:.2f}")
+        else:
+            m_ratio = r['peak_rise_bytes'] / ref['peak_rise_bytes']
+            mem = f"{_mib(r['peak_rise_bytes'])} | {m_ratio:.2f}"
+        loss_diff = abs(r['loss'] - ref['loss']) / max(abs(ref['loss']),
+                                                       1e-30)
+        grad_diff = abs(r['grad_abs_sum'] - ref['grad_abs_sum']) / max(
+            ref['grad_abs_sum'], 1e-30)
+        lines.append(f"| {r['case']} | {IMPL_LABELS[r['impl']]} | "
+                     f"{r['median_ms']:.0f} | {t_ratio:.2f} | {mem} | "
+                     f'{loss_diff:.1e} | {grad_diff:.1e} |')
+    lines += ['', 'Cases:']
+    for name in dict.fromkeys(r['case'] for r in rows):
+        lines.append(f'- {name}: {_shapes(CASES[name])}')
+    g = CASES['global_96']
+    n = g['size'][0] * g['size'][1]
+    full = n * n * 4
+    lines += [
+        '',
+        f'Full {n}x{n} float32 attention matrix (global_96, one image, one '
+        f'head): {_mib(full)} MiB; a third of it: {_mib(full / 3)} MiB.',
+    ]
+    key = 'tensor_peak_bytes' if cpu else 'peak_rise_bytes'
+    for r in rows:
+        if r['case'] == 'global_96' and r['impl'] != 'release_loop':
+            for label, k in (('tensor peak', key), ('RSS rise',
+                                                    'peak_rise_bytes')):
+                if k == key and label == 'RSS rise':
+                    continue
+                if not cpu and label == 'tensor peak':
+                    label = 'peak rise'
+                ok = r[k] <= full / 3
+                lines.append(
+                    f"- {IMPL_LABELS[r['impl']]}: {label} {_mib(r[k])} MiB "
+                    f"{'<=' if ok else '>'} a third of the full matrix.")
+            if cpu:
+                ok = r['peak_rise_bytes'] <= full / 3
+                lines.append(
+                    f"  (RSS rise {_mib(r['peak_rise_bytes'])} MiB "
+                    f"{'<=' if ok else '>'} a third.)")
+    return '\n'.join(lines) + '\n'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--repeat', type=int, default=5,
+                        help='timed forward+backward steps per row')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed steps before timing')
+    parser.add_argument('--cases', nargs='+', choices=sorted(CASES),
+                        default=list(CASES))
+    parser.add_argument('--out', default=None,
+                        help='also write the results: .json for raw data, '
+                        'anything else for the markdown table')
+    parser.add_argument('--child', default=None, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child is not None:
+        print(json.dumps(run_child(json.loads(args.child))))
+        return
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda requested but CUDA is unavailable')
+    if args.repeat < 1 or args.warmup < 0:
+        raise SystemExit('--repeat must be >= 1 and --warmup >= 0')
+
+    rows = []
+    for case in args.cases:
+        for impl in CASES[case]['impls']:
+            spec = dict(case=case, impl=impl, device=args.device,
+                        repeat=args.repeat, warmup=args.warmup)
+            print(f'running {case} / {impl} ...', file=sys.stderr, flush=True)
+            proc = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), '--child',
+                 json.dumps(spec)],
+                capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                sys.stderr.write(proc.stderr)
+                raise SystemExit(f'{case} / {impl} failed')
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+    info = machine_info(args.device)
+    report = format_report(info, rows, args.device)
+    print(report)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            if args.out.endswith('.json'):
+                json.dump(dict(machine=info, rows=rows), f, indent=2)
+            else:
+                f.write(report)
+
+
+if __name__ == '__main__':
+    main()
