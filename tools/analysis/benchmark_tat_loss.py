@@ -62,6 +62,13 @@ CASES: Dict[str, dict] = {
         impls=['release_loop', 'tat_per_image', 'tat_sdpa']),
 }
 
+# Memory runs pin glibc's mmap threshold at 1 MiB: blocks above it are
+# mapped and returned to the OS when freed, so RSS follows live memory
+# instead of how much freed heap glibc happens to retain (its dynamic
+# threshold otherwise grows to 32 MiB; the retained heap then varied by
+# 30+ MiB between identical runs).
+MEMORY_ENV = {'MALLOC_MMAP_THRESHOLD_': str(1 << 20)}
+
 IMPL_LABELS = {
     'release_loop': 'release image loop (reference)',
     'release_loop_floor': 'release image loop + logit floor (diagnostic)',
@@ -220,6 +227,15 @@ def _sync(device):
 
 
 def run_child(spec: dict) -> dict:
+    """One (case, implementation) in this fresh process.
+
+    ``spec['mode'] == 'time'``: peak-memory rise of the first full-size
+    step (RSS on CPU, allocated memory on CUDA), loss and gradient for the
+    agreement check, then --warmup and --repeat timed steps.
+    ``'memory'`` (CPU): RSS rise of the first full-size step and the
+    live-tensor peak of a second one; run by the parent with glibc's mmap
+    threshold pinned (see ``MEMORY_ENV``).
+    """
     case, impl, device = CASES[spec['case']], spec['impl'], spec['device']
     # Warm up kernels at a reduced size so the peak reading below reflects
     # the measured step, not library initialisation.
@@ -239,17 +255,20 @@ def run_child(spec: dict) -> dict:
     else:
         peak_rise = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss *
                      1024 - base)
-    grad_abs = float(f_s.grad.double().abs().sum())
+    result = dict(case=spec['case'], impl=impl, mode=spec['mode'],
+                  peak_rise_bytes=int(peak_rise))
 
-    tensor_peak = None
-    if device == 'cpu':
+    if spec['mode'] == 'memory':
+        existing = [f_s, f_t] + list(mod.parameters()) + list(mod.buffers())
         mod.zero_grad(set_to_none=True)
         f_s.grad = None
-        existing = [f_s, f_t] + list(mod.parameters()) + list(mod.buffers())
         with _LiveTensorPeak(existing) as tracker:
             _step(mod, f_s, f_t, fn)
-        tensor_peak = tracker.peak
+        result['tensor_peak_bytes'] = tracker.peak
+        return result
 
+    result['loss'] = float(loss.detach())
+    result['grad_abs_sum'] = float(f_s.grad.double().abs().sum())
     for _ in range(spec['warmup']):
         _step(mod, f_s, f_t, fn)
     times = []
@@ -259,10 +278,8 @@ def run_child(spec: dict) -> dict:
         _step(mod, f_s, f_t, fn)
         _sync(device)
         times.append((time.perf_counter() - t0) * 1e3)
-    return dict(case=spec['case'], impl=impl, loss=float(loss),
-                grad_abs_sum=grad_abs, peak_rise_bytes=int(peak_rise),
-                tensor_peak_bytes=tensor_peak,
-                times_ms=times, median_ms=statistics.median(times))
+    result.update(times_ms=times, median_ms=statistics.median(times))
+    return result
 
 
 # ----------------------------------------------------------------------
@@ -311,34 +328,43 @@ def format_report(info: dict, rows: List[dict], device: str) -> str:
         f"({info['torch_threads']} threads), python {info['python']}, "
         f"device {device}" + (f", GPU {info['gpu']}" if 'gpu' in info else
                               ''), '',
-        'Time: median of --repeat timed forward+backward steps after '
-        '--warmup steps. Ratios are to the release image loop of the same '
-        'case. Loss/grad diff: relative difference to that reference on '
+        '- Time: median of --repeat timed forward+backward steps after '
+        '--warmup steps, each row in a fresh subprocess. Ratios are to the '
+        'release image loop of the same case.',
+        '- Loss / grad diff: relative difference to that reference on '
         'identical inputs and parameters (grad: sum of |d loss / d '
         'student|).',
     ]
     if cpu:
         lines += [
-            'Memory, each row in a fresh subprocess: (1) RSS rise = increase '
-            'of peak RSS (getrusage ru_maxrss) over the first '
-            'forward+backward at full size, after a warm-up at a reduced '
-            'size; it includes what glibc malloc keeps mapped after frees '
-            '(heap fragmentation) and library scratch space. (2) tensor '
-            'peak = peak bytes of tensor storages created during one '
-            'forward+backward (tracked with a TorchDispatchMode), i.e. what '
-            'the computation holds, independent of the allocator.',
+            '- Memory, measured in fresh subprocesses as the rise over one '
+            'forward+backward at full size after a warm-up at a reduced '
+            'size:',
+            '  - RSS (glibc default): rise of peak RSS (getrusage '
+            'ru_maxrss) in the timing process; includes freed heap that '
+            'glibc keeps resident, which varies between identical runs.',
+            '  - RSS (mmap 1 MiB): the same in a separate process with '
+            'MALLOC_MMAP_THRESHOLD_=1048576, so that freed blocks go back '
+            'to the OS and RSS follows live memory (incl. library scratch '
+            'such as oneDNN reorders).',
+            '  - tensor peak: peak bytes of tensor storages alive during the '
+            'step (TorchDispatchMode tracker; inputs and parameters '
+            'excluded), what the computation itself holds.',
         ]
     else:
-        lines.append('Memory: torch.cuda.max_memory_allocated() minus the '
+        lines.append('- Memory: torch.cuda.max_memory_allocated() minus the '
                      'memory allocated before one forward+backward.')
     lines.append('')
-    mem_cols = ('RSS rise MiB | tensor peak MiB | tensor ratio'
-                if cpu else 'peak rise MiB | mem ratio')
-    lines += [
-        f'| case | implementation | ms fwd+bwd | time ratio | {mem_cols} '
-        '| loss diff | grad diff |',
-        '|---|---|---|---|' + '---|' * (3 if cpu else 2) + '---|---|',
-    ]
+    if cpu:
+        header = ('| case | implementation | ms fwd+bwd | time ratio | '
+                  'RSS MiB (glibc default) | RSS MiB (mmap 1 MiB) | '
+                  'tensor peak MiB | tensor ratio | loss diff | grad diff |')
+        n_cols = 10
+    else:
+        header = ('| case | implementation | ms fwd+bwd | time ratio | '
+                  'peak rise MiB | mem ratio | loss diff | grad diff |')
+        n_cols = 8
+    lines += [header, '|' + '---|' * n_cols]
     for r in rows:
         ref = next(x for x in rows
                    if x['case'] == r['case'] and x['impl'] == 'release_loop')
@@ -346,6 +372,7 @@ def format_report(info: dict, rows: List[dict], device: str) -> str:
         if cpu:
             m_ratio = r['tensor_peak_bytes'] / ref['tensor_peak_bytes']
             mem = (f"{_mib(r['peak_rise_bytes'])} | "
+                   f"{_mib(r['pinned_rise_bytes'])} | "
                    f"{_mib(r['tensor_peak_bytes'])} | {m_ratio:.2f}")
         else:
             m_ratio = r['peak_rise_bytes'] / ref['peak_rise_bytes']
@@ -368,24 +395,19 @@ def format_report(info: dict, rows: List[dict], device: str) -> str:
         f'Full {n}x{n} float32 attention matrix (global_96, one image, one '
         f'head): {_mib(full)} MiB; a third of it: {_mib(full / 3)} MiB.',
     ]
-    key = 'tensor_peak_bytes' if cpu else 'peak_rise_bytes'
+    measures = ([('tensor peak', 'tensor_peak_bytes'),
+                 ('RSS (mmap 1 MiB)', 'pinned_rise_bytes'),
+                 ('RSS (glibc default)', 'peak_rise_bytes')]
+                if cpu else [('peak rise', 'peak_rise_bytes')])
     for r in rows:
-        if r['case'] == 'global_96' and r['impl'] != 'release_loop':
-            for label, k in (('tensor peak', key), ('RSS rise',
-                                                    'peak_rise_bytes')):
-                if k == key and label == 'RSS rise':
-                    continue
-                if not cpu and label == 'tensor peak':
-                    label = 'peak rise'
-                ok = r[k] <= full / 3
-                lines.append(
-                    f"- {IMPL_LABELS[r['impl']]}: {label} {_mib(r[k])} MiB "
-                    f"{'<=' if ok else '>'} a third of the full matrix.")
-            if cpu:
-                ok = r['peak_rise_bytes'] <= full / 3
-                lines.append(
-                    f"  (RSS rise {_mib(r['peak_rise_bytes'])} MiB "
-                    f"{'<=' if ok else '>'} a third.)")
+        if r['case'] != 'global_96' or r['impl'] == 'release_loop':
+            continue
+        parts = [
+            f"{label} {_mib(r[key])} MiB "
+            f"({'<=' if r[key] <= full / 3 else '>'} a third)"
+            for label, key in measures
+        ]
+        lines.append(f"- {IMPL_LABELS[r['impl']]}: " + ', '.join(parts))
     return '\n'.join(lines) + '\n'
 
 
@@ -418,17 +440,31 @@ def main(argv=None):
     rows = []
     for case in args.cases:
         for impl in CASES[case]['impls']:
-            spec = dict(case=case, impl=impl, device=args.device,
-                        repeat=args.repeat, warmup=args.warmup)
-            print(f'running {case} / {impl} ...', file=sys.stderr, flush=True)
-            proc = subprocess.run(
-                [sys.executable, os.path.abspath(__file__), '--child',
-                 json.dumps(spec)],
-                capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                sys.stderr.write(proc.stderr)
-                raise SystemExit(f'{case} / {impl} failed')
-            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            row = {}
+            modes = ['time', 'memory'] if args.device == 'cpu' else ['time']
+            for mode in modes:
+                spec = dict(case=case, impl=impl, device=args.device,
+                            repeat=args.repeat, warmup=args.warmup,
+                            mode=mode)
+                print(f'running {case} / {impl} ({mode}) ...',
+                      file=sys.stderr, flush=True)
+                env = dict(os.environ)
+                if mode == 'memory':
+                    env.update(MEMORY_ENV)
+                proc = subprocess.run(
+                    [sys.executable, os.path.abspath(__file__), '--child',
+                     json.dumps(spec)],
+                    capture_output=True, text=True, check=False, env=env)
+                if proc.returncode != 0:
+                    sys.stderr.write(proc.stderr)
+                    raise SystemExit(f'{case} / {impl} ({mode}) failed')
+                out = json.loads(proc.stdout.strip().splitlines()[-1])
+                if mode == 'memory':
+                    row['pinned_rise_bytes'] = out['peak_rise_bytes']
+                    row['tensor_peak_bytes'] = out['tensor_peak_bytes']
+                else:
+                    row.update(out)
+            rows.append(row)
 
     info = machine_info(args.device)
     report = format_report(info, rows, args.device)
