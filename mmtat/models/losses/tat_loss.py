@@ -23,6 +23,10 @@ that file (facts only; no code was taken from it):
   embeddings on a batch of one) and the per-image losses are summed and
   divided by the batch size in ``train_with_distillation_tat.py``; all images
   have the same size, so this is the mean over all elements.
+
+These were read from the source, not checked by running the release. The
+ImageNet-release variant (``embed_kernel_size=3``, ``use_key_embed=False``)
+follows the project's reference notes; that code was not read.
 """
 from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence, Tuple, Union
@@ -296,14 +300,14 @@ class TaTLoss(nn.Module):
     Shapes:
         - preds_S: :math:`(B, C_s, H_s, W_s)`
         - preds_T: :math:`(B, C_t, H, W)` (detached inside the loss)
-        - output: scalar, float32
+        - output: scalar, float32 (float64 for float64 inputs)
     """
 
     #: Positions per head from which the ``L x L`` attention is never
     #: materialised (a 2048 x 2048 float32 map is 16 MiB per image and head).
     LARGE_ATTENTION_POSITIONS = 2048
-    #: Query-chunk budget of the CPU large-attention path, in elements of a
-    #: ``chunk x L`` block (4 MiB in float32).
+    #: Query-chunk budget of the chunked large-attention path, in elements
+    #: of a ``(B * heads) x chunk x L`` block (4 MiB in float32).
     CHUNK_ELEMENTS = 1 << 20
     #: On CPU the batch is processed in steps of as many images as keep one
     #: teacher-sized float32 map within this many bytes (whole batch with
@@ -572,7 +576,7 @@ class TaTLoss(nn.Module):
                 q, k, v = (t.transpose(-1, -2).contiguous() for t in (q, k, v))
                 out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
                 return F.mse_loss(out, target.transpose(-1, -2))
-            chunk = max(1, self.CHUNK_ELEMENTS // length)
+            chunk = max(1, self.CHUNK_ELEMENTS // (b * h * length))
             return _ChunkedAttentionMSE.apply(
                 q.reshape(b * h, d, length), k.reshape(b * h, d, length),
                 v.reshape(b * h, d, length), target.reshape(b * h, d, length),

@@ -17,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import mmtat  # noqa: F401  (applies mmtat.compat before MMRazor loads)
+from mmtat.models.losses import tat_loss as tat_loss_module
 from mmtat.models.losses.tat_loss import TaTLoss
 
 # ----------------------------------------------------------------------
@@ -431,12 +432,24 @@ def test_global_mode_is_plain_one_to_all():
 @pytest.mark.parametrize('impl', ['chunked', 'sdpa'])
 @pytest.mark.parametrize('layout', ['global', 'patches_and_anchors'])
 def test_large_attention_paths_match_reference(impl, layout, monkeypatch):
-    # Force the large-attention path on small maps; chunk of 7 query
-    # positions leaves a ragged last chunk.
+    # Force the large-attention path on small maps, with chunks of a few
+    # query positions (several per call, the last one ragged).
     monkeypatch.setattr(TaTLoss, 'LARGE_ATTENTION_POSITIONS', 4)
-    monkeypatch.setattr(TaTLoss, 'CHUNK_ELEMENTS', 7 * 80)
+    monkeypatch.setattr(TaTLoss, 'CHUNK_ELEMENTS',
+                        7 * (80 if layout == 'global' else 20))
     monkeypatch.setattr(TaTLoss, '_large_attention_impl',
                         staticmethod(lambda device: impl))
+    calls = []
+    original = tat_loss_module._ChunkedAttentionMSE
+
+    class Recording:
+
+        @staticmethod
+        def apply(q, k, v, target, chunk, floor):
+            calls.append((q.size(-1), chunk))
+            return original.apply(q, k, v, target, chunk, floor)
+
+    monkeypatch.setattr(tat_loss_module, '_ChunkedAttentionMSE', Recording)
     if layout == 'global':
         kwargs = dict(patch_grid=(1, 1), num_heads=1, anchor_weight=0.0)
     else:
@@ -446,6 +459,11 @@ def test_large_attention_paths_match_reference(impl, layout, monkeypatch):
     rtol, atol = (1e-9, 1e-12) if dtype == torch.float64 else (2e-4, 1e-6)
     for b in (1, 2):
         compare_with_reference(mod, b, 8, 10, dtype, rtol=rtol, atol=atol)
+    if impl == 'chunked':
+        assert calls and all(chunk < length for length, chunk in calls)
+        assert any(length % chunk for length, chunk in calls)
+    else:
+        assert not calls
 
 
 def test_recompute_updates_running_stats_once(monkeypatch):
