@@ -613,8 +613,12 @@ def _overflow_case():
     return mod, s, t
 
 
+@pytest.mark.parametrize('path', ['matmul', 'large'])
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
-def test_autocast_is_finite_where_fp32_is(dtype):
+def test_autocast_is_finite_where_fp32_is(dtype, path, monkeypatch):
+    if path == 'large':  # chunked attention + recomputed embeddings
+        monkeypatch.setattr(TaTLoss, 'LARGE_ATTENTION_POSITIONS', 16)
+        monkeypatch.setattr(TaTLoss, 'CHUNK_ELEMENTS', 2 * 4 * 64 * 10)
     mod, s, t = _overflow_case()
     want = mod(s, t)
     assert torch.isfinite(want)
