@@ -639,12 +639,15 @@ def test_autocast_is_finite_where_fp32_is(dtype, path, monkeypatch):
 
 
 def test_registry_build():
+    from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
 
-    loss = MODELS.build(
-        dict(type='TaTLoss', student_channels=4, teacher_channels=8,
-             patch_grid=(2, 2), num_heads=4, anchor_grid=(2, 2),
-             loss_weight=0.5))
+    # Runners of other tests may leave another default scope behind.
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        loss = MODELS.build(
+            dict(type='TaTLoss', student_channels=4, teacher_channels=8,
+                 patch_grid=(2, 2), num_heads=4, anchor_grid=(2, 2),
+                 loss_weight=0.5))
     assert isinstance(loss, TaTLoss)
     assert loss.loss_weight == 0.5 and loss.patch_grid == (2, 2)
     out = loss(torch.randn(2, 4, 8, 8), torch.randn(2, 8, 8, 8))
