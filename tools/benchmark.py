@@ -284,15 +284,9 @@ def _distill_time(model, spec, device) -> float:
 # --------------------------------------------------------------------------
 def machine_info(device: str) -> Dict[str, Any]:
     import torch
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    cpu = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
+
+    from mmtat.utils import cpu_model
+    cpu = cpu_model()
     info = dict(
         cpu=cpu,
         cpu_count=os.cpu_count(),

@@ -1,5 +1,6 @@
 """Helpers of mmtat's tools (pre-flight checks, CPU distributed runs)."""
 from .cpu_dist import setup_cpu_distributed
+from .machine import cpu_model, usable_cores
 from .remote_files import (
                            REMOTE_PREFIXES,
                            RemoteFile,
@@ -12,5 +13,5 @@ from .remote_files import (
 __all__ = [
     'REMOTE_PREFIXES', 'RemoteFile', 'RemoteFileUnavailableError',
     'check_remote_files', 'checkpoint_cache_dir', 'find_remote_files',
-    'setup_cpu_distributed'
+    'setup_cpu_distributed', 'cpu_model', 'usable_cores'
 ]

@@ -286,18 +286,10 @@ def run_child(spec: dict) -> dict:
 # parent: orchestration and report
 # ----------------------------------------------------------------------
 def machine_info(device: str) -> dict:
-    cpu = platform.processor() or 'unknown'
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    cpu = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info = dict(cpu=cpu, logical_cores=os.cpu_count(),
-                usable_cores=len(os.sched_getaffinity(0))
-                if hasattr(os, 'sched_getaffinity') else os.cpu_count(),
+    sys.path.insert(0, REPO_ROOT)
+    from mmtat.utils.machine import cpu_model, usable_cores
+    info = dict(cpu=cpu_model(), logical_cores=os.cpu_count(),
+                usable_cores=usable_cores(),
                 torch_threads=torch.get_num_threads(),
                 torch=torch.__version__, python=platform.python_version(),
                 device=device)
