@@ -451,6 +451,10 @@ def main(argv=None) -> dict:
         f.write(table + '\n' + note + '\n')
     stage('results (val split of the synthetic VOC data)')
     print(table)
+    if teacher_in_tat is not None:
+        print('The TaT run validated the teacher it loaded as well: '
+              f'{float(teacher_in_tat):.2f} mIoU (stage 1: '
+              f"{rows[0]['mIoU']:.2f}).")
     print(note)
     print(f'\nwall time {results["wall_seconds"]:.0f} s; written to '
           f'{osp.join(work_dir, "demo_results.json")} and .md', flush=True)
