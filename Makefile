@@ -38,8 +38,9 @@ $(STAMP): $(PY) setup.py Makefile
 
 install: $(STAMP)
 
+# make demo ARGS=--quick  (a one-minute run); ARGS go to tools/demo.py
 demo: $(STAMP)
-	$(PY) tools/demo.py
+	$(PY) tools/demo.py $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
