@@ -41,6 +41,10 @@ Fixes
    'pkg_resources'".  Where ``pkg_resources`` cannot be imported,
    mmengine's ``is_installed`` / ``get_installed_path`` are replaced by
    equivalents built on ``importlib.metadata``.
+
+Not here: distributed training on CPUs (gloo) is a feature mmengine 0.10
+lacks rather than a version breakage; it lives in
+``mmtat/utils/cpu_dist.py`` and is applied by ``tools/train.py``.
 """
 import importlib
 import pickle
