@@ -81,17 +81,9 @@ def dataset_name(cfg) -> str:
 
 def _set_offline_and_size(cfg, crop) -> None:
     """Random weights, no download, data preprocessor padding to ``crop``."""
+    from mmtat.utils import make_offline
+    make_offline(cfg, mode='train')
     model = cfg.model
-    model.pop('pretrained', None)
-    for key in ('teacher_ckpt', 'init_cfg'):
-        if key in model:
-            model[key] = None
-    for sub in ('architecture', 'teacher'):
-        if isinstance(model.get(sub), dict):
-            model[sub]['pretrained'] = None
-            model[sub].pop('init_cfg', None)
-            backbone = model[sub].get('backbone', {})
-            backbone.pop('init_cfg', None)
     for holder in (model, model.get('architecture'), model.get('teacher')):
         if isinstance(holder, dict) and isinstance(
                 holder.get('data_preprocessor'), dict):

@@ -8,10 +8,12 @@ from .remote_files import (
                            check_remote_files,
                            checkpoint_cache_dir,
                            find_remote_files,
+                           make_offline,
 )
 
 __all__ = [
     'REMOTE_PREFIXES', 'RemoteFile', 'RemoteFileUnavailableError',
     'check_remote_files', 'checkpoint_cache_dir', 'find_remote_files',
+    'make_offline',
     'setup_cpu_distributed', 'cpu_model', 'usable_cores'
 ]

@@ -294,6 +294,22 @@ def _format_error(missing: List[RemoteFile], cache_dir: str,
     return '\n'.join(lines)
 
 
+def make_offline(cfg: Any, mode: str = 'train') -> List[str]:
+    """Set every remote checkpoint of ``cfg`` to None, in place.
+
+    The run then fetches nothing and starts those networks from random
+    weights (what benchmarks and smoke tests want). Args as for
+    :func:`find_remote_files`; ``cfg`` is an mmengine ``Config``.
+
+    Returns:
+        The keys that were set to None.
+    """
+    keys = _offline_keys(cfg, mode)
+    if keys:
+        cfg.merge_from_dict({key: None for key in keys}, allow_list_keys=True)
+    return keys
+
+
 def check_remote_files(cfg: Any,
                        mode: str = 'train',
                        timeout: Optional[float] = None) -> List[RemoteFile]:

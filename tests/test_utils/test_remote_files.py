@@ -5,6 +5,7 @@ are closed (refused at once) or held by a server that never answers (the
 timeout), and proxies are cleared so that these are reached directly.
 """
 import os
+import os.path as osp
 import socket
 import threading
 import time
@@ -234,3 +235,20 @@ def test_skip_switch(monkeypatch):
     monkeypatch.setenv('MMTAT_SKIP_REMOTE_CHECK', '0')
     with pytest.raises(RemoteFileUnavailableError):
         check_remote_files(cfg, timeout=2)
+
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def test_make_offline_leaves_nothing_to_fetch():
+    from mmtat.utils import make_offline
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs/tat/deeplabv3_r101_r18_voc.py'))
+    keys = make_offline(cfg)
+    # the teacher's own ImageNet weights surface once teacher_ckpt is gone
+    assert set(keys) == {'model.teacher_ckpt', 'model.architecture.pretrained',
+                         'model.teacher.pretrained'}
+    assert cfg.model.teacher_ckpt is None
+    assert cfg.model.teacher.pretrained is None
+    assert find_remote_files(cfg, 'train') == []
+    assert make_offline(cfg) == []
