@@ -410,7 +410,8 @@ _TRAIN_LINE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\]')
 _WORLD_SIZE = re.compile(r'(?:world_size[\'"]?\s*[:=]|GPU number:)\s*(\d+)')
 
 
-def _latest_run_dir(work_dir: str) -> str:
+def _run_dirs(work_dir: str) -> List[str]:
+    """The timestamped run directories of a work dir, oldest first."""
     runs = sorted(
         d for d in glob.glob(osp.join(work_dir, '*'))
         if osp.isdir(d) and re.fullmatch(r'\d{8}_\d{6}', osp.basename(d)))
@@ -418,7 +419,7 @@ def _latest_run_dir(work_dir: str) -> str:
         raise FileNotFoundError(
             f'{work_dir} holds no run directory (YYYYMMDD_HHMMSS/) written '
             'by tools/train.py')
-    return runs[-1]
+    return runs
 
 
 def collect_run(work_dir: str) -> Dict[str, Any]:
@@ -432,11 +433,7 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
     cfg = Config.fromfile(configs[0])
     # metrics and iterations over every run in the dir (a resumed run
     # continues in a new run directory), wall time summed over runs.
-    runs = sorted(
-        d for d in glob.glob(osp.join(work_dir, '*'))
-        if osp.isdir(d) and re.fullmatch(r'\d{8}_\d{6}', osp.basename(d)))
-    if not runs:
-        _latest_run_dir(work_dir)  # raises the explanatory error
+    runs = _run_dirs(work_dir)
     val_records: List[Dict[str, Any]] = []
     wall_s = 0.0
     last_iter = 0
