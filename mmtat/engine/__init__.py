@@ -15,6 +15,7 @@ from .hooks import (
                     checkpoint_fit_problems,
                     install_termination_handler,
                     termination_requested,
+                    uninstall_termination_handler,
 )
 
 __all__ = [
@@ -22,5 +23,5 @@ __all__ = [
     'remove_partial_files', 'use_atomic_checkpoints', 'CheckpointFitHook',
     'NonEmptyDataHook', 'PreemptionHook', 'TrainingPreempted',
     'checkpoint_fit_problems', 'install_termination_handler',
-    'termination_requested'
+    'termination_requested', 'uninstall_termination_handler'
 ]

@@ -10,9 +10,11 @@
   weights do not fit the evaluated model, instead of evaluating randomly
   initialised layers (mmengine loads with ``strict=False`` and only warns).
 """
+import os
 import os.path as osp
 import re
 import signal
+import threading
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -25,14 +27,15 @@ from .atomic_io import atomic_write
 
 __all__ = [
     'PreemptionHook', 'TrainingPreempted', 'install_termination_handler',
-    'termination_requested', 'NonEmptyDataHook', 'CheckpointFitHook',
-    'checkpoint_fit_problems'
+    'uninstall_termination_handler', 'termination_requested',
+    'NonEmptyDataHook', 'CheckpointFitHook', 'checkpoint_fit_problems'
 ]
 
 # --------------------------------------------------------------------------
 # SIGTERM -> checkpoint and stop
 # --------------------------------------------------------------------------
-_TERMINATION = {'signum': None}
+_TERMINATION: Dict[str, Any] = {'signum': None, 'active': False}
+_AT_FORK: Dict[str, bool] = {'registered': False}
 
 
 def _on_termination(signum: int, frame: Any) -> None:
@@ -41,15 +44,50 @@ def _on_termination(signum: int, frame: Any) -> None:
     signal.signal(signum, signal.SIG_DFL)
 
 
+def _wait_for_parent_termination(parent: int) -> None:
+    while True:
+        info = signal.sigwaitinfo({signal.SIGTERM})
+        if info.si_pid == parent:
+            # the trainer stops its worker (what torch's own handler does)
+            os._exit(0)
+
+
+def _shield_child_from_termination() -> None:
+    # slurm signals every process of the job.  A data loader worker dies of
+    # SIGTERM (torch installs a handler in it that re-raises it), and the
+    # trainer then fails on its next batch, or in a DDP run waits for the
+    # other ranks, before it can save.  In a forked child SIGTERM is
+    # blocked and taken by a thread instead: from the parent (the trainer
+    # shutting its workers down) it ends the child, from anyone else it is
+    # dropped, so the worker serves batches until the checkpoint is written.
+    if not _TERMINATION['active']:
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    threading.Thread(target=_wait_for_parent_termination,
+                     args=(os.getppid(), ), daemon=True).start()
+
+
 def install_termination_handler() -> None:
     """Turn SIGTERM into a request that :class:`PreemptionHook` acts on.
 
-    Call it before any data loader is built: worker processes are forked
-    from this process and inherit the handler, so they keep serving
-    batches until the checkpoint is written instead of dying at once.
+    Processes forked from here on (data loader workers) ignore a SIGTERM
+    that does not come from this process, so that they keep serving
+    batches until the checkpoint is written.  Call it before any data
+    loader starts its workers.
     """
     _TERMINATION['signum'] = None
+    _TERMINATION['active'] = True
     signal.signal(signal.SIGTERM, _on_termination)
+    if not _AT_FORK['registered']:
+        os.register_at_fork(after_in_child=_shield_child_from_termination)
+        _AT_FORK['registered'] = True
+
+
+def uninstall_termination_handler() -> None:
+    """Give SIGTERM its default action back (tests, embedding)."""
+    _TERMINATION['signum'] = None
+    _TERMINATION['active'] = False
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def termination_requested() -> bool:
@@ -259,10 +297,15 @@ class CheckpointFitHook(Hook):
             runner.logger.warning(text + ' Evaluating anyway '
                                   '(--allow-partial-checkpoint).')
             return
+        if missing or mismatched:
+            text += (' Evaluating it would score randomly initialised '
+                     'weights, so nothing was evaluated.')
+        else:
+            text += (' So many extra tensors mean it is probably not this '
+                     'model\'s checkpoint; nothing was evaluated.')
         raise InputError(
-            text + ' Evaluating it would score randomly initialised '
-            'weights, so nothing was evaluated. To load it partially on '
-            'purpose, add --allow-partial-checkpoint.')
+            text + ' To load it partially on purpose, add '
+            '--allow-partial-checkpoint.')
 
     @staticmethod
     def _hint(model: Any, found: Dict[str, List]) -> str:
