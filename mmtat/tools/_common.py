@@ -12,7 +12,6 @@ A tool of mmtat (also a new one) follows this structure::
             runner = Runner.from_cfg(cfg)      # only after all checks
 """
 import contextlib
-import os
 import os.path as osp
 import shutil
 from typing import Any, Iterator, Optional
@@ -53,13 +52,12 @@ def load_config(path: str) -> Any:
 
 def remove_refused_run(runner: Any, work_dir_existed: bool) -> None:
     """Remove what mmengine wrote for a run that a check refused after the
-    runner was built (its log folder; the work dir if this run made it)."""
+    runner was built: the whole work dir if this run created it (its log
+    folder and config dump only), else this run's log folder."""
+    work_dir = getattr(runner, 'work_dir', None)
+    if not work_dir_existed and work_dir and osp.isdir(work_dir):
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return
     log_dir: Optional[str] = getattr(runner, 'log_dir', None)
     if log_dir and osp.isdir(log_dir):
         shutil.rmtree(log_dir, ignore_errors=True)
-    work_dir = getattr(runner, 'work_dir', None)
-    if (not work_dir_existed and work_dir and osp.isdir(work_dir)):
-        try:
-            os.rmdir(work_dir)  # only if nothing else is in it
-        except OSError:
-            pass
