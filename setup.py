@@ -28,7 +28,11 @@ import os.path as osp
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
-from setuptools.command.develop import develop
+
+try:
+    from setuptools.command.develop import develop
+except ImportError:  # a setuptools without the deprecated command
+    develop = None
 
 STARTUP_PTH = 'mmtat-startup.pth'
 # site.py executes a .pth line that starts with "import".  The hook module
@@ -85,7 +89,7 @@ class BuildPyWithStartup(build_py):
         return outputs
 
 
-class DevelopWithStartup(develop):
+class DevelopWithStartup(develop or object):
     """``setup.py develop`` of setuptools < 80 (an egg-link install) that
     also installs the start-up ``.pth``.  From setuptools 80 ``develop``
     runs ``pip install -e .``, i.e. an editable wheel built with
@@ -109,7 +113,9 @@ setup(
     packages=find_packages(include=['mmtat', 'mmtat.*']),
     py_modules=['_mmtat_startup'],
     package_data={'mmtat': MIM_DATA},
-    cmdclass={'build_py': BuildPyWithStartup, 'develop': DevelopWithStartup},
+    cmdclass=dict(
+        build_py=BuildPyWithStartup,
+        **({'develop': DevelopWithStartup} if develop else {})),
     entry_points={
         'console_scripts': [
             'mmtat-train=mmtat.tools.train:main',
