@@ -1,11 +1,11 @@
 # Shared model of every DeepLabV3 R101-D8 -> R18-D8 distillation in mmtat.
 #
 # This file holds no dataset, schedule or runtime (mmengine refuses keys
-# defined by two bases of one config).  A distillation config inherits one of the dataset variants
-# (``deeplabv3_r101_r18_distill_voc.py`` / ``..._cocostuff10k.py``, which add
-# MMSegmentation's dataset, schedule and runtime, the class count and the
-# teacher checkpoint) and sets only ``model.distiller``.  TaT, and later KD,
-# CWD, FitNets, AT or MGD, differ in nothing else.
+# defined by two bases of one config).  A distillation config inherits one
+# of the dataset variants (``deeplabv3_r101_r18_distill_{voc,cocostuff10k,
+# cityscapes,camvid}.py``, which add the dataset, schedule and runtime, the
+# class count and the teacher checkpoint) and sets only ``model.distiller``.
+# TaT, KD, CWD, FitNets, AT and MGD differ in nothing else.
 #
 # Both networks are written out here (not referenced with ``cfg_path``) so
 # that their ``pretrained`` keys can be overridden from the command line,
@@ -14,7 +14,7 @@
 #                 model.architecture.pretrained=None
 
 # ``import mmtat`` applies mmtat.compat (it must precede the first import of
-# MMRazor) and registers TaTLoss into MMRazor's registry.
+# MMRazor) and registers TaTDistiller and TaTLoss into MMRazor's registry.
 custom_imports = dict(imports=['mmtat'], allow_failed_imports=False)
 
 # MMSegmentation's DeepLabV3 configs train with SyncBN.  mmengine turns it

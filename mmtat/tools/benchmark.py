@@ -46,6 +46,8 @@ LOSS_METHODS = {
     'ATLoss': 'AT',
     'MGDLoss': 'MGD',
 }
+# distiller types that name their method themselves
+DISTILLER_METHODS = {'TaTDistiller': 'TaT'}
 # what a configuration costs when it is one of the floors
 FLOOR_TEACHER = 'teacher forward only'
 FLOOR_STUDENT = 'student only'
@@ -55,10 +57,14 @@ FLOOR_STUDENT = 'student only'
 # configuration handling (shared by the parent and the workers)
 # --------------------------------------------------------------------------
 def method_name(cfg) -> str:
-    """The distillation method a config runs, from its loss types."""
+    """The distillation method a config runs, from its distiller or loss
+    types."""
     model = cfg.model
     if 'distiller' not in model:
         return FLOOR_STUDENT
+    distiller_type = model.distiller.get('type', '').split('.')[-1]
+    if distiller_type in DISTILLER_METHODS:
+        return DISTILLER_METHODS[distiller_type]
     losses = model.distiller.get('distill_losses', {})
     names = []
     for loss in losses.values():

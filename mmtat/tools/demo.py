@@ -20,7 +20,7 @@
 The configs are the real ones, loaded with ``mmengine.Config.fromfile``;
 this script only overrides what a CPU run on tiny images needs (see
 :func:`shrink_for_demo`): the data root, crop size (128x128, the smallest at
-which the configs' TaT patch and anchor grids fit the 16x16 feature map),
+which the configs' TaT patches fit the 16x16 feature map),
 iterations and schedule length, batch size, BatchNorm instead of SyncBN, no
 ImageNet-pretrained weights (there is no network access), no data-loader
 worker processes.  The optimiser, learning-rate policy, losses, the
@@ -51,7 +51,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-# mmtat before anything imports MMRazor: compat fixes, registers TaTLoss
+# mmtat before anything imports MMRazor: compat fixes, registers TaT
 import mmtat  # noqa: F401
 from mmtat.datasets import VOC_CLASSES, make_synthetic_voc
 from mmtat.utils import config_file, display_config
@@ -60,8 +60,8 @@ TAT_CONFIG = config_file('tat/deeplabv3_r101_r18_voc.py')
 BASELINE_CONFIG = config_file('baselines/deeplabv3_r18_voc.py')
 
 #: Crop (= image) side.  The VOC TaT config tiles the 1/8-resolution feature
-#: map with an 8x8 patch grid and a 16x16 anchor grid, which needs a map of
-#: at least 16x16 pixels for 2x2-pixel patches.
+#: map with 8x8 patches in groups of 4, which needs a map of at least 16x16
+#: (2x2 patches, one group).
 CROP = 128
 
 DEFAULTS = dict(
@@ -175,7 +175,7 @@ def teacher_config(baseline: Config, tat: Config,
     teacher['data_preprocessor'] = copy.deepcopy(preprocessor)
     if depth is not None and depth != teacher.backbone.depth:
         # ResNet-50 keeps the 2048-/1024-channel stages of ResNet-101, so
-        # the heads and the TaT loss's teacher_channels still fit.
+        # the heads still fit (TaT's channels are found when it is built).
         teacher.backbone.depth = depth
     cfg.model = teacher
     return cfg

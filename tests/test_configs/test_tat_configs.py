@@ -134,38 +134,22 @@ def test_networks_are_mmseg_deeplabv3_r101_and_r18(case, tmp_path):
 
 @pytest.mark.parametrize('case', sorted(CASES))
 def test_tat_hyper_parameters_keep_the_release_geometry(case):
-    tat = load(CASES[case][0])
-    model = tat.model
-    loss = model.distiller.distill_losses.loss_tat
-    mapping = model.distiller.loss_forward_mappings.loss_tat
-    assert loss.type == 'TaTLoss'
-    for side, from_student in (('student', True), ('teacher', False)):
-        recorder = model.distiller[f'{side}_recorders'][
-            mapping['preds_S' if from_student else 'preds_T'].recorder]
-        assert recorder.type == 'ModuleOutputs'
-        assert recorder.source == 'decode_head.bottleneck'
-    assert loss.student_channels == model.architecture.decode_head.channels
-    assert loss.teacher_channels == model.teacher.decode_head.channels
-    # the distilled map: crop / output stride (4 from the stem, times the
-    # stage strides of ResNetV1c)
-    stride = 4
-    for s in model.architecture.backbone.strides:
-        stride *= s
-    size = tat.crop_size[0] // stride
-    assert tat.crop_size[0] == tat.crop_size[1] and size == 64
+    distiller = load(CASES[case][0]).model.distiller
+    assert distiller.type == 'TaTDistiller'
+    assert dict(distiller.features) == dict(
+        bottleneck=dict(student='decode_head.bottleneck',
+                        teacher='decode_head.bottleneck'))
     release = RELEASE[case]
-    n, m = loss.patch_grid
-    assert n == m
-    # same patch size in pixels of the distilled map
-    assert size // n == RELEASE_MAP // release['grid']
-    # same number of patches per head group
-    assert n * m // loss.num_heads == release['grid']**2 // release['heads']
-    # same anchor pooling window
-    assert loss.anchor_grid[0] == loss.anchor_grid[1]
-    assert size // loss.anchor_grid[0] == RELEASE_MAP // release['anchors']
+    # the release's geometry on its 129x129 map, in feature-map positions
+    patch = RELEASE_MAP // release['grid']
+    assert tuple(distiller.patch_size) == (patch, patch)
+    assert distiller.patches_per_group == \
+        release['grid']**2 // release['heads']
+    window = RELEASE_MAP // release['anchors']
+    assert tuple(distiller.anchor_window) == (window, window)
     # alpha, beta, gamma of the release's script for this dataset
-    assert (loss.loss_weight, loss.patch_weight,
-            loss.anchor_weight) == release['weights']
+    assert (distiller.loss_weight, distiller.patch_weight,
+            distiller.anchor_weight) == release['weights']
 
 
 def distill_configs():
@@ -231,7 +215,7 @@ def test_tat_weights_are_trained_with_the_student(case, one_thread):
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
 
-    tat = model.distiller.distill_losses['loss_tat']
+    tat = model.distiller.distill_losses['loss_tat_bottleneck']
     tat_params = list(tat.parameters())
     assert tat_params and all(p.requires_grad for p in tat_params)
     assert not any(p.requires_grad for p in model.teacher.parameters())
@@ -269,23 +253,25 @@ def test_tat_weights_are_trained_with_the_student(case, one_thread):
         k: float(v.detach()) if torch.is_tensor(v) else float(v)
         for k, v in model.train_step(data, optim_wrapper).items()
     }
-    assert log_vars['distill.loss_tat'] > 0
+    assert log_vars['distill.loss_tat_bottleneck'] > 0
     # the TaT term is part of the loss the optimiser minimised
     total = sum(v for k, v in log_vars.items() if 'loss' in k and k != 'loss')
     assert log_vars['loss'] == pytest.approx(total, rel=1e-5)
 
     distiller = model.distiller
-    student_feat = distiller.student_recorders.recorders['feat'].data_buffer[0]
-    teacher_feat = distiller.teacher_recorders.recorders['feat'].data_buffer[0]
+    recorders = (distiller.student_recorders.recorders,
+                 distiller.teacher_recorders.recorders)
+    student_feat = recorders[0]['bottleneck'].data_buffer[0]
+    teacher_feat = recorders[1]['bottleneck'].data_buffer[0]
     assert tuple(student_feat.shape) == (2, 128, crop // 8, crop // 8)
     assert tuple(teacher_feat.shape) == (2, 512, crop // 8, crop // 8)
 
     after = model.state_dict()
     moved = {k for k in before if not torch.equal(before[k], after[k])}
     assert not any(k.startswith('teacher.') for k in moved)
-    assert 'distiller.distill_losses.loss_tat.query_embed.0.weight' in moved
-    assert 'distiller.distill_losses.loss_tat.value_embed.0.weight' in moved
-    assert 'distiller.distill_losses.loss_tat.key_embed.0.weight' in moved
+    for embed in ('query_embed', 'value_embed', 'key_embed'):
+        assert (f'distiller.distill_losses.loss_tat_bottleneck.{embed}.0.'
+                'weight') in moved
     assert 'architecture.decode_head.bottleneck.conv.weight' in moved
 
 
@@ -324,14 +310,31 @@ def test_readme_lists_only_sourced_numbers():
 
 @pytest.mark.parametrize('case', sorted(CASES))
 def test_tat_loss_fits_the_full_size_maps(case, one_thread):
-    """The shipped grids are valid on the real 64x64 bottleneck maps of
-    512x512 crops (the smoke runs use 128x128 crops, 16x16 maps), and the
-    loss reaches the student feature."""
+    """Built as shipped (512x512 crops), TaTDistiller finds the 64x64
+    bottleneck maps and the decode heads' channels, its geometry gives the
+    release's layout there, and the loss reaches the student feature."""
     from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
     cfg = load(CASES[case][0])
-    with DefaultScope.overwrite_default_scope('mmrazor'):
-        loss = MODELS.build(cfg.model.distiller.distill_losses.loss_tat)
+    cfg.merge_from_dict(OFFLINE_DISTILL)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    (pair, ) = model.distiller.feature_pairs
+    heads = (cfg.model.architecture.decode_head, cfg.model.teacher.decode_head)
+    assert pair['student']['channels'] == heads[0].channels
+    assert pair['teacher']['channels'] == heads[1].channels
+    assert pair['student']['map_size'] == pair['teacher']['map_size'] == (64,
+                                                                          64)
+    loss = model.distiller.distill_losses['loss_tat_bottleneck']
+    geometry = loss.geometry(64, 64)
+    release = RELEASE[case]
+    # as many patches per group and positions per patch / anchor window as
+    # the release on its map
+    nh, nw = geometry.patch_counts
+    assert nh * nw // geometry.num_heads == \
+        release['grid']**2 // release['heads']
+    assert geometry.patch_size[0] == RELEASE_MAP // release['grid']
+    assert geometry.anchor_window[0] == RELEASE_MAP // release['anchors']
     loss.train()
     torch.manual_seed(0)
     preds_s = torch.randn(2, 128, 64, 64, requires_grad=True)

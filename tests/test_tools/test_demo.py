@@ -48,7 +48,7 @@ def test_demo_quick(tmp_path):
     # the teacher (SingleTeacherDistillValLoop) agrees with stage 1's
     assert results['teacher_mIoU_in_tat_run'] == rows[0]['mIoU']
     # ... and logged a TaT loss
-    assert 'distill.loss_tat' in out + proc.stderr
+    assert 'distill.loss_tat_bottleneck' in out + proc.stderr
     # both students started from the same saved initial weights
     init = str(work_dir / 'student_init.pth')
     assert (out + proc.stderr).count(f'load model from: {init}') == 2

@@ -34,7 +34,8 @@ def test_tat_voc_ddp_two_processes_on_cpu(synthetic_data, tmp_path):
     assert train_iters_logged(proc.stdout) == [1, 2]
     rows = read_scalars(work_dir)
     assert [r['iter'] for r in rows if 'loss' in r] == [1, 2]
-    assert all(r['distill.loss_tat'] > 0 for r in rows if 'loss' in r)
+    assert all(r['distill.loss_tat_bottleneck'] > 0 for r in rows
+               if 'loss' in r)
     val = [r for r in rows if 'mIoU' in r]
     assert len(val) == 1 and 'teacher.mIoU' in val[0]
     ckpt = load_checkpoint(osp.join(work_dir, 'iter_2.pth'))

@@ -142,8 +142,7 @@ def wheel_env(dists, tmp_path_factory):
     # a project's own config on top of the shipped TaT config
     (project / 'configs' / 'tat_r101_r18_voc_mine.py').write_text(
         "_base_ = ['mmtat::tat/deeplabv3_r101_r18_voc.py']\n"
-        'model = dict(distiller=dict(distill_losses=dict(\n'
-        '    loss_tat=dict(loss_weight=0.2))))\n')
+        'model = dict(distiller=dict(loss_weight=0.2))\n')
     (project / 'configs' / 'misspelt.py').write_text(
         "_base_ = ['mmtat::tat/deeplabv3_r101_r18_vco.py']\n")
     return dict(python=python, site=site, env=env, project=str(project))
@@ -210,7 +209,7 @@ def test_project_config_trains_from_installed_wheel(wheel_env, synthetic_data,
     with open(osp.join(work_dir, 'tat_r101_r18_voc_mine.py')) as f:
         dumped = f.read()
     # the project's change on top of the inherited TaT config
-    assert 'loss_weight=0.2' in dumped and "type='TaTLoss'" in dumped
+    assert 'loss_weight=0.2' in dumped and "type='TaTDistiller'" in dumped
     assert 'distill.loss_tat' in proc.stdout
 
 
@@ -226,8 +225,7 @@ def test_editable_install_resolves_before_mmtat_is_imported(tmp_path):
             'from mmengine.config import Config\n'
             f"for path in ({osp.join(REPO, 'configs', 'tat', 'deeplabv3_r101_r18_voc.py')!r}, {str(project)!r}):\n"  # noqa: E501
             '    cfg = Config.fromfile(path, import_custom_modules=False)\n'
-            "    assert cfg.model.distiller.distill_losses.loss_tat.type == "
-            "'TaTLoss'\n"
+            "    assert cfg.model.distiller.type == 'TaTDistiller'\n"
             "print('mmtat' in sys.modules)\n")
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     proc = _run([sys.executable, '-c', code], cwd=str(tmp_path), env=env)

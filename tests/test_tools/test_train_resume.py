@@ -18,7 +18,7 @@ from tool_utils import (
 )
 
 LOSS_TERMS = ('student.decode.loss_ce', 'student.aux.loss_ce',
-              'distill.loss_tat')
+              'distill.loss_tat_bottleneck')
 
 
 def check_distill_run(proc, work_dir: str, max_iters: int) -> None:
@@ -31,7 +31,7 @@ def check_distill_run(proc, work_dir: str, max_iters: int) -> None:
     assert [r['iter'] for r in train_rows] == list(range(1, max_iters + 1))
     for row in train_rows:
         # the TaT term is a loss of the algorithm, summed into the total
-        assert row['distill.loss_tat'] > 0
+        assert row['distill.loss_tat_bottleneck'] > 0
         assert row['loss'] == pytest.approx(
             sum(row[k] for k in LOSS_TERMS), rel=1e-4)
     val_rows = [r for r in scalars if 'mIoU' in r]
@@ -49,7 +49,7 @@ def check_distill_run(proc, work_dir: str, max_iters: int) -> None:
     prefixes = {k.split('.', 1)[0] for k in ckpt['state_dict']}
     assert prefixes == {'architecture', 'teacher', 'distiller'}
     assert any(
-        k.startswith('distiller.distill_losses.loss_tat.query_embed.')
+        k.startswith('distiller.distill_losses.loss_tat_bottleneck.query_embed.')
         for k in ckpt['state_dict'])
 
 
@@ -92,8 +92,8 @@ def test_tat_voc_resume_continues_at_next_iteration(voc_tat_run, tmp_path):
 
     assert not changed('teacher.')
     assert changed('architecture.backbone.')
-    assert 'distiller.distill_losses.loss_tat.query_embed.0.weight' in \
-        changed('distiller.')
+    assert ('distiller.distill_losses.loss_tat_bottleneck.query_embed.0.'
+            'weight') in changed('distiller.')
 
 
 def test_tat_cocostuff10k_trains_and_validates(synthetic_data, tmp_path):

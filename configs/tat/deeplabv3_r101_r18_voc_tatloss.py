@@ -1,0 +1,33 @@
+# The VOC TaT configuration of deeplabv3_r101_r18_voc.py written without
+# TaTDistiller: MMRazor's ConfigurableDistiller with TaTLoss, recorders and
+# loss_forward_mappings spelled out, and the release's geometry as grid
+# counts for the 64x64 bottleneck map of 512x512 crops (patch_grid=(8, 8):
+# 8x8 patches; num_heads=16: 4 patches per group; anchor_grid=(16, 16): 4x4
+# windows).  The same computation at this crop (tests compare both); the
+# form for wirings TaTDistiller does not cover (connectors, deliveries,
+# other losses in the same distiller).  The channel counts and grids must
+# be changed by hand with the networks or the crop.
+_base_ = '../_base_/deeplabv3_r101_r18_distill_voc.py'
+
+model = dict(
+    distiller=dict(
+        type='ConfigurableDistiller',
+        student_recorders=dict(
+            feat=dict(type='ModuleOutputs', source='decode_head.bottleneck')),
+        teacher_recorders=dict(
+            feat=dict(type='ModuleOutputs', source='decode_head.bottleneck')),
+        distill_losses=dict(
+            loss_tat=dict(
+                type='TaTLoss',
+                student_channels=128,
+                teacher_channels=512,
+                patch_grid=(8, 8),
+                num_heads=16,
+                anchor_grid=(16, 16),
+                patch_weight=1.0,
+                anchor_weight=0.4,
+                loss_weight=0.1)),
+        loss_forward_mappings=dict(
+            loss_tat=dict(
+                preds_S=dict(from_student=True, recorder='feat'),
+                preds_T=dict(from_student=False, recorder='feat')))))

@@ -1,0 +1,3 @@
+from .tat_distiller import TaTDistiller
+
+__all__ = ['TaTDistiller']

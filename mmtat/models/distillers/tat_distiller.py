@@ -1,0 +1,470 @@
+# Copyright (c) mmtat contributors. All rights reserved.
+"""TaT as one distiller dict: recorders, channels and grids worked out."""
+import difflib
+import inspect
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from mmrazor.models.distillers import ConfigurableDistiller
+from mmrazor.registry import MODELS
+from torch import Tensor, nn
+
+from ..connectors import infer_token_grid
+from ..losses import TaTLoss
+from ..utils import probe_module_outputs
+
+__all__ = ['TaTDistiller']
+
+#: TaTLoss geometry, each as (form in feature-map positions, release form).
+_GEOMETRY = (('patch_size', 'patch_grid'),
+             ('patches_per_group', 'num_heads'),
+             ('anchor_window', 'anchor_grid'))
+#: The release's VOC geometry in positions (on its 129x129 map: grid 16,
+#: 64 heads, anchor grid 32), used where a config gives neither form.
+_DEFAULT_GEOMETRY = dict(
+    patch_size=(8, 8), patches_per_group=4, anchor_window=(4, 4))
+_LOSS_OPTIONS = ('loss_weight', 'patch_weight', 'anchor_weight',
+                 'embed_kernel_size', 'use_key_embed', 'norm_stats',
+                 'resize_student')
+_PAIR_KEYS = (('student', 'teacher', 'student_channels', 'teacher_channels')
+              + tuple(k for slot in _GEOMETRY for k in slot) + _LOSS_OPTIONS)
+_SIDE_KEYS = ('module', 'index', 'token_hw')
+_SIDES = ('student', 'teacher')
+
+
+def _did_you_mean(word: str, choices: Sequence[str], n: int = 5) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.5)
+    return f' Did you mean: {", ".join(close)}?' if close else ''
+
+
+def _describe(output: Any) -> str:
+    if isinstance(output, Tensor):
+        return f'a tensor of shape {tuple(output.shape)}'
+    if isinstance(output, (tuple, list)):
+        items = ', '.join(
+            f'[{i}] {tuple(o.shape)}' if isinstance(o, Tensor) else
+            f'[{i}] {type(o).__name__}' for i, o in enumerate(output))
+        return f'a {type(output).__name__} of {len(output)}: {items}'
+    return f'a {type(output).__name__}'
+
+
+class _Side:
+    """Where one side of a feature pair comes from, and what it is."""
+
+    def __init__(self, pair: str, side: str, spec: Any) -> None:
+        where = f'features[{pair!r}].{side}'
+        if isinstance(spec, str):
+            spec = dict(module=spec)
+        if not isinstance(spec, dict) or 'module' not in spec:
+            raise TypeError(
+                f'{where} must be a module path such as '
+                "'decode_head.bottleneck' or a dict(module=..., index=..., "
+                f'token_hw=...), got {spec!r}')
+        unknown = set(spec) - set(_SIDE_KEYS)
+        if unknown:
+            key = sorted(unknown)[0]
+            raise KeyError(f'{where} has unknown key {key!r}; allowed: '
+                           f'{", ".join(_SIDE_KEYS)}.' +
+                           _did_you_mean(key, _SIDE_KEYS))
+        if not isinstance(spec['module'], str) or not spec['module']:
+            raise TypeError(f'{where}.module must be a module path, got '
+                            f'{spec["module"]!r}')
+        index = spec.get('index')
+        if index is not None and (not isinstance(index, int)
+                                  or isinstance(index, bool)):
+            raise TypeError(f'{where}.index must be an int, got {index!r}')
+        token_hw = spec.get('token_hw')
+        if token_hw is not None:
+            if (not isinstance(token_hw, (tuple, list)) or len(token_hw) != 2
+                    or not all(isinstance(v, int) and v > 0
+                               for v in token_hw)):
+                raise ValueError(f'{where}.token_hw must be a (H, W) pair of '
+                                 f'positive ints, got {token_hw!r}')
+            token_hw = (int(token_hw[0]), int(token_hw[1]))
+        self.where = where
+        self.module: str = spec['module']
+        self.index: Optional[int] = index
+        self.token_hw: Optional[Tuple[int, int]] = token_hw
+        # filled in when the network is probed
+        self.channels: Optional[int] = None
+        self.map_size: Optional[Tuple[int, int]] = None
+        self.extra_tokens: Optional[int] = None  # None: already a map
+
+    def resolve(self, output: Any, input_size: Tuple[int, int]) -> None:
+        """Set channels / map size from the module's probed output."""
+        what = (f'{self.where}: {self.module!r} outputs {_describe(output)} '
+                f'for a {input_size[0]}x{input_size[1]} input')
+        if self.index is not None:
+            if not isinstance(output, (tuple, list)):
+                raise ValueError(f'{what}; index={self.index} needs a tuple '
+                                 'or list output: drop index.')
+            if not -len(output) <= self.index < len(output):
+                raise ValueError(f'{what}; index={self.index} is out of '
+                                 'range.')
+            output = output[self.index]
+        elif isinstance(output, (tuple, list)):
+            tensors = [i for i, o in enumerate(output)
+                       if isinstance(o, Tensor)]
+            example = tensors[-1] if tensors else 0
+            raise ValueError(
+                f'{what}; TaT needs one feature map: pick one with '
+                f'{self.where.split(".")[-1]}=dict(module={self.module!r}, '
+                f'index={example}).')
+        if not isinstance(output, Tensor):
+            raise ValueError(f'{what}; TaT needs a tensor.')
+        shape = tuple(output.shape)
+        if output.dim() == 4:
+            if self.token_hw is not None:
+                raise ValueError(f'{what}; token_hw is only for (B, N, C) '
+                                 'token features: drop it.')
+            self.channels, self.map_size = shape[1], shape[2:]
+            return
+        if output.dim() != 3:
+            raise ValueError(
+                f'{what}, which cannot be a feature map: TaT takes '
+                '(B, C, H, W) maps or (B, N, C) tokens.')
+        num_tokens = shape[1]
+        if self.token_hw is not None:
+            h, w = self.token_hw
+            extra = num_tokens - h * w
+            if extra not in (0, 1):
+                raise ValueError(
+                    f'{what}; token_hw={self.token_hw} gives {h * w} '
+                    f'positions, not {num_tokens} (or {num_tokens - 1} '
+                    'after a class token).')
+        else:
+            found = infer_token_grid(num_tokens, input_size)
+            if found is None:
+                raise ValueError(
+                    f'{what}: {num_tokens} tokens are no grid of any stride '
+                    'of the input; if they are (B, N, C) tokens of a map, '
+                    'give its size with token_hw=(H, W).')
+            h, w, extra = found
+        self.channels, self.map_size = shape[2], (h, w)
+        self.extra_tokens = extra
+
+
+@MODELS.register_module()
+class TaTDistiller(ConfigurableDistiller):
+    """Target-aware Transformer distillation (Lin et al., CVPR 2022) of one
+    or more feature pairs, with channels and grids worked out.
+
+    A :class:`~mmrazor.models.ConfigurableDistiller` whose recorders,
+    :class:`~mmtat.models.TaTLoss` losses and ``loss_forward_mappings`` are
+    derived from ``features``: each pair names a student and a teacher
+    module (paths of ``named_modules()``); their channels and map sizes are
+    found when the algorithm is built (``SingleTeacherDistill`` calls
+    :meth:`prepare_from_student` / :meth:`prepare_from_teacher` before the
+    optimiser exists, so TaT's embeddings are trained from iteration 0) by a
+    shape-only pass of each network at the training input size (the
+    algorithm's ``data_preprocessor.size``), and the geometry is checked on
+    the teacher's map there. Pair ``name`` logs ``distill.loss_tat_<name>``.
+
+    Geometry, globally or per pair, in one of two forms per quantity (see
+    :class:`~mmtat.models.TaTLoss`): in feature-map positions
+    (``patch_size``, ``patches_per_group``, ``anchor_window``, which keep
+    their meaning when the crop changes) or as the release's counts
+    (``patch_grid``, ``num_heads``, ``anchor_grid``). Where neither is
+    given: ``patch_size=(8, 8), patches_per_group=4, anchor_window=(4, 4)``,
+    the release's VOC geometry.
+
+    A side is ``'module.path'`` or ``dict(module='module.path', index=i,
+    token_hw=(H, W))``: ``index`` picks one tensor of a tuple/list output
+    (e.g. a backbone's stages); ``(B, N, C)`` token outputs of transformer
+    layers become ``(B, C, H, W)`` maps (a :class:`TokensToMap` connector),
+    with ``(H, W)`` given by ``token_hw`` or inferred from the input size
+    (a leading class token is dropped). A student map of another size is
+    resized to the teacher's (``resize_student``).
+
+    Args:
+        features (dict): pair name -> ``dict(student=side, teacher=side,
+            **overrides)``; overrides are any of the geometry, weight and
+            loss options below, and ``student_channels`` /
+            ``teacher_channels`` (then checked against the networks).
+        patch_size, patches_per_group, anchor_window, patch_grid,
+            num_heads, anchor_grid: geometry of every pair (see above).
+        loss_weight (float): ``alpha``. Defaults to 1.0.
+        patch_weight (float): ``beta``. Defaults to 1.0.
+        anchor_weight (float): ``gamma``. Defaults to 0.4.
+        embed_kernel_size, use_key_embed, norm_stats, resize_student: as in
+            :class:`~mmtat.models.TaTLoss`.
+        input_size (tuple[int, int], optional): ``(H, W)`` of the training
+            input, for the shape pass. Defaults to the algorithm's
+            ``data_preprocessor.size``.
+        init_cfg (dict, optional): mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 features: Dict[str, Dict[str, Any]],
+                 patch_size=None,
+                 patches_per_group=None,
+                 anchor_window=None,
+                 patch_grid=None,
+                 num_heads=None,
+                 anchor_grid=None,
+                 loss_weight: float = 1.0,
+                 patch_weight: float = 1.0,
+                 anchor_weight: float = 0.4,
+                 embed_kernel_size: int = 1,
+                 use_key_embed: bool = True,
+                 norm_stats: str = 'per_image',
+                 resize_student: bool = True,
+                 input_size: Optional[Sequence[int]] = None,
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        if kwargs:
+            raise TypeError(
+                'TaTDistiller builds its own recorders, losses and '
+                f'loss_forward_mappings; got {", ".join(sorted(kwargs))}. '
+                'Describe the pairs in `features`, or use '
+                "type='ConfigurableDistiller' with TaTLoss for a custom "
+                'wiring.')
+        common = dict(
+            patch_size=patch_size, patches_per_group=patches_per_group,
+            anchor_window=anchor_window, patch_grid=patch_grid,
+            num_heads=num_heads, anchor_grid=anchor_grid,
+            loss_weight=loss_weight, patch_weight=patch_weight,
+            anchor_weight=anchor_weight, embed_kernel_size=embed_kernel_size,
+            use_key_embed=use_key_embed, norm_stats=norm_stats,
+            resize_student=resize_student)
+        if not isinstance(features, dict) or not features:
+            raise TypeError(
+                'features must be a non-empty dict such as dict(bottleneck='
+                "dict(student='decode_head.bottleneck', "
+                "teacher='decode_head.bottleneck')), got "
+                f'{features!r}')
+        self._pairs: Dict[str, Dict[str, Any]] = {}
+        for name, pair in features.items():
+            self._pairs[name] = self._parse_pair(name, pair, common)
+        if input_size is not None:
+            input_size = self._size(input_size, 'input_size')
+        self._input_size = input_size
+        super().__init__(
+            student_recorders={
+                name: dict(type='ModuleOutputs', source=p['student'].module)
+                for name, p in self._pairs.items()
+            },
+            teacher_recorders={
+                name: dict(type='ModuleOutputs', source=p['teacher'].module)
+                for name, p in self._pairs.items()
+            },
+            init_cfg=init_cfg)
+        self._probed: Dict[str, bool] = dict(student=False, teacher=False)
+
+    # ------------------------------------------------------------------
+    # configuration
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _size(value: Any, name: str) -> Tuple[int, int]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = (value, value)
+        if (not isinstance(value, (tuple, list)) or len(value) != 2
+                or not all(isinstance(v, int) and v > 0 for v in value)):
+            raise ValueError(f'{name} must be a (H, W) pair of positive ints, '
+                             f'got {value!r}')
+        return int(value[0]), int(value[1])
+
+    @staticmethod
+    def _parse_pair(name: Any, pair: Any,
+                    common: Dict[str, Any]) -> Dict[str, Any]:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(
+                f'feature pair names become loss names (loss_tat_<name>) and '
+                f'must be identifiers, got {name!r}')
+        where = f'features[{name!r}]'
+        if not isinstance(pair, dict):
+            raise TypeError(f'{where} must be a dict(student=..., '
+                            f'teacher=...), got {pair!r}')
+        for key in pair:
+            if key not in _PAIR_KEYS:
+                raise KeyError(f'{where} has unknown key {key!r}.' +
+                               _did_you_mean(key, _PAIR_KEYS))
+        for side in _SIDES:
+            if side not in pair:
+                raise KeyError(f'{where} needs a {side!r} module path')
+        loss_cfg = {k: common[k] for k in _LOSS_OPTIONS}
+        loss_cfg.update({k: pair[k] for k in _LOSS_OPTIONS if k in pair})
+        for slot in _GEOMETRY:
+            # A pair's own value of a quantity replaces the common one, in
+            # whichever form each is written.
+            source = pair if any(k in pair for k in slot) else common
+            values = {k: source.get(k) for k in slot}
+            if all(v is None for v in values.values()):
+                values = {slot[0]: _DEFAULT_GEOMETRY[slot[0]]}
+            loss_cfg.update({k: v for k, v in values.items() if v is not None})
+        try:
+            # Validates every value (types, ranges, both forms given) now,
+            # with placeholder channels; the real loss is built once the
+            # networks are known.
+            TaTLoss(student_channels=1, teacher_channels=1, **loss_cfg)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f'{where}: {err}') from None
+        channels = {}
+        for key in ('student_channels', 'teacher_channels'):
+            if pair.get(key) is not None:
+                value = pair[key]
+                if not isinstance(value, int) or isinstance(
+                        value, bool) or value <= 0:
+                    raise ValueError(f'{where}.{key} must be a positive int, '
+                                     f'got {value!r}')
+                channels[key] = value
+        return dict(
+            student=_Side(name, 'student', pair['student']),
+            teacher=_Side(name, 'teacher', pair['teacher']),
+            loss_cfg=loss_cfg,
+            channels=channels)
+
+    # ------------------------------------------------------------------
+    # building from the networks
+    # ------------------------------------------------------------------
+    def prepare_from_student(self, model: nn.Module) -> None:
+        """Find the student's features, then initialise its recorders."""
+        self._probe('student', model)
+        super().prepare_from_student(model)
+        self._build_losses_when_ready()
+
+    def prepare_from_teacher(self, model: nn.Module) -> None:
+        """Find the teacher's features, then initialise its recorders."""
+        self._probe('teacher', model)
+        super().prepare_from_teacher(model)
+        self._build_losses_when_ready()
+
+    def _algorithm(self) -> Optional[nn.Module]:
+        """The algorithm building this distiller, if any.
+
+        MMRazor's ``SingleTeacherDistill`` builds the distiller, stores it
+        as ``self.distiller`` and then calls ``prepare_from_student`` /
+        ``prepare_from_teacher``; neither receives the algorithm, whose data
+        pre-processor holds the training input size, so it is found among
+        the callers.
+        """
+        frame = inspect.currentframe()
+        try:
+            while frame is not None:
+                owner = frame.f_locals.get('self')
+                if owner is not self and getattr(owner, 'distiller',
+                                                 None) is self:
+                    return owner
+                frame = frame.f_back
+        finally:
+            del frame
+        return None
+
+    def _input_geometry(self) -> Tuple[Tuple[int, int], int]:
+        """``(H, W)`` and channels of the training input."""
+        preprocessor = getattr(self._algorithm(), 'data_preprocessor', None)
+        mean = getattr(preprocessor, 'mean', None)
+        in_channels = int(mean.numel()) if isinstance(mean, Tensor) else 3
+        if self._input_size is not None:
+            return self._input_size, in_channels
+        size = getattr(preprocessor, 'size', None)
+        if size is None:
+            raise ValueError(
+                'TaTDistiller needs the training input size to find the '
+                'features\' channels and check the geometry: set it in the '
+                'algorithm\'s data pre-processor (MMSegmentation: '
+                'data_preprocessor=dict(type=\'SegDataPreProcessor\', '
+                'size=crop_size, ...)) or give TaTDistiller(input_size=(H, '
+                'W)).')
+        return self._size(tuple(size), 'data_preprocessor.size'), in_channels
+
+    def _probe(self, side: str, model: nn.Module) -> None:
+        names = dict(model.named_modules())
+        for pair_name, pair in self._pairs.items():
+            path = pair[side].module
+            if path not in names:
+                listed = [n for n in names if n]
+                raise ValueError(
+                    f'features[{pair_name!r}].{side}: the {side} '
+                    f'({type(model).__name__}) has no module {path!r}.' +
+                    _did_you_mean(path, listed) +
+                    ' (all paths: [n for n, _ in model.named_modules()])')
+        input_size, in_channels = self._input_geometry()
+        outputs = probe_module_outputs(
+            model, [p[side].module for p in self._pairs.values()], input_size,
+            in_channels)
+        for pair_name, pair in self._pairs.items():
+            spec: _Side = pair[side]
+            if spec.module not in outputs:
+                raise ValueError(
+                    f'features[{pair_name!r}].{side}: {spec.module!r} did '
+                    f'not run in a forward pass of the {side} '
+                    f'({type(model).__name__}, mode=\'tensor\'), so its '
+                    'shape cannot be checked before training; distil a '
+                    'module of the backbone, neck or decode head (auxiliary '
+                    'heads only run in the loss).')
+            spec.resolve(outputs[spec.module], input_size)
+            declared = pair['channels'].get(f'{side}_channels')
+            if declared is not None and declared != spec.channels:
+                raise ValueError(
+                    f'features[{pair_name!r}]: {side}_channels={declared} '
+                    f'but {spec.module!r} has {spec.channels} channels.')
+        self._probed[side] = True
+
+    def _build_losses_when_ready(self) -> None:
+        if not all(self._probed.values()) or self.loss_forward_mappings:
+            return
+        input_size, _ = self._input_geometry()
+        mappings = {}
+        for name, pair in self._pairs.items():
+            student, teacher = pair['student'], pair['teacher']
+            loss = TaTLoss(
+                student_channels=student.channels,
+                teacher_channels=teacher.channels,
+                **pair['loss_cfg'])
+            if student.map_size != teacher.map_size and not \
+                    loss.resize_student:
+                raise ValueError(
+                    f'features[{name!r}]: the student map is '
+                    f'{student.map_size} and the teacher map '
+                    f'{teacher.map_size} at input size {input_size}, and '
+                    'resize_student=False.')
+            try:
+                loss.geometry(*teacher.map_size)
+            except ValueError as err:
+                raise ValueError(
+                    f'features[{name!r}]: {err}. The teacher feature '
+                    f'{teacher.module!r} is {teacher.map_size[0]}x'
+                    f'{teacher.map_size[1]} for a {input_size[0]}x'
+                    f'{input_size[1]} input (data_preprocessor.size); '
+                    'choose a geometry that fits it.') from None
+            loss_name = f'loss_tat_{name}'
+            self.distill_losses[loss_name] = loss
+            mappings[loss_name] = dict(
+                preds_S=self._mapping(name, 'student', student),
+                preds_T=self._mapping(name, 'teacher', teacher))
+        self._check_loss_forward_mappings(self.distill_losses, mappings,
+                                          self.student_recorders,
+                                          self.teacher_recorders)
+        self.loss_forward_mappings = mappings
+
+    def _mapping(self, name: str, side: str, spec: _Side) -> Dict[str, Any]:
+        mapping: Dict[str, Any] = dict(
+            from_student=side == 'student', recorder=name)
+        if spec.index is not None:
+            mapping['data_idx'] = spec.index
+        if spec.extra_tokens is not None:
+            connector = f'{name}_{side}_tokens_to_map'
+            self.connectors[connector] = MODELS.build(
+                dict(
+                    type='TokensToMap',
+                    map_size=spec.map_size,
+                    extra_tokens=spec.extra_tokens))
+            mapping['connector'] = connector
+        return mapping
+
+    @property
+    def feature_pairs(self) -> List[Dict[str, Any]]:
+        """What was found for each pair: modules, channels, map sizes."""
+        rows = []
+        for name, pair in self._pairs.items():
+            row: Dict[str, Any] = dict(name=name)
+            for side in _SIDES:
+                spec: _Side = pair[side]
+                row[side] = dict(
+                    module=spec.module,
+                    index=spec.index,
+                    channels=spec.channels,
+                    map_size=spec.map_size,
+                    tokens=spec.extra_tokens is not None)
+            rows.append(row)
+        return rows

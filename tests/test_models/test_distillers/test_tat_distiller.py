@@ -1,0 +1,459 @@
+"""TaTDistiller: one dict adds TaT to MMRazor's SingleTeacherDistill on
+MMSegmentation's own networks; channels, maps and grids are found when the
+algorithm is built, and bad paths, outputs and geometries fail there.
+
+Networks are MMSegmentation's configs (``mmseg::``) built offline with random
+weights at small crops; a few error cases use two-layer toy networks.
+"""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.model import BaseModel, revert_sync_batchnorm
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+from torch import nn
+
+import mmtat  # noqa: F401  (compat first; registers TaTDistiller)
+from mmtat.models import TaTDistiller, TaTLoss, TokensToMap
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+# geometry that fits the 8x8 (stride 8) and 16x16 (stride 4) maps of a
+# 64x64 input
+SMALL = dict(patch_size=(2, 2), patches_per_group=2, anchor_window=(2, 2))
+NUM_CLASSES = 19
+
+
+def mmseg_network(name: str) -> dict:
+    """The ``model`` of an MMSegmentation config, offline (no pretrained
+    weights), without its pre-processor (the algorithm has one)."""
+    model = copy.deepcopy(get_config(f'mmseg::{name}.py').model.to_dict())
+    model.pop('data_preprocessor', None)
+    model['pretrained'] = None
+    model['backbone'].pop('init_cfg', None)
+    model['_scope_'] = 'mmseg'
+    return model
+
+
+R18 = 'deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024'
+R101 = 'deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024'
+PSP_R101 = 'pspnet/pspnet_r101-d8_4xb4-40k_voc12aug-512x512'
+MIT_B0 = 'segformer/segformer_mit-b0_8xb1-160k_cityscapes-1024x1024'
+
+
+def algorithm_cfg(student, teacher, distiller, crop=(64, 64)) -> dict:
+    return dict(
+        _scope_='mmrazor',
+        type='SingleTeacherDistill',
+        data_preprocessor=dict(
+            type='mmseg.SegDataPreProcessor', mean=MEAN, std=STD,
+            bgr_to_rgb=True, pad_val=0, seg_pad_val=255,
+            size=None if crop is None else tuple(crop)),
+        architecture=student,
+        teacher=teacher,
+        distiller=distiller)
+
+
+def build(cfg):
+    from mmrazor.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmseg'):  # as the Runner
+        model = MODELS.build(cfg)
+    return revert_sync_batchnorm(model)
+
+
+def batch(crop=(64, 64), size=2, seed=0):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    gen = torch.Generator().manual_seed(seed)
+    h, w = crop
+    data = dict(inputs=[], data_samples=[])
+    for _ in range(size):
+        data['inputs'].append(
+            torch.randint(0, 256, (3, h, w), generator=gen,
+                          dtype=torch.uint8))
+        sample = SegDataSample(metainfo=dict(img_shape=(h, w),
+                                             ori_shape=(h, w)))
+        sample.gt_sem_seg = PixelData(
+            data=torch.randint(0, NUM_CLASSES, (1, h, w), generator=gen))
+        data['data_samples'].append(sample)
+    return data
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def train_two_iterations(model, crop=(64, 64)):
+    """Two optimiser steps; returns the logged values of both."""
+    optim = build_optim_wrapper(
+        model, dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)))
+    model.train()
+    logs = []
+    for seed in (0, 1):
+        out = model.train_step(batch(crop, seed=seed), optim)
+        logs.append({k: float(torch.as_tensor(v).detach())
+                     for k, v in out.items()})
+    return logs
+
+
+# ----------------------------------------------------------------------
+# three pairs of MMSegmentation networks
+# ----------------------------------------------------------------------
+PAIRS = {
+    # same architecture family: DeepLabV3 R101-D8 -> R18-D8
+    'deeplabv3_r101_to_r18': (R101, dict(
+        bottleneck=dict(student='decode_head.bottleneck',
+                        teacher='decode_head.bottleneck')),
+        dict(bottleneck=((128, (8, 8)), (512, (8, 8)), False))),
+    # different heads: PSPNet R101-D8 -> DeepLabV3 R18-D8
+    'pspnet_r101_to_deeplabv3_r18': (PSP_R101, dict(
+        bottleneck=dict(student='decode_head.bottleneck',
+                        teacher='decode_head.bottleneck')),
+        dict(bottleneck=((128, (8, 8)), (512, (8, 8)), False))),
+    # a transformer teacher: SegFormer MiT-B0 -> DeepLabV3 R18-D8, on
+    # (B, N, C) tokens of its second stage (stride 8) and on its fused
+    # decoder map (stride 4, the student is resized up to it)
+    'segformer_mitb0_to_deeplabv3_r18': (MIT_B0, dict(
+        stage2=dict(student='decode_head.bottleneck',
+                    teacher='backbone.layers.1.2'),
+        decoder=dict(student='decode_head.bottleneck',
+                     teacher='decode_head.fusion_conv')),
+        dict(stage2=((128, (8, 8)), (64, (8, 8)), True),
+             decoder=((128, (8, 8)), (256, (16, 16)), False))),
+}
+
+
+@pytest.mark.parametrize('pair', sorted(PAIRS))
+def test_builds_on_mmseg_networks_and_trains_two_iterations(pair):
+    teacher_name, features, expected = PAIRS[pair]
+    torch.manual_seed(0)
+    model = build(algorithm_cfg(
+        mmseg_network(R18), mmseg_network(teacher_name),
+        dict(type='TaTDistiller', features=features, **SMALL)))
+    distiller = model.distiller
+    assert isinstance(distiller, TaTDistiller)
+    found = {row['name']: row for row in distiller.feature_pairs}
+    for name, (student, teacher, tokens) in expected.items():
+        assert (found[name]['student']['channels'],
+                found[name]['student']['map_size']) == student
+        assert (found[name]['teacher']['channels'],
+                found[name]['teacher']['map_size']) == teacher
+        assert found[name]['teacher']['tokens'] is tokens
+        loss = distiller.distill_losses[f'loss_tat_{name}']
+        assert isinstance(loss, TaTLoss)
+        assert (loss.student_channels, loss.teacher_channels) == (
+            student[0], teacher[0])
+        mapping = distiller.loss_forward_mappings[f'loss_tat_{name}']
+        assert ('connector' in mapping['preds_T']) is tokens
+    # the embeddings exist before any optimiser: built with the algorithm
+    params = dict(model.named_parameters())
+    assert all(f'distiller.distill_losses.loss_tat_{n}.query_embed.0.weight'
+               in params for n in expected)
+
+    before = copy.deepcopy(model.state_dict())
+    logs = train_two_iterations(model)
+    for log in logs:
+        for name in expected:
+            assert log[f'distill.loss_tat_{name}'] > 0
+    after = model.state_dict()
+    for name in expected:
+        key = f'distiller.distill_losses.loss_tat_{name}.query_embed.0.weight'
+        assert not torch.equal(before[key], after[key])
+    assert all(torch.equal(before[k], after[k]) for k in before
+               if k.startswith('teacher.') and 'num_batches' not in k)
+
+
+def test_token_features_with_a_class_token_become_maps():
+    """A ViT's layers output (B, 1 + H*W, C): the class token is dropped
+    and the positions become a (B, C, H, W) map, inferred or declared."""
+    teacher = dict(
+        _scope_='mmseg', type='EncoderDecoder',
+        backbone=dict(type='VisionTransformer', img_size=(64, 64),
+                      patch_size=8, embed_dims=32, num_layers=2,
+                      num_heads=2, out_indices=(1, ), with_cls_token=True,
+                      output_cls_token=False, final_norm=True),
+        decode_head=dict(type='FCNHead', in_channels=32, channels=16,
+                         num_convs=1, num_classes=NUM_CLASSES,
+                         norm_cfg=dict(type='BN')))
+    for side in ('backbone.layers.1',
+                 dict(module='backbone.layers.1', token_hw=(8, 8))):
+        model = build(algorithm_cfg(
+            mmseg_network(R18), copy.deepcopy(teacher),
+            dict(type='TaTDistiller',
+                 features=dict(vit=dict(student='decode_head.bottleneck',
+                                        teacher=side)), **SMALL)))
+        row = model.distiller.feature_pairs[0]['teacher']
+        assert (row['channels'], row['map_size'], row['tokens']) == (
+            32, (8, 8), True)
+        connector = model.distiller.connectors['vit_teacher_tokens_to_map']
+        assert isinstance(connector, TokensToMap)
+        assert connector.extra_tokens == 1
+        logs = train_two_iterations(model)
+        assert all(log['distill.loss_tat_vit'] > 0 for log in logs)
+
+
+# ----------------------------------------------------------------------
+# the old form (ConfigurableDistiller + TaTLoss) and the new one
+# ----------------------------------------------------------------------
+def test_old_and_new_forms_give_the_same_loss_and_gradients():
+    """configs/tat/deeplabv3_r101_r18_voc.py (TaTDistiller, geometry in
+    positions) against the same configuration written as round 1 shipped it,
+    ..._voc_tatloss.py (ConfigurableDistiller + TaTLoss with grid counts),
+    on the same weights:
+    the losses on the real 64x64 maps of 512x512 crops, then the whole
+    algorithm on a 128x128 batch (16x16 maps, where the old form's grids
+    are those that give the new form's sizes)."""
+    models = {}
+    for form in ('old', 'old_at_128', 'new'):
+        name = 'voc' if form == 'new' else 'voc_tatloss'
+        cfg = Config.fromfile(
+            osp.join(REPO, f'configs/tat/deeplabv3_r101_r18_{name}.py'))
+        cfg.merge_from_dict({
+            'model.teacher_ckpt': None, 'model.teacher.pretrained': None,
+            'model.architecture.pretrained': None,
+            'model.data_preprocessor.size': (128, 128)
+        })
+        if form == 'old_at_128':
+            # 8x8 patches on a 16x16 map: grid 2, and its 4 patches are one
+            # group of 4; 4x4 anchor windows: grid 4
+            cfg.merge_from_dict({
+                'model.distiller.distill_losses.loss_tat.patch_grid': (2, 2),
+                'model.distiller.distill_losses.loss_tat.num_heads': 1,
+                'model.distiller.distill_losses.loss_tat.anchor_grid': (4, 4)
+            })
+        torch.manual_seed(0)
+        models[form] = build(cfg.model)
+    new = models['new']
+    for old in (models['old'], models['old_at_128']):
+        old.load_state_dict({
+            k.replace('loss_tat_bottleneck.', 'loss_tat.'): v
+            for k, v in new.state_dict().items()
+        }, strict=True)
+
+    # the shipped settings on the real maps of a 512x512 crop
+    torch.manual_seed(0)
+    preds_s = torch.randn(2, 128, 64, 64)
+    preds_t = torch.randn(2, 512, 64, 64)
+    results = {}
+    for form in ('old', 'new'):
+        losses = models[form].distiller.distill_losses
+        loss_module = next(iter(losses.values()))
+        loss_module.train()
+        s = preds_s.clone().requires_grad_()
+        value = loss_module(s, preds_t)
+        grads = torch.autograd.grad(value, [s] + list(
+            loss_module.parameters()))
+        results[form] = (value, grads)
+    torch.testing.assert_close(results['new'][0], results['old'][0],
+                               rtol=0, atol=0)
+    for got, want in zip(results['new'][1], results['old'][1]):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+    # the whole algorithm: the recorders hand the same features over
+    data = batch((128, 128), size=2)
+    losses = {}
+    for form in ('old_at_128', 'new'):
+        model = models[form]
+        model.train()
+        processed = model.data_preprocessor(copy.deepcopy(data), True)
+        torch.manual_seed(1)  # the heads' dropout
+        with torch.no_grad():
+            out = model.loss(processed['inputs'], processed['data_samples'])
+        losses[form] = {k: float(v) for k, v in out.items()}
+    assert losses['new']['distill.loss_tat_bottleneck'] == \
+        losses['old_at_128']['distill.loss_tat'] > 0
+    assert losses['new']['student.decode.loss_ce'] == \
+        losses['old_at_128']['student.decode.loss_ce']
+
+
+# ----------------------------------------------------------------------
+# per-pair settings
+# ----------------------------------------------------------------------
+def test_pairs_have_their_own_weights_and_geometry():
+    model = build(algorithm_cfg(
+        mmseg_network(R18), mmseg_network(R18),
+        dict(type='TaTDistiller', loss_weight=0.1, anchor_weight=0.4,
+             features=dict(
+                 bottleneck=dict(student='decode_head.bottleneck',
+                                 teacher='decode_head.bottleneck'),
+                 stage3=dict(student='backbone.layer3',
+                             teacher='backbone.layer3', loss_weight=0.5,
+                             patch_grid=(2, 2), num_heads=4,
+                             student_channels=256, teacher_channels=256)),
+             **SMALL)))
+    losses = model.distiller.distill_losses
+    assert losses['loss_tat_bottleneck'].loss_weight == 0.1
+    assert losses['loss_tat_bottleneck'].patch_size == (2, 2)
+    assert losses['loss_tat_stage3'].loss_weight == 0.5
+    assert losses['loss_tat_stage3'].anchor_weight == 0.4
+    assert losses['loss_tat_stage3'].patch_grid == (2, 2)
+    assert losses['loss_tat_stage3'].patch_size is None
+    assert losses['loss_tat_stage3'].num_heads == 4
+    assert losses['loss_tat_stage3'].anchor_window == (2, 2)
+
+
+def test_multilayer_config_logs_each_pair():
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/tat/deeplabv3_r101_r18_voc_multilayer.py'))
+    cfg.merge_from_dict({
+        'model.teacher_ckpt': None, 'model.teacher.pretrained': None,
+        'model.architecture.pretrained': None,
+        'model.data_preprocessor.size': (128, 128)
+    })
+    model = build(cfg.model)
+    rows = {r['name']: r for r in model.distiller.feature_pairs}
+    assert set(rows) == {'bottleneck', 'stage3'}
+    assert rows['stage3']['student']['channels'] == 256
+    assert rows['stage3']['teacher']['channels'] == 1024
+    logs = train_two_iterations(model, crop=(128, 128))
+    for log in logs:
+        assert log['distill.loss_tat_bottleneck'] > 0
+        assert log['distill.loss_tat_stage3'] > 0
+
+
+# ----------------------------------------------------------------------
+# errors at build time
+# ----------------------------------------------------------------------
+class Toy(BaseModel):
+    """conv (stride 4) -> pooled vector; 'loss' mode for the algorithm."""
+
+    def __init__(self, channels: int = 8) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, channels, 3, stride=4, padding=1)
+        self.vector = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.pair = nn.Identity()
+        self.unused = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        x = self.conv(inputs)
+        self.pair((x, x))
+        v = self.vector(x)
+        if mode == 'loss':
+            return dict(loss=x.mean() + v.mean())
+        return x
+
+
+def toy_algorithm(student, teacher, crop=(32, 32), **distiller):
+    from mmrazor.registry import MODELS
+    features = dict(f=dict(student=student, teacher=teacher))
+    features['f'].update(distiller.pop('pair', {}))
+    cfg = dict(type='TaTDistiller', features=features)
+    cfg.update(distiller or SMALL)
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        return MODELS.build(
+            dict(type='SingleTeacherDistill',
+                 data_preprocessor=dict(type='mmseg.SegDataPreProcessor',
+                                        size=crop),
+                 architecture=Toy(4), teacher=Toy(8), distiller=cfg))
+
+
+@pytest.mark.parametrize('student,teacher,match', [
+    ('conv', 'cnov', r"features\['f'\].teacher: the teacher \(Toy\) has no "
+     r"module 'cnov'. Did you mean: conv\?"),
+    ('decode_head', 'conv', r"no module 'decode_head'"),
+    ('conv', 'pair', r"features\['f'\].teacher: 'pair' outputs a tuple of "
+     r'2: \[0\] \(1, 8, 8, 8\), \[1\] \(1, 8, 8, 8\) for a 32x32 input; TaT '
+     r"needs one feature map: pick one with teacher=dict\(module='pair', "
+     r'index=1\)'),
+    ('conv', dict(module='conv', index=0),
+     r"index=0 needs a tuple or list output: drop index"),
+    ('conv', dict(module='pair', index=2), r'index=2 is out of range'),
+    ('vector.1', 'conv',
+     r"'vector.1' outputs a tensor of shape \(1, 4\) for a 32x32 input, "
+     r'which cannot be a feature map'),
+    ('conv', 'unused', r"'unused' did not run in a forward pass of the "
+     r'teacher'),
+])
+def test_bad_modules_fail_at_build(student, teacher, match):
+    with pytest.raises(ValueError, match=match):
+        toy_algorithm(student, teacher)
+
+
+def test_a_geometry_that_does_not_fit_fails_at_build():
+    with pytest.raises(ValueError, match=(
+            r"features\['f'\]: patch_size=\(16, 16\) is larger than the "
+            r"feature map \(8, 8\). The teacher feature 'conv' is 8x8 for a "
+            r'32x32 input \(data_preprocessor.size\)')):
+        toy_algorithm('conv', 'conv', patch_size=16)
+    with pytest.raises(ValueError, match='patches_per_group=3 must divide'):
+        toy_algorithm('conv', 'conv', patch_size=2, patches_per_group=3)
+
+
+def test_declared_channels_are_checked():
+    with pytest.raises(ValueError, match=(
+            r"features\['f'\]: teacher_channels=16 but 'conv' has 8 "
+            'channels')):
+        toy_algorithm('conv', 'conv', pair=dict(teacher_channels=16),
+                      **SMALL)
+    model = toy_algorithm('conv', 'conv', pair=dict(
+        student_channels=4, teacher_channels=8), **SMALL)
+    loss = model.distiller.distill_losses['loss_tat_f']
+    assert (loss.student_channels, loss.teacher_channels) == (4, 8)
+
+
+def test_input_size_comes_from_the_preprocessor_or_the_argument():
+    with pytest.raises(ValueError, match='needs the training input size'):
+        toy_algorithm('conv', 'conv', crop=None)
+    model = toy_algorithm('conv', 'conv', crop=None, input_size=(64, 48),
+                          **SMALL)
+    assert model.distiller.feature_pairs[0]['teacher']['map_size'] == (16,
+                                                                       12)
+
+
+def test_tokens_that_are_no_grid_ask_for_token_hw():
+    class Tokens(Toy):
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            x = self.conv(inputs)
+            tokens = x.flatten(2).transpose(1, 2)[:, :-3]  # 61 tokens
+            self.pair(tokens)
+            return super().forward(inputs, data_samples, mode)
+
+    from mmrazor.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        with pytest.raises(ValueError, match=(
+                r'61 tokens are no grid of any stride of the input; .*'
+                r'token_hw=\(H, W\)')):
+            MODELS.build(dict(
+                type='SingleTeacherDistill',
+                data_preprocessor=dict(type='mmseg.SegDataPreProcessor',
+                                       size=(32, 32)),
+                architecture=Toy(4), teacher=Tokens(8),
+                distiller=dict(type='TaTDistiller', features=dict(
+                    f=dict(student='conv', teacher='pair')), **SMALL)))
+
+
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(features={}), TypeError, 'features must be a non-empty dict'),
+    (dict(features=dict(f=dict(student='conv'))), KeyError,
+     r"features\['f'\] needs a 'teacher' module path"),
+    (dict(features=dict(f=dict(student='conv', teacher='conv',
+                               patch_sizes=(2, 2)))), KeyError,
+     r"unknown key 'patch_sizes'. Did you mean: patch_size"),
+    (dict(features=dict(f=dict(student=dict(module='conv', idx=1),
+                               teacher='conv'))), KeyError,
+     r"features\['f'\].student has unknown key 'idx'"),
+    (dict(features={'my.pair': dict(student='conv', teacher='conv')}),
+     ValueError, 'must be identifiers'),
+    (dict(features=dict(f=dict(student='conv', teacher='conv',
+                               patch_grid=4, patch_size=2))), ValueError,
+     r"features\['f'\]: give patch_grid or patch_size, not both"),
+    (dict(features=dict(f=dict(student='conv', teacher='conv')),
+          anchor_weight=-1), ValueError,
+     r"features\['f'\]: anchor_weight must be non-negative"),
+    (dict(features=dict(f=dict(student='conv', teacher='conv')),
+          distill_losses=dict()), TypeError,
+     'TaTDistiller builds its own recorders, losses'),
+])
+def test_bad_configs_fail_when_the_distiller_is_built(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        TaTDistiller(**kwargs)
