@@ -9,6 +9,7 @@ from . import compat
 
 compat.apply()
 
+from . import datasets  # noqa: E402,F401  (registers CamVidDataset)
 from .models import *  # noqa: E402,F401,F403
 from .version import __version__  # noqa: E402
 

@@ -1,13 +1,20 @@
-"""Dataset helpers of mmtat (generated data for demos and tests)."""
+"""Datasets of mmtat: CamVid for MMSegmentation, and generated data for
+demos and tests."""
+from .camvid import CamVidDataset
 from .synthetic import (
+                        CAMVID_CLASSES,
+                        CITYSCAPES_CLASSES,
                         COCOSTUFF_CLASSES,
                         SHAPES,
                         VOC_CLASSES,
+                        make_synthetic_camvid,
+                        make_synthetic_cityscapes,
                         make_synthetic_cocostuff10k,
                         make_synthetic_voc,
 )
 
 __all__ = [
-    'make_synthetic_voc', 'make_synthetic_cocostuff10k', 'VOC_CLASSES',
-    'COCOSTUFF_CLASSES', 'SHAPES'
+    'CamVidDataset', 'make_synthetic_voc', 'make_synthetic_cocostuff10k',
+    'make_synthetic_cityscapes', 'make_synthetic_camvid', 'VOC_CLASSES',
+    'COCOSTUFF_CLASSES', 'CITYSCAPES_CLASSES', 'CAMVID_CLASSES', 'SHAPES'
 ]

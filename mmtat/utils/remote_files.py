@@ -260,6 +260,18 @@ def _probe_all(files: List[RemoteFile], timeout: float) -> None:
             f.error = f'no answer within {timeout:g} s'
 
 
+def _offline_key(key: str) -> str:
+    """The key to set to None so that ``key``'s file is not loaded.
+
+    ``init_cfg=dict(type='Pretrained', checkpoint=None)`` still makes
+    mmengine load a checkpoint (of path None), so for an ``init_cfg``'s
+    checkpoint the whole ``init_cfg`` goes.
+    """
+    if key.endswith('.init_cfg.checkpoint'):
+        return key[:-len('.checkpoint')]
+    return key
+
+
 def _offline_keys(cfg: Any, mode: str) -> List[str]:
     """The keys to set to None so that a run fetches nothing.
 
@@ -270,8 +282,8 @@ def _offline_keys(cfg: Any, mode: str) -> List[str]:
     cfg = copy.deepcopy(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg)
     keys: List[str] = []
     while True:
-        new = [f.key for f in find_remote_files(cfg, mode)
-               if f.key not in keys]
+        new = [_offline_key(f.key) for f in find_remote_files(cfg, mode)]
+        new = [key for key in dict.fromkeys(new) if key not in keys]
         if not new:
             return keys
         for key in new:
@@ -303,8 +315,8 @@ def _format_error(missing: List[RemoteFile], cache_dir: str,
                f'point the config at the copy:\n'
                f'          --cfg-options {f.key}=/path/to/{local}')
         if f.key.endswith('.pretrained') or f.key.endswith('.checkpoint'):
-            fix += (f'\n      (or {f.key}=None to start that network from '
-                    'random weights)')
+            fix += (f'\n      (or {_offline_key(f.key)}=None to start that '
+                    'network from random weights)')
         lines.append(fix)
         if f.cache_path:
             lines.append('      or put the file at '

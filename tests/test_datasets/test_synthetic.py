@@ -10,8 +10,12 @@ import pytest
 
 import mmtat  # noqa: F401  (compat fixes before mmseg/mmrazor)
 from mmtat.datasets import (
+    CAMVID_CLASSES,
+    CITYSCAPES_CLASSES,
     COCOSTUFF_CLASSES,
     VOC_CLASSES,
+    make_synthetic_camvid,
+    make_synthetic_cityscapes,
     make_synthetic_cocostuff10k,
     make_synthetic_voc,
 )
@@ -147,8 +151,11 @@ def test_cocostuff10k_layout_loads_with_mmseg(tmp_path):
         assert len(f.read().split()) == 4
 
 
-@pytest.mark.parametrize('maker', [make_synthetic_voc,
-                                   make_synthetic_cocostuff10k])
+MAKERS = [make_synthetic_voc, make_synthetic_cocostuff10k,
+          make_synthetic_cityscapes, make_synthetic_camvid]
+
+
+@pytest.mark.parametrize('maker', MAKERS)
 def test_deterministic_and_seeded(tmp_path, maker):
     kwargs = dict(num_train=4, num_val=2, image_size=40, seed=3)
     first = _digest(maker(str(tmp_path / 'a'), **kwargs))
@@ -157,8 +164,10 @@ def test_deterministic_and_seeded(tmp_path, maker):
     assert len(first) > 10
     other = _digest(maker(str(tmp_path / 'c'), **dict(kwargs, seed=4)))
     assert other.keys() == first.keys()
-    images = [k for k in first if k.endswith('.jpg')]
-    assert all(other[k] != first[k] for k in images)
+    # VOC / COCO JPEGs, Cityscapes leftImg8bit, CamVid {train,val,test}/
+    images = [k for k in first if k.endswith(('.jpg', '_leftImg8bit.png'))
+              or k.split(os.sep)[0] in ('train', 'val', 'test')]
+    assert images and all(other[k] != first[k] for k in images)
 
 
 def test_idempotent_and_refuses_foreign_dirs(tmp_path):
@@ -197,10 +206,95 @@ def test_idempotent_and_refuses_foreign_dirs(tmp_path):
     (dict(seed=-1), ValueError),
 ])
 def test_bad_arguments(tmp_path, kwargs, error):
-    for maker in (make_synthetic_voc, make_synthetic_cocostuff10k):
+    for maker in MAKERS:
         with pytest.raises(error):
             maker(str(tmp_path), **kwargs)
     assert os.listdir(tmp_path) == []
+
+
+def test_cityscapes_layout_loads_with_mmseg(tmp_path):
+    data_root = make_synthetic_cityscapes(
+        str(tmp_path), num_train=4, num_val=3, image_size=SIZE, seed=1)
+    assert data_root == osp.join(str(tmp_path), 'cityscapes')
+    seen = set()
+    for split, count in (('train', 4), ('val', 3)):
+        # the dataset dicts of mmseg's _base_/datasets/cityscapes.py
+        dataset = _build(
+            dict(
+                type='CityscapesDataset',
+                data_root=data_root,
+                data_prefix=dict(
+                    img_path=f'leftImg8bit/{split}',
+                    seg_map_path=f'gtFine/{split}'),
+                pipeline=LOAD))
+        assert len(dataset) == count
+        classes = dataset.metainfo['classes']
+        for index, name in CITYSCAPES_CLASSES.items():
+            assert classes[index] == name
+        for i in range(len(dataset)):
+            item = dataset[i]
+            assert item['img'].shape == SIZE + (3, )
+            seen |= set(np.unique(item['gt_seg_map']).tolist())
+    assert seen == set(CITYSCAPES_CLASSES) | {255}
+
+
+def _camvid(data_root, ann_file):
+    return _build(
+        dict(
+            type='CamVidDataset',
+            data_root=data_root,
+            ann_file=ann_file,
+            pipeline=LOAD))
+
+
+def test_camvid_layout_loads_with_camvid_dataset(tmp_path):
+    data_root = make_synthetic_camvid(
+        str(tmp_path), num_train=4, num_val=2, image_size=SIZE, seed=1)
+    assert data_root == osp.join(str(tmp_path), 'CamVid')
+    # the split files name the SegNet authors' absolute paths
+    with open(osp.join(data_root, 'train.txt')) as f:
+        first = f.readline().split()
+    assert first == ['/SegNet/CamVid/train/0001TP_000000.png',
+                     '/SegNet/CamVid/trainannot/0001TP_000000.png']
+    seen = set()
+    for split, count in (('train', 4), ('val', 2), ('test', 2)):
+        dataset = _camvid(data_root, f'{split}.txt')
+        assert len(dataset) == count
+        info = dataset.get_data_info(0)
+        # resolved against data_root, not /SegNet
+        assert info['img_path'].startswith(osp.join(data_root, split))
+        assert info['seg_map_path'].startswith(
+            osp.join(data_root, split + 'annot'))
+        for i in range(len(dataset)):
+            item = dataset[i]
+            assert item['img'].shape == SIZE + (3, )
+            seen |= set(np.unique(item['gt_seg_map']).tolist())
+    classes = dataset.metainfo['classes']
+    assert len(classes) == 11 and len(dataset.metainfo['palette']) == 11
+    for index, name in CAMVID_CLASSES.items():
+        assert classes[index] == name
+    # void (11 in the files) is ignored; no class is shifted
+    assert seen == set(CAMVID_CLASSES) | {255}
+
+
+def test_camvid_split_files_relative_and_malformed(tmp_path):
+    data_root = make_synthetic_camvid(
+        str(tmp_path / 'data'), num_train=2, num_val=1, image_size=SIZE)
+    lists = tmp_path / 'lists'
+    lists.mkdir()
+    (lists / 'rel.txt').write_text(
+        'train/0001TP_000001.png trainannot/0001TP_000001.png\n\n')
+    dataset = _camvid(data_root, str(lists / 'rel.txt'))
+    assert len(dataset) == 1
+    assert dataset.get_data_info(0)['img_path'] == osp.join(
+        data_root, 'train', '0001TP_000001.png')
+    (lists / 'bad.txt').write_text('train/0001TP_000001.png\n')
+    with pytest.raises(ValueError, match=r'bad.txt, line 1: expected '
+                       r'"<image> <annotation>"'):
+        _camvid(data_root, str(lists / 'bad.txt'))
+    (lists / 'flat.txt').write_text('a.png b.png\n')
+    with pytest.raises(ValueError, match='is not <split folder>/<file name>'):
+        _camvid(data_root, str(lists / 'flat.txt'))
 
 
 def test_cli(tmp_path):

@@ -106,7 +106,8 @@ def test_split_file_naming_absent_images(generated, tmp_path):
     with open(val, 'a') as f:
         f.write('2007_000999\n')
     message = _refusal(_config('tat/deeplabv3_r101_r18_voc.py', root))
-    assert f'{val} lists "2007_000999", but the image ' in message
+    image = osp.join(root, 'JPEGImages', '2007_000999.jpg')
+    assert f'the image {image} does not exist ({val} lists it)' in message
     assert 'The validation data (PascalVOCDataset: val_dataloader.dataset)' \
         in message
 
@@ -121,7 +122,7 @@ def test_labels_with_another_suffix(generated, tmp_path):
     message = _refusal(_config('tat/deeplabv3_r101_r18_cocostuff10k.py',
                                root))
     assert 'has no label map' in message
-    assert '(label files end with "_labelTrainIds.png")' in message
+    assert '_labelTrainIds.png.' in message  # the name the class expects
 
 
 def _mmseg_dataset_config(tmp_path, base, data_root):
@@ -190,3 +191,22 @@ def test_test_mode_checks_the_test_split_only(generated, tmp_path):
     message = _refusal(cfg, 'test')
     assert message.startswith('The test data (PascalVOCDataset: '
                               'test_dataloader.dataset)')
+
+
+def test_generated_cityscapes_and_camvid_pass_and_camvid_annots(tmp_path):
+    """Datasets with their own split format (CamVid's "image annotation"
+    lines) are checked through their class's own sample list."""
+    from mmtat.datasets import make_synthetic_camvid, make_synthetic_cityscapes
+    roots = dict(
+        cityscapes=make_synthetic_cityscapes(str(tmp_path), num_train=2,
+                                             num_val=1, seed=0),
+        camvid=make_synthetic_camvid(str(tmp_path), num_train=2, num_val=1,
+                                     seed=0))
+    for name, root in roots.items():
+        check_datasets(_config(f'tat/deeplabv3_r101_r18_{name}.py', root),
+                       'train')
+    shutil.rmtree(osp.join(roots['camvid'], 'trainannot'))
+    message = _refusal(_config('tat/deeplabv3_r101_r18_camvid.py',
+                               roots['camvid']))
+    assert 'CamVidDataset: train_dataloader.dataset' in message
+    assert 'has no label map' in message and 'trainannot' in message

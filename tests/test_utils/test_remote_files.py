@@ -4,6 +4,7 @@ No test depends on the machine's network: URLs point at local ports that
 are closed (refused at once) or held by a server that never answers (the
 timeout), and proxies are cleared so that these are reached directly.
 """
+import copy
 import os
 import os.path as osp
 import socket
@@ -254,3 +255,38 @@ def test_make_offline_leaves_nothing_to_fetch():
     assert cfg.model.teacher.pretrained is None
     assert find_remote_files(cfg, 'train') == []
     assert make_offline(cfg) == []
+
+
+def test_make_offline_drops_a_pretrained_init_cfg_whole():
+    """init_cfg=dict(type='Pretrained', checkpoint=None) would still load a
+    checkpoint (of path None): the init_cfg itself is set to None, and the
+    model builds and initialises offline."""
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
+
+    from mmtat.utils import make_offline
+    cfg = Config.fromfile(osp.join(
+        REPO_ROOT,
+        'configs/tat/segformer_mitb5_deeplabv3_r18_cityscapes.py'))
+    keys = make_offline(cfg)
+    assert set(keys) == {'model.teacher_ckpt', 'model.architecture.pretrained',
+                         'model.teacher.backbone.init_cfg'}
+    assert cfg.model.teacher.backbone.init_cfg is None
+    assert find_remote_files(cfg, 'train') == []
+    teacher = copy.deepcopy(cfg.model.teacher)
+    teacher.backbone.update(num_layers=[1, 1, 1, 1])  # a small MiT
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(teacher)
+    model.init_weights()  # no download, no checkpoint of path None
+
+
+def test_offline_hint_names_the_init_cfg(tmp_path):
+    port = closed_port()
+    cfg = Config(dict(model=dict(backbone=dict(init_cfg=dict(
+        type='Pretrained', checkpoint=f'http://127.0.0.1:{port}/mit.pth')))))
+    with pytest.raises(RemoteFileUnavailableError) as err:
+        check_remote_files(cfg, timeout=2)
+    message = str(err.value)
+    assert ('(or model.backbone.init_cfg=None to start that network from '
+            'random weights)') in message
+    assert '--cfg-options model.backbone.init_cfg=None' in message

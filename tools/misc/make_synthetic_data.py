@@ -20,7 +20,9 @@ from mmtat import datasets  # noqa: E402
 
 MAKERS = dict(
     voc=datasets.make_synthetic_voc,
-    cocostuff10k=datasets.make_synthetic_cocostuff10k)
+    cocostuff10k=datasets.make_synthetic_cocostuff10k,
+    cityscapes=datasets.make_synthetic_cityscapes,
+    camvid=datasets.make_synthetic_camvid)
 
 
 def parse_size(text: str):
@@ -44,17 +46,19 @@ def main(argv=None) -> int:
     parser.add_argument('--num-train', type=int, default=32)
     parser.add_argument('--num-val', type=int, default=8)
     parser.add_argument(
-        '--size', type=parse_size, default=(96, 96),
-        help='image size, N or HxW (default 96)')
+        '--size', type=parse_size, default=None,
+        help='image size, N or HxW (default: 96 for voc and cocostuff10k, '
+        '96x192 for cityscapes, 90x120 for camvid)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     try:
+        size = {} if args.size is None else dict(image_size=args.size)
         data_root = MAKERS[args.dataset](
             args.out_dir,
             num_train=args.num_train,
             num_val=args.num_val,
-            image_size=args.size,
-            seed=args.seed)
+            seed=args.seed,
+            **size)
     except (TypeError, ValueError, FileExistsError) as e:
         parser.error(str(e))
     print(data_root)

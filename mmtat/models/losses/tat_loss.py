@@ -456,30 +456,100 @@ class TaTLoss(nn.Module):
             q, k, v, target, self.LOGIT_FLOOR, self.LARGE_ATTENTION_POSITIONS,
             self.CHUNK_ELEMENTS, self._large_attention_impl(q.device))
 
+    @staticmethod
+    def _stack_patches(x: Tensor, geometry: TaTGeometry) -> Tensor:
+        """``(B, C, H, W)`` -> ``(B, heads, d, ph * pw)``: whole patches in
+        row-major order, stacked patch-major along channels, split into
+        heads of consecutive channels."""
+        (ph, pw), (nh, nw) = geometry.patch_size, geometry.patch_counts
+        b, c = x.shape[:2]
+        x = x[:, :, :nh * ph, :nw * pw].reshape(b, c, nh, ph, nw, pw)
+        # (B, nh, nw, C, ph, pw): row-major patches, then channels, so that
+        # consecutive channel chunks (heads) hold whole patches.
+        x = x.permute(0, 2, 4, 1, 3, 5)
+        return x.reshape(b, geometry.num_heads, -1, ph * pw)
+
+    @staticmethod
+    def _unstack_patches(x: Tensor, geometry: TaTGeometry) -> Tensor:
+        """Inverse of :meth:`_stack_patches`: ``(B, C, nh * ph, nw * pw)``."""
+        (ph, pw), (nh, nw) = geometry.patch_size, geometry.patch_counts
+        b = x.size(0)
+        x = x.reshape(b, nh, nw, -1, ph, pw).permute(0, 3, 1, 4, 2, 5)
+        return x.reshape(b, -1, nh * ph, nw * pw)
+
+    @staticmethod
+    def _pool_anchors(x: Tensor, geometry: TaTGeometry) -> Tensor:
+        """``(B, C, H, W)`` -> ``(B, 1, C, ah * aw)`` anchors."""
+        window = geometry.anchor_window
+        x = F.avg_pool2d(x, window, window)
+        return x.flatten(2).unsqueeze(1)
+
     def _patch_group_loss(self, q: Tensor, k: Tensor, v: Tensor, f_t: Tensor,
                           geometry: TaTGeometry) -> Tensor:
-        (ph, pw), (nh, nw) = geometry.patch_size, geometry.patch_counts
-        heads = geometry.num_heads
-
-        def stack(x: Tensor) -> Tensor:
-            b, c = x.shape[:2]
-            x = x[:, :, :nh * ph, :nw * pw].reshape(b, c, nh, ph, nw, pw)
-            # (B, nh, nw, C, ph, pw): row-major patches, then channels, so
-            # that consecutive channel chunks (heads) hold whole patches.
-            x = x.permute(0, 2, 4, 1, 3, 5)
-            return x.reshape(b, heads, -1, ph * pw)
-
-        return self._attention_mse(stack(q), stack(k), stack(v), stack(f_t))
+        stack = self._stack_patches
+        return self._attention_mse(
+            stack(q, geometry), stack(k, geometry), stack(v, geometry),
+            stack(f_t, geometry))
 
     def _anchor_loss(self, q: Tensor, k: Tensor, v: Tensor, f_t: Tensor,
                      geometry: TaTGeometry) -> Tensor:
-        window = geometry.anchor_window
+        pool = self._pool_anchors
+        return self._attention_mse(
+            pool(q, geometry), pool(k, geometry), pool(v, geometry),
+            pool(f_t, geometry))
 
-        def pool(x: Tensor) -> Tensor:
-            x = F.avg_pool2d(x, window, window)
-            return x.flatten(2).unsqueeze(1)  # (B, 1, C, L)
+    @torch.no_grad()
+    def reconfigure(self, preds_S: Tensor, preds_T: Tensor) -> dict:
+        """What the loss matches, for inspection (no gradients, no update
+        of running statistics).
 
-        return self._attention_mse(pool(q), pool(k), pool(v), pool(f_t))
+        Args:
+            preds_S (Tensor): ``(B, Cs, Hs, Ws)``.
+            preds_T (Tensor): ``(B, Ct, H, W)``.
+
+        Returns:
+            dict: ``geometry`` (:class:`TaTGeometry`); for the patch branch
+            (if its weight is positive) ``patch_attention`` ``(B, heads,
+            L, L)`` over the ``L = ph * pw`` positions of a patch (row: the
+            reconfigured position, column: the student position it gathers
+            from, the same in every patch of the head's group) and
+            ``patch_output``, the reconfigured student ``(B, Ct, nh * ph,
+            nw * pw)``; for the anchor branch ``anchor_attention`` ``(B, 1,
+            A, A)`` over the ``A = ah * aw`` anchors and ``anchor_output``
+            ``(B, Ct, ah, aw)``. The full attention is materialised: meant
+            for single images and moderate maps.
+        """
+        preds_S, preds_T, geometry = self._check_inputs(preds_S, preds_T)
+        embeds = [(self.query_embed, preds_S), (self.key_embed, preds_T),
+                  (self.value_embed, preds_S)]
+        q, k, v = (
+            self._embed_once(embed, x, update_stats=False)
+            if isinstance(embed, nn.Sequential) else embed(x)
+            for embed, x in embeds)
+        out = dict(geometry=geometry)
+
+        def attend(q_, k_, v_):
+            dtype = torch.promote_types(q_.dtype, torch.float32)
+            q_, k_, v_ = (t.to(dtype) for t in (q_, k_, v_))
+            logits = torch.matmul(q_.transpose(-1, -2), k_)
+            floor_at = logits.amax(dim=-1, keepdim=True) - self.LOGIT_FLOOR
+            attn = logits.clamp(min=floor_at).softmax(dim=-1)
+            return attn, torch.matmul(v_, attn.transpose(-1, -2))
+
+        if self.patch_weight > 0:
+            stack = self._stack_patches
+            attn, result = attend(
+                stack(q, geometry), stack(k, geometry), stack(v, geometry))
+            out['patch_attention'] = attn
+            out['patch_output'] = self._unstack_patches(result, geometry)
+        if self.anchor_weight > 0:
+            pool = self._pool_anchors
+            attn, result = attend(
+                pool(q, geometry), pool(k, geometry), pool(v, geometry))
+            ah, aw = geometry.anchor_counts
+            out['anchor_attention'] = attn
+            out['anchor_output'] = result.reshape(result.size(0), -1, ah, aw)
+        return out
 
     # ------------------------------------------------------------------
     def forward(self, preds_S: Tensor, preds_T: Tensor) -> Tensor:

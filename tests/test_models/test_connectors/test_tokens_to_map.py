@@ -52,3 +52,4 @@ def test_forward_errors():
         TokensToMap(map_size=(4, 5))(torch.randn(2, 3, 4, 5))
     with pytest.raises(ValueError, match='1 tokens, but extra_tokens=1'):
         TokensToMap(map_size=(1, 1), extra_tokens=1)(torch.randn(2, 1, 3))
+

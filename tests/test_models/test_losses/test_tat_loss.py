@@ -790,3 +790,50 @@ def test_memory_layouts_give_the_same_loss(layout):
     (got_grad, ) = torch.autograd.grad(got, [s_leaf])
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(got_grad, want_grad, rtol=1e-4, atol=1e-7)
+
+
+# ----------------------------------------------------------------------
+# reconfigure(): what the loss matches, for inspection
+# ----------------------------------------------------------------------
+def test_unstack_inverts_stack_on_the_tiled_region():
+    mod = TaTLoss(4, 6, patch_size=(3, 2), patches_per_group=2,
+                  anchor_weight=0)
+    x = torch.randn(2, 6, 10, 9)  # 3x4 patches of 3x2: 1 row, 1 col left
+    geometry = mod.geometry(10, 9)
+    stacked = mod._stack_patches(x, geometry)
+    assert stacked.shape == (2, 6, 2 * 6, 3 * 2)
+    torch.testing.assert_close(
+        mod._unstack_patches(stacked, geometry), x[:, :, :9, :8])
+
+
+@pytest.mark.parametrize('branch', ['patch', 'anchor'])
+def test_reconfigured_student_is_what_the_loss_regresses(branch):
+    """In eval mode (running statistics) the loss of one branch is the MSE
+    between reconfigure()'s output and the (tiled / pooled) teacher map."""
+    weights = dict(patch_weight=1.0, anchor_weight=0.0) if branch == \
+        'patch' else dict(patch_weight=0.0, anchor_weight=1.0)
+    mod = make_module(5, 8, patch_size=(3, 2), patches_per_group=2,
+                      anchor_window=(2, 3), **weights).double().eval()
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(2, 5, 10, 9, generator=g, dtype=torch.float64)
+    t = torch.randn(2, 8, 10, 9, generator=g, dtype=torch.float64)
+    before = {k: v.clone() for k, v in mod.state_dict().items()}
+    out = mod.reconfigure(s, t)
+    geometry = out['geometry']
+    if branch == 'patch':
+        attn, result = out['patch_attention'], out['patch_output']
+        assert attn.shape == (2, geometry.num_heads, 6, 6)
+        target = t[:, :, :9, :8]
+        assert 'anchor_attention' not in out
+    else:
+        attn, result = out['anchor_attention'], out['anchor_output']
+        assert attn.shape == (2, 1, 15, 15)
+        target = F.avg_pool2d(t, (2, 3))
+        assert 'patch_attention' not in out
+    torch.testing.assert_close(attn.sum(-1), torch.ones_like(attn[..., 0]))
+    assert result.shape == target.shape
+    torch.testing.assert_close(mod(s, t), F.mse_loss(result, target),
+                               rtol=1e-9, atol=0)
+    # nothing learnt or tracked changed
+    for key, value in mod.state_dict().items():
+        assert torch.equal(value, before[key]), key

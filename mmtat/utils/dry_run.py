@@ -1,0 +1,202 @@
+"""Shrink a real training config to a dry run on generated data.
+
+A dry run trains a shipped config for a couple of iterations on a small
+generated dataset in the config's own on-disk layout
+(:mod:`mmtat.datasets.synthetic`), offline and on the CPU: the tests use it
+to show that every config builds and trains, and ``tools/reproduce.py
+--dry-run`` to rehearse a whole table. Only run-time quantities change:
+data roots, crop and resize scales (by one factor, so aspect ratios stay),
+batch size, iterations and the schedule's length, workers, checkpoint and
+log intervals, SyncBN -> BN, downloads switched off. Networks, losses,
+distillers, optimisers and learning-rate policies are the config's own.
+"""
+import copy
+import math
+import os.path as osp
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+__all__ = [
+    'SYNTHETIC_DATASETS', 'dataset_type', 'make_dry_run_dataset',
+    'dry_run_crop', 'shrink_for_dry_run'
+]
+
+
+def _makers() -> Dict[str, Callable[..., str]]:
+    from mmtat.datasets import synthetic
+    return {
+        'PascalVOCDataset': synthetic.make_synthetic_voc,
+        'COCOStuffDataset': synthetic.make_synthetic_cocostuff10k,
+        'CityscapesDataset': synthetic.make_synthetic_cityscapes,
+        'CamVidDataset': synthetic.make_synthetic_camvid,
+    }
+
+
+#: MMSegmentation dataset types that have a generated stand-in.
+SYNTHETIC_DATASETS = ('PascalVOCDataset', 'COCOStuffDataset',
+                      'CityscapesDataset', 'CamVidDataset')
+
+
+def dataset_type(cfg: Any) -> str:
+    """The dataset type of ``cfg``'s training data (inside wrappers)."""
+    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
+    while 'datasets' in dataset or 'dataset' in dataset:
+        dataset = (dataset['datasets'][0]
+                   if 'datasets' in dataset else dataset['dataset'])
+    return str(dataset.get('type', 'unknown')).split('.')[-1]
+
+
+def make_dry_run_dataset(cfg: Any, root: str, num_train: int = 4,
+                         num_val: int = 2) -> str:
+    """Generate a small dataset in the layout ``cfg`` reads, under ``root``
+    (idempotent), and return its ``data_root``."""
+    kind = dataset_type(cfg)
+    makers = _makers()
+    if kind not in makers:
+        raise ValueError(
+            f'no generated stand-in for {kind}; dry runs support '
+            f'{", ".join(SYNTHETIC_DATASETS)}')
+    return makers[kind](
+        root, num_train=num_train, num_val=num_val, seed=0)
+
+
+def _config_crop(cfg: Any) -> Tuple[int, int]:
+    size = None
+    model = cfg.get('model', {})
+    preprocessor = model.get('data_preprocessor') or {}
+    if preprocessor.get('size') is not None:
+        size = preprocessor['size']
+    elif cfg.get('crop_size') is not None:
+        size = cfg.crop_size
+    if size is None:
+        raise ValueError('the config names no crop (data_preprocessor.size '
+                         'or crop_size)')
+    return int(size[0]), int(size[1])
+
+
+def dry_run_crop(cfg: Any, height: int = 128) -> Tuple[int, int]:
+    """A crop of ``height`` rows with the aspect of the config's crop."""
+    crop_h, crop_w = _config_crop(cfg)
+    return height, max(1, round(height * crop_w / crop_h))
+
+
+def _walk(node: Any, fn: Callable[[dict], None]) -> None:
+    if isinstance(node, dict):
+        fn(node)
+        for value in node.values():
+            _walk(value, fn)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _walk(value, fn)
+
+
+def _scaled(value: Sequence[int], factor: float) -> Tuple[int, ...]:
+    return tuple(max(1, round(v * factor)) for v in value)
+
+
+def shrink_for_dry_run(cfg: Any,
+                       *,
+                       data_root: str,
+                       work_dir: str,
+                       crop: Optional[Tuple[int, int]] = None,
+                       iters: int = 2,
+                       batch_size: int = 2,
+                       seed: int = 0,
+                       validate: bool = True,
+                       checkpoint: bool = True,
+                       name: Optional[str] = None) -> Any:
+    """Return a copy of ``cfg`` that trains ``iters`` iterations on the
+    generated dataset at ``data_root`` on the CPU, offline.
+
+    Args:
+        cfg: an mmengine ``Config`` as shipped.
+        data_root: a dataset made by :func:`make_dry_run_dataset`.
+        work_dir: where the run writes.
+        crop: ``(H, W)``; defaults to :func:`dry_run_crop`.
+        iters: training iterations (the schedule ends there).
+        batch_size: images per iteration (at least 2: DeepLabV3's image
+            pooling branch trains a BatchNorm on a 1x1 map).
+        seed: the run's random seed.
+        validate: validate after the last iteration.
+        checkpoint: save a checkpoint after the last iteration.
+        name: visualizer / experiment name (unique per process).
+    """
+    from mmtat.utils import make_offline
+
+    cfg = copy.deepcopy(cfg)
+    crop = tuple(crop) if crop is not None else dry_run_crop(cfg)
+    factor = crop[0] / _config_crop(cfg)[0]
+    make_offline(cfg, mode='train')
+    if cfg.model.get('teacher_ckpt'):
+        # a teacher trained first (a local path): random weights instead
+        cfg.model.teacher_ckpt = None
+        make_offline(cfg, mode='train')
+
+    def shrink(node: dict) -> None:
+        kind = str(node.get('type', '')).split('.')[-1]
+        if kind == 'SyncBN':
+            node['type'] = 'BN'  # one process on a CPU
+        if 'data_root' in node:
+            node['data_root'] = data_root
+        if kind in ('RandomResize', 'Resize') and 'scale' in node:
+            node['scale'] = _scaled(node['scale'], factor)
+        elif kind == 'RandomCrop':
+            node['crop_size'] = crop
+        elif kind == 'Pad' and 'size' in node:
+            node['size'] = crop
+        elif kind == 'SegDataPreProcessor':
+            node['size'] = crop
+        test_cfg = node.get('test_cfg')
+        if isinstance(test_cfg, dict) and test_cfg.get('mode') == 'slide':
+            test_cfg['crop_size'] = _scaled(test_cfg['crop_size'], factor)
+            test_cfg['stride'] = _scaled(test_cfg['stride'], factor)
+
+    for key in ('model', 'train_dataloader', 'val_dataloader',
+                'test_dataloader'):
+        if key in cfg:
+            _walk(cfg[key], shrink)
+    cfg.work_dir = work_dir
+    cfg.launcher = 'none'
+    cfg.load_from = None
+    cfg.resume = False
+    cfg.randomness = dict(seed=seed)
+    cfg.env_cfg = dict(cfg.get('env_cfg', {}), cudnn_benchmark=False)
+    cfg.env_cfg['dist_cfg'] = dict(backend='gloo')
+    cfg.train_dataloader.batch_size = batch_size
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if key in cfg:
+            cfg[key].num_workers = 0
+            cfg[key].persistent_workers = False
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop',
+        max_iters=iters,
+        val_interval=iters if validate else iters + 1)
+    schedulers = cfg.param_scheduler
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    for scheduler in schedulers:
+        # warm-ups and decays are squeezed into ``iters``
+        for key in ('begin', 'end'):
+            if scheduler.get(key, -math.inf) > iters:
+                scheduler[key] = iters
+    cfg.param_scheduler = [
+        s for s in schedulers if s.get('begin', 0) < s.get('end', math.inf)
+    ]
+    hooks = cfg.default_hooks
+    hooks.logger = dict(
+        hooks.get('logger', {}),
+        type='LoggerHook',
+        interval=1,
+        log_metric_by_epoch=False)
+    hooks.checkpoint = dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=iters,
+        save_last=checkpoint,
+        max_keep_ckpts=1)
+    if not checkpoint:
+        hooks.checkpoint.interval = iters + 1
+    name = name or osp.basename(osp.normpath(work_dir))
+    cfg.experiment_name = name
+    if 'visualizer' in cfg:
+        cfg.visualizer = dict(cfg.visualizer, name=name)
+    return cfg
