@@ -54,6 +54,26 @@ CASES: Dict[str, dict] = {
         patch_weight=1.0, anchor_weight=0.4, warm_size=(16, 16),
         impls=['release_loop', 'release_loop_floor', 'tat_per_image',
                'tat_batch_stats']),
+    # Global one-to-all TaT on the release's decoder map (DeepLabV3+, 513
+    # crops, stride 4): 129x129 = 16641 positions, 256 channels; the full
+    # float32 attention is 1.03 GiB (for GPUs: a CPU step takes minutes).
+    'global_129': dict(
+        batch=1, student_channels=256, teacher_channels=256,
+        size=(129, 129), patch_grid=(1, 1), num_heads=1, anchor_grid=(1, 1),
+        patch_weight=1.0, anchor_weight=0.0, warm_size=(16, 16),
+        impls=['release_loop', 'tat_per_image']),
+    # Seconds-long stand-ins of the two kinds, for checking the tooling
+    # (tools/analysis/gpu_check.py --quick); not benchmarks.
+    'tiny_patches': dict(
+        batch=2, student_channels=8, teacher_channels=16, size=(16, 16),
+        patch_grid=(4, 4), num_heads=4, anchor_grid=(4, 4),
+        patch_weight=1.0, anchor_weight=0.4, warm_size=(8, 8),
+        impls=['release_loop', 'tat_per_image']),
+    'global_tiny': dict(
+        batch=1, student_channels=8, teacher_channels=16, size=(24, 24),
+        patch_grid=(1, 1), num_heads=1, anchor_grid=(1, 1),
+        patch_weight=1.0, anchor_weight=0.0, warm_size=(8, 8),
+        impls=['release_loop', 'tat_per_image']),
     # Global one-to-all TaT on a large map: 9216 positions.
     'global_96': dict(
         batch=1, student_channels=128, teacher_channels=256, size=(96, 96),
@@ -379,27 +399,30 @@ def format_report(info: dict, rows: List[dict], device: str) -> str:
     lines += ['', 'Cases:']
     for name in dict.fromkeys(r['case'] for r in rows):
         lines.append(f'- {name}: {_shapes(CASES[name])}')
-    g = CASES['global_96']
-    n = g['size'][0] * g['size'][1]
-    full = n * n * 4
-    lines += [
-        '',
-        f'Full {n}x{n} float32 attention matrix (global_96, one image, one '
-        f'head): {_mib(full)} MiB; a third of it: {_mib(full / 3)} MiB.',
-    ]
     measures = ([('tensor peak', 'tensor_peak_bytes'),
                  ('RSS (mmap 1 MiB)', 'pinned_rise_bytes'),
                  ('RSS (glibc default)', 'peak_rise_bytes')]
                 if cpu else [('peak rise', 'peak_rise_bytes')])
-    for r in rows:
-        if r['case'] != 'global_96' or r['impl'] == 'release_loop':
+    for name in dict.fromkeys(r['case'] for r in rows):
+        if not name.startswith('global_'):
             continue
-        parts = [
-            f"{label} {_mib(r[key])} MiB "
-            f"({'<=' if r[key] <= full / 3 else '>'} a third)"
-            for label, key in measures
+        g = CASES[name]
+        n = g['size'][0] * g['size'][1]
+        full = n * n * 4
+        lines += [
+            '',
+            f'Full {n}x{n} float32 attention matrix ({name}, one image, one '
+            f'head): {_mib(full)} MiB; a third of it: {_mib(full / 3)} MiB.',
         ]
-        lines.append(f"- {IMPL_LABELS[r['impl']]}: " + ', '.join(parts))
+        for r in rows:
+            if r['case'] != name or r['impl'] == 'release_loop':
+                continue
+            parts = [
+                f"{label} {_mib(r[key])} MiB "
+                f"({'<=' if r[key] <= full / 3 else '>'} a third)"
+                for label, key in measures
+            ]
+            lines.append(f"- {IMPL_LABELS[r['impl']]}: " + ', '.join(parts))
     return '\n'.join(lines) + '\n'
 
 
@@ -411,7 +434,7 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=1,
                         help='untimed steps before timing')
     parser.add_argument('--cases', nargs='+', choices=sorted(CASES),
-                        default=list(CASES))
+                        default=['r101_r18', 'global_96'])
     parser.add_argument('--out', default=None,
                         help='also write the results: .json for raw data, '
                         'anything else for the markdown table')
