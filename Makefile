@@ -46,7 +46,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 lint: $(STAMP)
-	$(PY) -m ruff check mmtat tools tests configs
+	$(PY) -m ruff check mmtat tools tests configs _mmtat_startup.py setup.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -9,8 +9,47 @@ torch and mmcv are deliberately *not* installed by this file alone:
 * mmcv 2.1.0 has no wheel on PyPI and must be compiled against that torch with
   ``--no-build-isolation`` (see ``Makefile``), otherwise pip would build it in
   an isolated environment with a freshly downloaded (CUDA) torch.
+
+Besides the ``mmtat`` package the distribution holds, the OpenMMLab way:
+
+* ``mmtat/.mim/{configs,tools,model-index.yml}``: the repository's configs,
+  tools and model index, so that ``mmtat::tat/...`` configs resolve and
+  ``python -m mmtat.tools.train`` runs from an installed wheel.  In the
+  repository ``mmtat/.mim/*`` are committed symbolic links to the top-level
+  folders (one source of truth, also for an editable install); wheel and
+  sdist hold real copies (setuptools copies what the links point to).
+* ``_mmtat_startup.py`` and ``mmtat-startup.pth``: the start-up hook that
+  lets mmengine resolve ``mmtat::`` before anything imports mmtat (see that
+  module).  The ``.pth`` file goes into site-packages, for wheels and
+  editable installs alike (see the two commands below).
 """
+import os
+import os.path as osp
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+try:
+    from setuptools.command.develop import develop
+except ImportError:  # a setuptools without the deprecated command
+    develop = None
+
+STARTUP_PTH = 'mmtat-startup.pth'
+# site.py executes a .pth line that starts with "import".  The hook module
+# may be gone while the .pth stays (a develop install removed with pip):
+# then this line does nothing.
+STARTUP_LINE = ("import importlib.util as _u; _u.find_spec('_mmtat_startup') "
+                "and __import__('_mmtat_startup').install()\n")
+
+# What mmtat/.mim holds (links to these in the repository).
+MIM_DATA = [
+    '.mim/model-index.yml',
+    '.mim/configs/**/*.py',
+    '.mim/configs/**/*.md',
+    '.mim/configs/**/*.yml',
+    '.mim/tools/**/*.py',
+    '.mim/tools/**/*.sh',
+]
 
 
 def read_version() -> str:
@@ -20,6 +59,49 @@ def read_version() -> str:
     return scope['__version__']
 
 
+def write_startup_pth(directory: str) -> str:
+    os.makedirs(directory, exist_ok=True)
+    path = osp.join(directory, STARTUP_PTH)
+    with open(path, 'w') as f:
+        f.write(STARTUP_LINE)
+    return path
+
+
+class BuildPyWithStartup(build_py):
+    """build_py that also puts the start-up ``.pth`` at the root of the
+    wheel (so of site-packages)."""
+
+    def run(self) -> None:
+        super().run()
+        write_startup_pth(self._startup_dir())
+
+    def _startup_dir(self) -> str:
+        if getattr(self, 'editable_mode', False):
+            # An editable wheel (PEP 660, setuptools >= 64) is packed from
+            # the install tree; build_lib is not part of it.
+            return self.get_finalized_command('install').install_lib
+        return self.build_lib
+
+    def get_outputs(self, include_bytecode: bool = True) -> list:
+        outputs = super().get_outputs(include_bytecode)
+        if not getattr(self, 'editable_mode', False):
+            outputs.append(osp.join(self.build_lib, STARTUP_PTH))
+        return outputs
+
+
+class DevelopWithStartup(develop or object):
+    """``setup.py develop`` of setuptools < 80 (an egg-link install) that
+    also installs the start-up ``.pth``.  From setuptools 80 ``develop``
+    runs ``pip install -e .``, i.e. an editable wheel built with
+    :class:`BuildPyWithStartup`, and has no install_dir of its own."""
+
+    def run(self) -> None:
+        super().run()
+        install_dir = getattr(self, 'install_dir', None)
+        if install_dir and not getattr(self, 'uninstall', False):
+            write_startup_pth(install_dir)
+
+
 setup(
     name='mmtat',
     version=read_version(),
@@ -27,11 +109,29 @@ setup(
     'for MMSegmentation / MMRazor',
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
+    url='https://arxiv.org/abs/2205.10793',
     packages=find_packages(include=['mmtat', 'mmtat.*']),
-    python_requires='>=3.8',
+    py_modules=['_mmtat_startup'],
+    package_data={'mmtat': MIM_DATA},
+    cmdclass=dict(
+        build_py=BuildPyWithStartup,
+        **({'develop': DevelopWithStartup} if develop else {})),
+    entry_points={
+        'console_scripts': [
+            'mmtat-train=mmtat.tools.train:main',
+            'mmtat-test=mmtat.tools.test:main',
+            'mmtat-convert-student=mmtat.tools.convert_student:main',
+        ]
+    },
+    # Tested: Python 3.11, torch 2.13.0 (CPU), mmengine 0.10.7, mmcv 2.1.0,
+    # mmsegmentation 1.2.2, mmrazor 1.0.0 (README, "Tested versions").
+    # torch >= 2.6: mmtat.compat's scoped weights-only allow-list uses the
+    # (callable, name) entries that torch.serialization accepts from 2.6.
+    python_requires='>=3.9',
     install_requires=[
-        'torch>=1.13',
-        'mmengine>=0.10.0,<0.11.0',
+        'torch>=2.6',
+        # mmtat.compat and the start-up hook act on mmengine 0.10.7 internals
+        'mmengine==0.10.7',
         'mmcv==2.1.0',
         'mmsegmentation==1.2.2',
         'mmrazor==1.0.0',
@@ -49,5 +149,14 @@ setup(
     extras_require={
         'tests': ['pytest', 'ruff'],
     },
+    classifiers=[
+        'Development Status :: 3 - Alpha',
+        'Intended Audience :: Science/Research',
+        'Operating System :: POSIX :: Linux',
+        'Programming Language :: Python :: 3',
+        'Programming Language :: Python :: 3.11',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+        'Topic :: Scientific/Engineering :: Image Recognition',
+    ],
     zip_safe=False,
 )

@@ -1,10 +1,12 @@
 """Every workaround mmtat needs to run the OpenMMLab stack on current torch.
 
-All of them live here, each with the reason and the upstream versions it was
-written for, and all are applied by :func:`apply` when ``mmtat`` is imported
-(``import mmtat`` must therefore come before the first ``import mmrazor``;
-``tools/*.py`` and ``custom_imports=dict(imports=['mmtat'])`` do that).
-No installed file is edited: the fixes act on the running interpreter only.
+All of them are listed here, each with the reason and the upstream versions
+it was written for, and all are applied by :func:`apply` when ``mmtat`` is
+imported (``import mmtat`` must therefore come before the first ``import
+mmrazor``; ``tools/*.py`` and ``custom_imports=dict(imports=['mmtat'])`` do
+that).  Fixes 1 and 2 live in this module; 3 and 4 must act before mmtat can
+be imported and live in ``_mmtat_startup`` (see the end of this list).  No
+installed file is edited: the fixes act on the running interpreter only.
 
 Fixes
 -----
@@ -25,13 +27,22 @@ Fixes
    ``load_from`` fail on the objects mmengine itself writes into a checkpoint
    ("Unsupported global: mmengine.logging.history_buffer.HistoryBuffer", then
    numpy arrays and dtypes of the message hub).  Rather than switching the
-   weights-only unpickler off, exactly those types are allow-listed with
-   ``torch.serialization.add_safe_globals``; any other global in a
-   checkpoint is still refused.  ``HistoryBuffer`` pickles its statistics
-   methods as ``getattr(HistoryBuffer, 'mean')``; allowing ``getattr`` itself
-   would let a checkpoint reach any attribute of any allowed object, so the
-   name ``builtins.getattr`` is bound to a getattr that only returns
-   ``HistoryBuffer``'s own statistics methods.
+   weights-only unpickler off, exactly those types are allowed, and only
+   while mmengine loads a checkpoint: ``CheckpointLoader.load_checkpoint``
+   (behind ``load_checkpoint``, ``Runner.resume``, ``load_from``, MMRazor's
+   ``teacher_ckpt``) runs inside :func:`mmengine_checkpoint_globals`, which
+   wraps ``torch.serialization.safe_globals``.  Every other ``torch.load`` of
+   the process behaves as torch ships it; any other global in a checkpoint
+   is still refused.  ``HistoryBuffer`` pickles its statistics methods as
+   ``getattr(HistoryBuffer, 'mean')``, so the name ``builtins.getattr`` is
+   bound to a getattr that returns only ``HistoryBuffer.min``, ``max``,
+   ``current`` and ``mean`` (a fixed set: class state that a checkpoint
+   could change is not consulted).  ``HistoryBuffer.__setstate__`` copies
+   the checkpoint's name -> method table into the class-wide
+   ``_statistics_methods``; the context restores that table afterwards, so
+   a loaded checkpoint cannot add or replace statistics for the process.
+   The ``(callable, name)`` allow-list entries need torch >= 2.6, the range
+   ``setup.py`` declares.
 
 3. **mmengine without pkg_resources** (mmengine 0.10.x, setuptools >= 81).
    mmengine finds installed packages (``mmseg::`` base configs,
@@ -42,20 +53,43 @@ Fixes
    mmengine's ``is_installed`` / ``get_installed_path`` are replaced by
    equivalents built on ``importlib.metadata``.
 
+4. **mmtat:: configs** (mmengine 0.10.x).  mmengine resolves ``pkg::`` bases
+   only for the packages in ``mmengine.config.utils.MODULE2PACKAGE``;
+   ``mmtat`` is added there, a misspelt ``mmtat::`` path gets the closest
+   shipped configs, and an ``mmtat::`` base is read as the file itself (no
+   ``_scope_='mmtat'``: mmtat registers into MMRazor and has no registry).
+
+Fixes 3 and 4 must hold before the first ``Config.fromfile``, which
+MMSegmentation's own ``tools/train.py`` calls before anything imports mmtat
+(a config's ``custom_imports`` run after its bases are resolved).  They live
+in the top-level module ``_mmtat_startup`` (``_mmtat_startup.py`` in the
+repository), which ``mmtat-startup.pth`` in site-packages loads when the
+interpreter starts.  That costs one small import and a meta-path finder: it
+imports neither torch nor mmengine, and patches ``mmengine.utils.
+package_utils``, ``mmengine.config.utils`` and ``mmengine.config.config``
+right after each is first imported.  :func:`apply` installs the same finder
+and patches those already imported (a checkout used without installing).
+
 Not here: distributed training on CPUs (gloo) is a feature mmengine 0.10
 lacks rather than a version breakage; it lives in
 ``mmtat/utils/cpu_dist.py`` and is applied by ``tools/train.py``.
 """
+import contextlib
 import importlib
 import pickle
 import sys
 import types
 import warnings
-from typing import Any, List
+from typing import Any, Iterator, List
 
 import torch
 
-__all__ = ['apply', 'MMRazorQuantizationUnavailable', 'MMENGINE_SAFE_GLOBALS']
+import _mmtat_startup
+
+__all__ = [
+    'apply', 'MMRazorQuantizationUnavailable', 'MMENGINE_SAFE_GLOBALS',
+    'mmengine_checkpoint_globals'
+]
 
 _QUANT_MODULE = 'mmrazor.structures.quantization'
 _QUANT_REASON = (
@@ -154,90 +188,78 @@ def _mmengine_safe_globals() -> List[Any]:
     return safe
 
 
-_HISTORY_BUFFER_STATISTICS = {'min', 'max', 'current', 'mean'}
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr`` as seen by weights-only unpickling: HistoryBuffer only."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    # mmengine fills _statistics_methods only when a first HistoryBuffer is
-    # created, which a fresh process resuming a run has not done yet.
-    allowed = _HISTORY_BUFFER_STATISTICS | set(
-        HistoryBuffer._statistics_methods)
-    if obj is HistoryBuffer and isinstance(name, str) and name in allowed:
+    if (obj is HistoryBuffer and isinstance(name, str)
+            and name in _HISTORY_BUFFER_STATISTICS):
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'mmtat.compat: refusing getattr({obj!r}, {name!r}) while loading a '
-        'checkpoint with weights_only=True; only the statistics methods of '
-        'mmengine\'s HistoryBuffer are allowed.')
+        'checkpoint with weights_only=True; only the statistics methods '
+        f'{_HISTORY_BUFFER_STATISTICS} of mmengine\'s HistoryBuffer are '
+        'allowed.')
 
 
 MMENGINE_SAFE_GLOBALS: List[Any] = []
+_depth = {'value': 0}
 
 
-def _allow_mmengine_checkpoint_types() -> None:
-    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
-    if add_safe_globals is None:
-        return  # torch < 2.4: torch.load is not weights-only by default
+def _safe_globals_list() -> List[Any]:
     if not MMENGINE_SAFE_GLOBALS:
         MMENGINE_SAFE_GLOBALS.extend(_mmengine_safe_globals())
         # protocol-2 pickles name it __builtin__.getattr; torch maps that
         # module name to builtins before the lookup.
         MMENGINE_SAFE_GLOBALS.append(
             (_history_buffer_getattr, 'builtins.getattr'))
-    add_safe_globals(MMENGINE_SAFE_GLOBALS)
+    return MMENGINE_SAFE_GLOBALS
 
 
-def _is_installed(package: str) -> bool:
-    """``mmengine.utils.is_installed`` without pkg_resources."""
-    from importlib import metadata, util
-    try:
-        metadata.distribution(package)
-        return True
-    except metadata.PackageNotFoundError:
-        spec = util.find_spec(package)
-        return spec is not None and spec.origin is not None
+@contextlib.contextmanager
+def mmengine_checkpoint_globals() -> Iterator[None]:
+    """Weights-only ``torch.load`` of mmengine checkpoints inside.
 
-
-def _get_installed_path(package: str) -> str:
-    """``mmengine.utils.get_installed_path`` without pkg_resources.
-
-    A distribution's name may differ from its module's (mmsegmentation ->
-    mmseg): the module comes from the distribution's top_level.txt.
+    Allows the types mmengine writes into a checkpoint (see fix 2) for the
+    duration of the block, and afterwards restores the statistics table of
+    ``HistoryBuffer`` that loading a checkpoint may have changed.
+    Re-entrant: only the outermost block adds and removes the globals.
     """
-    import os.path as osp
-    from importlib import metadata, util
-    module = package
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if _depth['value'] > 0:
+        yield
+        return
+    table = HistoryBuffer._statistics_methods
+    saved = dict(table)
+    _depth['value'] += 1
     try:
-        top_level = metadata.distribution(package).read_text('top_level.txt')
-    except metadata.PackageNotFoundError:
-        top_level = None
-    if top_level and top_level.split():
-        module = top_level.split()[0]
-    spec = util.find_spec(module)
-    if spec is None or spec.origin is None:
-        raise RuntimeError(
-            f'cannot find the installed path of {package} (module {module})')
-    return osp.dirname(spec.origin)
+        with torch.serialization.safe_globals(_safe_globals_list()):
+            yield
+    finally:
+        _depth['value'] -= 1
+        table.clear()
+        table.update(saved)
+        for name in _HISTORY_BUFFER_STATISTICS:
+            table.setdefault(name, getattr(HistoryBuffer, name))
 
 
-def _replace_pkg_resources_helpers() -> None:
-    try:
-        import pkg_resources  # noqa: F401
+def _scope_mmengine_checkpoint_loading() -> None:
+    from mmengine.runner.checkpoint import CheckpointLoader
+    original = CheckpointLoader.__dict__['load_checkpoint'].__func__
+    if getattr(original, '__mmtat_patched__', False):
         return
-    except ImportError:
-        pass
-    import mmengine.config.config as config_module
-    import mmengine.utils as utils_module
-    import mmengine.utils.package_utils as package_utils
-    for module in (package_utils, utils_module, config_module):
-        module.is_installed = _is_installed
-        module.get_installed_path = _get_installed_path
-    try:
-        import mmengine.hub.hub as hub_module
-    except ImportError:
-        return
-    hub_module.get_installed_path = _get_installed_path
+
+    def load_checkpoint(cls: Any, filename: str, map_location: Any = None,
+                        logger: Any = 'current') -> Any:
+        with mmengine_checkpoint_globals():
+            return original(cls, filename, map_location, logger)
+
+    load_checkpoint.__mmtat_patched__ = True
+    load_checkpoint.__wrapped__ = original
+    load_checkpoint.__doc__ = original.__doc__
+    CheckpointLoader.load_checkpoint = classmethod(load_checkpoint)
 
 
 _applied = False
@@ -249,6 +271,7 @@ def apply() -> None:
     if _applied:
         return
     _install_quantization_stand_in()
-    _allow_mmengine_checkpoint_types()
-    _replace_pkg_resources_helpers()
+    _scope_mmengine_checkpoint_loading()
+    # fixes 3 and 4 (normally already active through mmtat-startup.pth)
+    _mmtat_startup.install()
     _applied = True

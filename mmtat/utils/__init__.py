@@ -1,6 +1,30 @@
 """Helpers of mmtat's tools (pre-flight checks, CPU distributed runs)."""
+from .cfg_options import (
+                          add_cfg_options_argument,
+                          apply_cfg_options,
+                          parse_cfg_options,
+)
+from .checkpoint_files import (
+                               check_checkpoint_file,
+                               check_local_checkpoints,
+                               checkpoint_file_problem,
+                               latest_checkpoint,
+)
 from .cpu_dist import setup_cpu_distributed
+from .dataset_check import (
+                            DATASET_LAYOUTS,
+                            DatasetLayout,
+                            check_datasets,
+                            dataset_problems,
+)
+from .errors import InputError
 from .machine import cpu_model, usable_cores
+from .package_files import (
+                            config_file,
+                            configs_dir,
+                            display_config,
+                            mim_dir,
+)
 from .remote_files import (
                            REMOTE_PREFIXES,
                            RemoteFile,
@@ -14,6 +38,10 @@ from .remote_files import (
 __all__ = [
     'REMOTE_PREFIXES', 'RemoteFile', 'RemoteFileUnavailableError',
     'check_remote_files', 'checkpoint_cache_dir', 'find_remote_files',
-    'make_offline',
-    'setup_cpu_distributed', 'cpu_model', 'usable_cores'
+    'make_offline', 'setup_cpu_distributed', 'cpu_model', 'usable_cores',
+    'config_file', 'configs_dir', 'display_config', 'mim_dir', 'InputError',
+    'add_cfg_options_argument', 'apply_cfg_options', 'parse_cfg_options',
+    'check_checkpoint_file', 'check_local_checkpoints',
+    'checkpoint_file_problem', 'latest_checkpoint', 'DATASET_LAYOUTS',
+    'DatasetLayout', 'check_datasets', 'dataset_problems'
 ]

@@ -34,7 +34,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 __all__ = [
     'RemoteFile', 'RemoteFileUnavailableError', 'find_remote_files',
@@ -80,7 +80,19 @@ class RemoteFile:
 
     @property
     def cached(self) -> bool:
-        return self.cache_path is not None and osp.isfile(self.cache_path)
+        """A complete copy is in the download cache (an empty or truncated
+        one, e.g. from an interrupted download, is not)."""
+        return (self.cache_path is not None and osp.isfile(self.cache_path)
+                and self.cache_problem is None)
+
+    @property
+    def cache_problem(self) -> Optional[str]:
+        """What is wrong with the copy in the download cache; None when
+        there is none or it is complete."""
+        if self.cache_path is None or not osp.exists(self.cache_path):
+            return None
+        from .checkpoint_files import checkpoint_file_problem
+        return checkpoint_file_problem(self.cache_path)
 
 
 def checkpoint_cache_dir() -> str:
@@ -122,20 +134,21 @@ def _resolve(value: str) -> Tuple[Optional[str], Optional[str]]:
     return url, None
 
 
-def _walk(node: Any, path: str, mode: str,
-          from_ckpt: bool) -> Iterator[Tuple[str, str]]:
-    """Yield ``(key, value)`` for each checkpoint path a run would load."""
+def _walk(node: Any, path: str, mode: str, from_ckpt: bool,
+          want: Callable[[Any], bool] = _is_remote
+          ) -> Iterator[Tuple[str, str]]:
+    """Yield ``(key, value)`` for each checkpoint path a run would load
+    whose value passes ``want``."""
     if isinstance(node, dict):
         for key, value in node.items():
             sub = f'{path}.{key}' if path else str(key)
-            if key in ('load_from', 'teacher_ckpt') and _is_remote(value):
+            if key in ('load_from', 'teacher_ckpt') and want(value):
                 yield sub, value
             elif (key == 'pretrained' and mode == 'train' and not from_ckpt
-                  and _is_remote(value)):
+                  and want(value)):
                 yield sub, value
             elif (key == 'checkpoint' and mode == 'train' and not from_ckpt
-                  and node.get('type') == 'Pretrained'
-                  and _is_remote(value)):
+                  and node.get('type') == 'Pretrained' and want(value)):
                 yield sub, value
             else:
                 # A teacher loaded from ``teacher_ckpt`` is marked
@@ -143,10 +156,21 @@ def _walk(node: Any, path: str, mode: str,
                 # ``pretrained`` / ``init_cfg`` are never fetched.
                 child_from_ckpt = from_ckpt or (
                     key == 'teacher' and bool(node.get('teacher_ckpt')))
-                yield from _walk(value, sub, mode, child_from_ckpt)
+                yield from _walk(value, sub, mode, child_from_ckpt, want)
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            yield from _walk(value, f'{path}.{index}', mode, from_ckpt)
+            yield from _walk(value, f'{path}.{index}', mode, from_ckpt, want)
+
+
+def walk_checkpoint_keys(cfg: Any, mode: str, want: Callable[[Any], bool]
+                         ) -> Iterator[Tuple[str, str]]:
+    """``(dotted key, value)`` of every checkpoint path a run of ``mode``
+    loads (see :func:`find_remote_files`) for which ``want(value)``."""
+    if mode not in _MODES:
+        raise ValueError(f'mode must be one of {_MODES}, got {mode!r}')
+    if hasattr(cfg, 'to_dict'):
+        cfg = cfg.to_dict()
+    return _walk(cfg, '', mode, False, want)
 
 
 def find_remote_files(cfg: Any, mode: str = 'train') -> List[RemoteFile]:
@@ -349,6 +373,18 @@ def check_remote_files(cfg: Any,
     if not timeout > 0:
         raise ValueError(f'timeout must be positive, got {timeout}')
     files = find_remote_files(cfg, mode)
+    broken = [f for f in files if f.cache_problem is not None]
+    if broken:
+        # mmengine (torch.hub) uses any file it finds in the cache: a broken
+        # one would be loaded, and fail, instead of being downloaded again.
+        raise RemoteFileUnavailableError(
+            'The download cache holds a broken copy of '
+            f'{len(broken)} checkpoint(s) this run needs, which would be '
+            'loaded instead of downloaded: ' + '; '.join(
+                f'{f.key} = {f.value}: {f.cache_path} {f.cache_problem}'
+                for f in broken) + '. Nothing was started. Delete the '
+            'file(s) so that they are downloaded again, or point the key at '
+            'a complete local copy (--cfg-options KEY=/path/to/file.pth).')
     to_probe = [f for f in files if f.url is not None and not f.cached]
     if to_probe:
         _probe_all(to_probe, timeout)

@@ -1,14 +1,27 @@
 """mmengine checkpoints load back under torch's weights-only ``torch.load``
-(the default since torch 2.6) once ``mmtat`` is imported."""
+(the default since torch 2.6) once ``mmtat`` is imported, through mmengine's
+own loader only: every other ``torch.load`` behaves as torch ships it."""
 import pickle
 
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.model import BaseModel
-from mmengine.runner import Runner
+from mmengine.runner import CheckpointLoader, Runner
 
 import mmtat  # noqa: F401
+from mmtat.compat import MMENGINE_SAFE_GLOBALS, mmengine_checkpoint_globals
+
+
+def load(path) -> dict:
+    """What mmengine (load_from, resume, load_checkpoint) does."""
+    return CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+
+
+def _mmtat_globals_active() -> bool:
+    active = set(map(id, torch.serialization.get_safe_globals()))
+    return bool(active & set(map(id, MMENGINE_SAFE_GLOBALS)))
 
 
 class ToyModel(BaseModel):
@@ -67,17 +80,27 @@ def test_runner_checkpoint_loads_weights_only(tmp_path):
     assert ckpt_path.exists()
 
     # What mmengine writes really needs the allow-list: the message hub
-    # holds HistoryBuffer objects with numpy arrays inside.
-    checkpoint = torch.load(ckpt_path, map_location='cpu', weights_only=True)
+    # holds HistoryBuffer objects with numpy arrays inside ...
+    checkpoint = load(ckpt_path)
     assert checkpoint['meta']['iter'] == 2
     log_scalars = checkpoint['message_hub']['log_scalars']
     assert type(log_scalars['train/loss']).__name__ == 'HistoryBuffer'
     assert len(log_scalars['train/loss'].data[0]) == 2
+    # ... which only mmengine's loader gets: torch.load elsewhere in the
+    # process refuses these globals exactly as torch does without mmtat
+    assert not _mmtat_globals_active()
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(ckpt_path, map_location='cpu', weights_only=True)
+    with mmengine_checkpoint_globals():
+        assert _mmtat_globals_active()
+        again = torch.load(ckpt_path, map_location='cpu', weights_only=True)
+    assert again['meta']['iter'] == 2
+    assert not _mmtat_globals_active()
 
 
 def test_resume_continues_at_next_iteration(tmp_path):
     _runner(tmp_path, max_iters=2).train()
-    first = torch.load(tmp_path / 'iter_2.pth', weights_only=True)
+    first = load(tmp_path / 'iter_2.pth')
 
     resumed = _runner(tmp_path, max_iters=4, resume=True)
     resumed.train()
@@ -86,7 +109,7 @@ def test_resume_continues_at_next_iteration(tmp_path):
     assert resumed.iter == 4
     history = resumed.message_hub.get_scalar('train/loss').data[0]
     assert len(history) == 4
-    final = torch.load(tmp_path / 'iter_4.pth', weights_only=True)
+    final = load(tmp_path / 'iter_4.pth')
     assert final['meta']['iter'] == 4
     assert not torch.equal(final['state_dict']['linear.weight'],
                            first['state_dict']['linear.weight'])
@@ -94,7 +117,7 @@ def test_resume_continues_at_next_iteration(tmp_path):
 
 def test_load_from_uses_weights(tmp_path):
     _runner(tmp_path / 'a', max_iters=2).train()
-    trained = torch.load(tmp_path / 'a' / 'iter_2.pth', weights_only=True)
+    trained = load(tmp_path / 'a' / 'iter_2.pth')
     runner = _runner(tmp_path / 'b', max_iters=2,
                      load_from=str(tmp_path / 'a' / 'iter_2.pth'))
     runner.load_or_resume()
@@ -112,7 +135,7 @@ def test_other_globals_are_still_refused(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'payload': _NotAllowed()}, path)
     with pytest.raises(pickle.UnpicklingError, match='print'):
-        torch.load(path, weights_only=True)
+        load(path)
 
 
 class _GetattrEscape:
@@ -126,7 +149,50 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     path = tmp_path / 'escape.pth'
     torch.save({'payload': _GetattrEscape()}, path)
     with pytest.raises(pickle.UnpicklingError, match='refusing getattr'):
-        torch.load(path, weights_only=True)
+        load(path)
+
+
+class _ClassEscape:
+
+    def __reduce__(self):
+        return (getattr, (HistoryBuffer, '__class__'))
+
+
+def _save_with_statistics(path, table: dict) -> None:
+    """A checkpoint whose HistoryBuffer carries ``table`` as statistics
+    (what a crafted file can hold: __getstate__ writes the class table)."""
+    buffer = HistoryBuffer([1.0, 2.0, 9.0], [1, 1, 1])
+    saved = dict(HistoryBuffer._statistics_methods)
+    HistoryBuffer._statistics_methods.clear()
+    HistoryBuffer._statistics_methods.update(table)
+    try:
+        torch.save({'message_hub': {'log_scalars': {'loss': buffer}}}, path)
+    finally:
+        HistoryBuffer._statistics_methods.clear()
+        HistoryBuffer._statistics_methods.update(saved)
+
+
+def test_malicious_checkpoint_cannot_change_history_buffer(tmp_path):
+    """HistoryBuffer.__setstate__ copies a checkpoint's name -> method table
+    into the class: a crafted checkpoint must neither replace 'mean' for the
+    whole process nor add names that later loads would trust."""
+    HistoryBuffer()  # the process's own statistics, as after any training
+    before = dict(HistoryBuffer._statistics_methods)
+    path = tmp_path / 'crafted.pth'
+    _save_with_statistics(path, {
+        'mean': HistoryBuffer.max,  # 'mean' would report the maximum
+        'current': HistoryBuffer.min,
+        '__class__': HistoryBuffer.min,  # a name a later getattr would use
+    })
+    loaded = load(path)['message_hub']['log_scalars']['loss']
+    assert HistoryBuffer._statistics_methods == before
+    assert loaded.statistics('mean') == pytest.approx(4.0)
+    assert loaded.statistics('current') == pytest.approx(9.0)
+    # getattr of a name outside the four statistics stays refused
+    escape = tmp_path / 'class.pth'
+    torch.save({'payload': _ClassEscape()}, escape)
+    with pytest.raises(pickle.UnpicklingError, match='refusing getattr'):
+        load(escape)
 
 
 def test_fresh_process_loads_checkpoint(tmp_path):
@@ -135,9 +201,10 @@ def test_fresh_process_loads_checkpoint(tmp_path):
     import subprocess
     import sys
     _runner(tmp_path, max_iters=2).train()
-    code = ('import torch, mmtat\n'
-            f'ckpt = torch.load({str(tmp_path / "iter_2.pth")!r}, '
-            'weights_only=True)\n'
+    code = ('import mmtat\n'
+            'from mmengine.runner import CheckpointLoader\n'
+            'ckpt = CheckpointLoader.load_checkpoint('
+            f'{str(tmp_path / "iter_2.pth")!r})\n'
             "buf = ckpt['message_hub']['log_scalars']['train/loss']\n"
             "print(buf.statistics('mean'))\n")
     result = subprocess.run([sys.executable, '-c', code],

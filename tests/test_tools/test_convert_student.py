@@ -1,6 +1,5 @@
 """tools/convert_student.py: a TaT training checkpoint becomes a plain
 MMSegmentation student checkpoint that MMSeg's API and tools/test.py use."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -12,6 +11,7 @@ from tool_utils import (
     BASELINE_VOC,
     REPO,
     assert_ok,
+    load_checkpoint,
     read_json_log,
     read_scalars,
     run_tool,
@@ -22,11 +22,9 @@ import mmtat  # noqa: F401  (weights-only loading of mmengine checkpoints)
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'convert_student', osp.join(REPO, 'tools', 'convert_student.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # tools/convert_student.py is an entry point of this module
+    from mmtat.tools import convert_student
+    return convert_student
 
 
 @pytest.fixture(scope='module')
@@ -40,8 +38,8 @@ def converted(voc_tat_run, tmp_path_factory):
 
 def test_converted_checkpoint_holds_the_student_only(converted):
     assert_ok(converted['proc'])
-    src = torch.load(converted['src'], map_location='cpu', weights_only=True)
-    dst = torch.load(converted['dst'], map_location='cpu', weights_only=True)
+    src = load_checkpoint(converted['src'])
+    dst = load_checkpoint(converted['dst'])
     assert set(dst) == {'meta', 'state_dict'}
     assert dst['meta'] == src['meta']
     expected = {
@@ -69,7 +67,7 @@ def test_converted_student_loads_and_predicts_in_mmseg(converted):
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = init_model(cfg, converted['dst'], device='cpu')
     # every weight of the plain MMSeg model came from the checkpoint
-    ckpt = torch.load(converted['dst'], map_location='cpu', weights_only=True)
+    ckpt = load_checkpoint(converted['dst'])
     state = model.state_dict()
     assert state.keys() == ckpt['state_dict'].keys()
     for key, value in ckpt['state_dict'].items():
@@ -119,7 +117,7 @@ def test_rejects_a_checkpoint_without_architecture_keys(converted, tmp_path):
     proc = run_tool(['tools/convert_student.py', converted['dst'],
                      str(tmp_path / 'again.pth')])
     assert proc.returncode != 0
-    assert 'error:' in proc.stdout and 'not the checkpoint' in proc.stdout
+    assert 'ERROR:' in proc.stdout and 'not the checkpoint' in proc.stdout
     assert 'Traceback' not in proc.stdout
 
 

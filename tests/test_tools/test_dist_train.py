@@ -1,12 +1,12 @@
 """A two-process DDP run (torchrun, gloo, CPU) of the TaT VOC config."""
 import os.path as osp
 
-import torch
 from tool_utils import (
     TAT_VOC,
     assert_ok,
     bn_options,
     free_port,
+    load_checkpoint,
     read_scalars,
     run_tool,
     smoke_options,
@@ -38,8 +38,7 @@ def test_tat_voc_ddp_two_processes_on_cpu(synthetic_data, tmp_path):
                if 'loss' in r)
     val = [r for r in rows if 'mIoU' in r]
     assert len(val) == 1 and 'teacher.mIoU' in val[0]
-    ckpt = torch.load(osp.join(work_dir, 'iter_2.pth'), map_location='cpu',
-                      weights_only=True)
+    ckpt = load_checkpoint(osp.join(work_dir, 'iter_2.pth'))
     assert ckpt['meta']['iter'] == 2
     # saved from the unwrapped algorithm (no DDP "module." prefix)
     assert {k.split('.', 1)[0] for k in ckpt['state_dict']} == {

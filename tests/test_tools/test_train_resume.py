@@ -10,20 +10,15 @@ from tool_utils import (
     TAT_COCO,
     TAT_VOC,
     assert_ok,
+    load_checkpoint,
     read_scalars,
     run_tool,
     smoke_options,
     train_iters_logged,
 )
 
-import mmtat  # noqa: F401  (weights-only loading of mmengine checkpoints)
-
 LOSS_TERMS = ('student.decode.loss_ce', 'student.aux.loss_ce',
               'distill.loss_tat_bottleneck')
-
-
-def load_checkpoint(path: str) -> dict:
-    return torch.load(path, map_location='cpu', weights_only=True)
 
 
 def check_distill_run(proc, work_dir: str, max_iters: int) -> None:
@@ -68,7 +63,7 @@ def test_tat_voc_resume_continues_at_next_iteration(voc_tat_run, tmp_path):
     work_dir = str(tmp_path)
     opts = smoke_options('voc', voc_tat_run['data_root'], max_iters=3)
     # no validation in this short continuation
-    opts.append('train_cfg.val_begin=1000')
+    opts.append('+train_cfg.val_begin=1000')
     proc = run_tool(['tools/train.py', TAT_VOC, '--work-dir', work_dir,
                      '--resume', src, '--cfg-options'] + opts)
     assert_ok(proc)

@@ -60,6 +60,15 @@ def run_tool(args: List[str],
                           timeout=timeout)
 
 
+def load_checkpoint(path: str) -> dict:
+    """A checkpoint as mmengine loads it (weights-only, with the types
+    mmengine writes allowed by mmtat.compat)."""
+    from mmengine.runner import CheckpointLoader
+
+    import mmtat  # noqa: F401
+    return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
 def assert_ok(proc: subprocess.CompletedProcess) -> None:
     assert proc.returncode == 0, proc.stdout[-6000:]
 

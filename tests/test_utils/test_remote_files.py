@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from mmtat.utils import (
@@ -185,12 +186,13 @@ def test_cached_files_are_not_fetched():
     cfg = distill_cfg(f'http://127.0.0.1:{port}/a/teacher.pth',
                       student_pretrained=f'http://127.0.0.1:{port}/b/s.pth')
     os.makedirs(checkpoint_cache_dir())
-    open(os.path.join(checkpoint_cache_dir(), 'teacher.pth'), 'wb').close()
+    # complete checkpoints (an empty file is a broken download)
+    torch.save({}, os.path.join(checkpoint_cache_dir(), 'teacher.pth'))
     with pytest.raises(RemoteFileUnavailableError) as info:
         check_remote_files(cfg, timeout=2)
     assert 'model.architecture.pretrained = ' in str(info.value)
     assert 'model.teacher_ckpt = ' not in str(info.value)
-    open(os.path.join(checkpoint_cache_dir(), 's.pth'), 'wb').close()
+    torch.save({}, os.path.join(checkpoint_cache_dir(), 's.pth'))
     files = check_remote_files(cfg, timeout=2)
     assert all(f.cached and f.error is None for f in files)
     assert len(files) == 2

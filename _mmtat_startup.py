@@ -1,0 +1,244 @@
+"""mmtat's interpreter start-up hook: ``mmtat::`` configs before any import.
+
+Installed with mmtat, ``mmtat-startup.pth`` (in site-packages) calls
+:func:`install` when the interpreter starts.  That only appends a
+meta-path finder to ``sys.meta_path``; nothing else is imported (no torch,
+no mmengine).  The finder acts on three mmengine modules, right after each
+is first imported, whoever imports it:
+
+* ``mmengine.utils.package_utils`` (mmengine 0.10.x, setuptools >= 81):
+  where ``pkg_resources`` is missing, ``is_installed`` and
+  ``get_installed_path`` get equivalents built on ``importlib.metadata``
+  (``mmtat.compat``, fix 3).  They are replaced in the module before
+  ``mmengine.utils`` and ``mmengine.config.config`` import the names.
+* ``mmengine.config.utils``: ``mmtat`` is added to ``MODULE2PACKAGE`` (the
+  packages whose ``pkg::`` configs mmengine resolves), and a misspelt
+  ``mmtat::`` path fails with the closest shipped configs.
+* ``mmengine.config.config``: a base read through ``mmtat::`` is read as
+  the file itself.  mmengine otherwise tags its typed dicts with
+  ``_scope_='mmtat'``; mmtat has no registry of its own (it registers into
+  MMRazor's) and its configs name their scopes (``default_scope``,
+  ``mmrazor.``/``mmseg.`` types), so the tag would only make mmengine warn
+  and fall back to another registry.
+
+Why at start-up: MMSegmentation's own ``tools/train.py`` calls
+``Config.fromfile`` before it imports anything of mmtat (a config's
+``custom_imports`` run only after every base is resolved), so ``import
+mmtat`` is too late for those three.  ``import mmtat`` applies the same
+patches too (``mmtat.compat.apply``), for a checkout used without
+installing it.  This module must not import mmtat: its package import pulls
+in torch, mmengine and MMRazor.
+"""
+import difflib
+import importlib.abc
+import importlib.util
+import os
+import os.path as osp
+import sys
+import warnings
+from typing import Any, Callable, Dict, List
+
+__all__ = ['install', 'patch_loaded_modules', 'MMTAT_PACKAGE']
+
+MMTAT_PACKAGE = 'mmtat'
+
+
+# --------------------------------------------------------------------------
+# mmengine without pkg_resources
+# --------------------------------------------------------------------------
+def is_installed(package: str) -> bool:
+    """``mmengine.utils.is_installed`` without pkg_resources."""
+    from importlib import metadata
+    try:
+        metadata.distribution(package)
+        return True
+    except metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec(package)
+        return spec is not None and spec.origin is not None
+
+
+def get_installed_path(package: str) -> str:
+    """``mmengine.utils.get_installed_path`` without pkg_resources.
+
+    A distribution's name may differ from its module's (mmsegmentation ->
+    mmseg): the module comes from the distribution's top_level.txt.
+    """
+    from importlib import metadata
+    module = package
+    try:
+        top_level = metadata.distribution(package).read_text('top_level.txt')
+    except metadata.PackageNotFoundError:
+        top_level = None
+    if top_level:
+        # top_level.txt may list helper modules too (mmtat's start-up hook)
+        names = [n for n in top_level.split() if not n.startswith('_')]
+        module = package if package in names else (names or [package])[0]
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            f'cannot find the installed path of {package} (module {module})')
+    return osp.dirname(spec.origin)
+
+
+def _patch_package_utils(module: Any) -> None:
+    if importlib.util.find_spec('pkg_resources') is not None:
+        return  # mmengine's own helpers work
+    originals = (module.is_installed, module.get_installed_path)
+    module.is_installed = is_installed
+    module.get_installed_path = get_installed_path
+    # Imported through the hook, nothing has bound the names yet; patched
+    # late (by ``import mmtat``), these modules hold mmengine's originals.
+    for name in ('mmengine.utils', 'mmengine.config.config',
+                 'mmengine.hub.hub'):
+        user = sys.modules.get(name)
+        if user is None:
+            continue
+        for attr, new in (('is_installed', is_installed),
+                          ('get_installed_path', get_installed_path)):
+            if getattr(user, attr, None) in originals:
+                setattr(user, attr, new)
+
+
+# --------------------------------------------------------------------------
+# mmtat:: configs
+# --------------------------------------------------------------------------
+def shipped_configs(configs_dir: str) -> List[str]:
+    """The config files under ``configs_dir``, relative, '/'-separated."""
+    found = []
+    for root, dirs, files in os.walk(configs_dir, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(('.', '__')))
+        for name in sorted(files):
+            if name.endswith('.py'):
+                rel = osp.relpath(osp.join(root, name), configs_dir)
+                found.append(rel.replace(os.sep, '/'))
+    return found
+
+
+def missing_config_message(configs_dir: str, cfg_name: str) -> str:
+    """What to say about ``mmtat::<cfg_name>`` that is not a shipped file."""
+    configs = shipped_configs(configs_dir)
+    close = difflib.get_close_matches(cfg_name, configs, n=3, cutoff=0.6)
+    if not close:
+        # a right file name in a wrong folder, or the other way round
+        base = osp.basename(cfg_name)
+        close = [c for c in configs if osp.basename(c) == base][:3]
+    text = (f'mmtat::{cfg_name} is not a config shipped with mmtat '
+            f'(looked in {configs_dir}).')
+    if close:
+        text += ' Did you mean ' + ' or '.join(
+            f'mmtat::{c}' for c in close) + '?'
+    else:
+        tops = sorted({c.split('/', 1)[0] for c in configs if '/' in c})
+        text += (' Its configs are under ' +
+                 ', '.join(f'mmtat::{t}/' for t in tops) + '.')
+    return text
+
+
+def _patch_config_utils(module: Any) -> None:
+    module.MODULE2PACKAGE.setdefault(MMTAT_PACKAGE, MMTAT_PACKAGE)
+    original = module._get_external_cfg_base_path
+    if getattr(original, '__mmtat_patched__', False):
+        return
+
+    def _get_external_cfg_base_path(package_path: str, cfg_name: str) -> str:
+        configs_dir = osp.join(package_path, '.mim', 'configs')
+        if (osp.basename(osp.normpath(package_path)) == MMTAT_PACKAGE
+                and not osp.isfile(osp.join(configs_dir, cfg_name))):
+            raise FileNotFoundError(
+                missing_config_message(configs_dir, cfg_name))
+        return original(package_path, cfg_name)
+
+    _get_external_cfg_base_path.__mmtat_patched__ = True
+    _get_external_cfg_base_path.__wrapped__ = original
+    module._get_external_cfg_base_path = _get_external_cfg_base_path
+
+
+def _patch_config(module: Any) -> None:
+    config_cls = module.Config
+    original = config_cls.__dict__['_get_cfg_path'].__func__
+    if getattr(original, '__mmtat_patched__', False):
+        return
+
+    def _get_cfg_path(cfg_path: str, filename: str):
+        path, scope = original(cfg_path, filename)
+        return path, (None if scope == MMTAT_PACKAGE else scope)
+
+    _get_cfg_path.__mmtat_patched__ = True
+    _get_cfg_path.__wrapped__ = original
+    config_cls._get_cfg_path = staticmethod(_get_cfg_path)
+    # config.py bound the helpers of config/utils.py by name at import time
+    from mmengine.config import utils as config_utils
+    module._get_external_cfg_base_path = \
+        config_utils._get_external_cfg_base_path
+
+
+_PATCHES: Dict[str, Callable[[Any], None]] = {
+    'mmengine.utils.package_utils': _patch_package_utils,
+    'mmengine.config.utils': _patch_config_utils,
+    'mmengine.config.config': _patch_config,
+}
+
+
+def _apply(name: str, module: Any) -> None:
+    try:
+        _PATCHES[name](module)
+    except Exception as err:  # never break the import of mmengine itself
+        warnings.warn(f'mmtat could not adapt {name} ({type(err).__name__}: '
+                      f'{err}); mmtat:: configs may not resolve.')
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """Runs a module's own loader, then mmtat's patch of that module."""
+
+    def __init__(self, loader: Any, name: str) -> None:
+        self._loader = loader
+        self._name = name
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        # from here on the module looks as if imported without the hook
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        _apply(self._name, module)
+
+
+class _MMEngineFinder(importlib.abc.MetaPathFinder):
+    """Hands the modules of :data:`_PATCHES` to a :class:`_PatchingLoader`;
+    every other import is left alone at the cost of one dict lookup."""
+
+    def find_spec(self, fullname: str, path: Any = None,
+                  target: Any = None) -> Any:
+        if fullname not in _PATCHES:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+            return spec
+        spec.loader = _PatchingLoader(spec.loader, fullname)
+        return spec
+
+
+def patch_loaded_modules() -> None:
+    """Patch those of the modules that are already imported."""
+    for name in _PATCHES:
+        module = sys.modules.get(name)
+        if module is not None:
+            _apply(name, module)
+
+
+def install() -> None:
+    """Put the finder on ``sys.meta_path`` (once) and patch what mmengine
+    modules are already imported."""
+    if not any(isinstance(f, _MMEngineFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _MMEngineFinder())
+    patch_loaded_modules()

@@ -1,0 +1,63 @@
+"""What every mmtat tool does the same way: read the config, and report a
+wrong input as one paragraph and a non-zero exit status, not a traceback.
+
+A tool of mmtat (also a new one) follows this structure::
+
+    def main(argv=None):
+        args = parse_args(argv)                # add_cfg_options_argument()
+        with reported_errors():
+            cfg = load_config(args.config)
+            apply_cfg_options(cfg, args.cfg_options)
+            ...                                # pre-flight checks
+            runner = Runner.from_cfg(cfg)      # only after all checks
+"""
+import contextlib
+import os.path as osp
+import shutil
+from typing import Any, Iterator, Optional
+
+from mmtat.utils.errors import InputError
+from mmtat.utils.remote_files import RemoteFileUnavailableError
+
+__all__ = ['reported_errors', 'load_config', 'remove_refused_run']
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn the errors of a wrong input into ``SystemExit('ERROR: ...')``:
+    the message on stderr, exit status 1, no traceback."""
+    try:
+        yield
+    except (InputError, RemoteFileUnavailableError) as err:
+        raise SystemExit(f'ERROR: {err}') from None
+
+
+def load_config(path: str) -> Any:
+    """``Config.fromfile`` with a clear error for a file that is not there
+    (or a misspelt ``mmtat::`` base inside it)."""
+    from mmengine.config import Config
+    if not osp.isfile(path):
+        hint = ''
+        if path.startswith('mmtat::'):
+            hint = (' A shipped config is a file path: python -c "from '
+                    'mmtat.utils import config_file; print(config_file('
+                    f'\'{path}\'))" prints it.')
+        raise InputError(f'the config file {path} does not exist.{hint}')
+    try:
+        return Config.fromfile(path)
+    except FileNotFoundError as err:
+        # a base (_base_) of the config is missing; mmtat:: bases say which
+        raise InputError(f'{path}: {err}') from None
+
+
+def remove_refused_run(runner: Any, work_dir_existed: bool) -> None:
+    """Remove what mmengine wrote for a run that a check refused after the
+    runner was built: the whole work dir if this run created it (its log
+    folder and config dump only), else this run's log folder."""
+    work_dir = getattr(runner, 'work_dir', None)
+    if not work_dir_existed and work_dir and osp.isdir(work_dir):
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return
+    log_dir: Optional[str] = getattr(runner, 'log_dir', None)
+    if log_dir and osp.isdir(log_dir):
+        shutil.rmtree(log_dir, ignore_errors=True)

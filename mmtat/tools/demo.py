@@ -1,0 +1,462 @@
+"""mmtat's embedded demo: the whole TaT pipeline on generated data, on a CPU.
+
+``make demo`` runs this module (``python -m mmtat.tools.demo``, or
+``tools/demo.py``).  In a few minutes on a laptop-class CPU it
+
+1. writes a small synthetic Pascal VOC dataset (:mod:`mmtat.datasets`) into
+   ``WORK_DIR/data`` (shapes on noisy textures, 5 of the 21 VOC classes);
+2. ``[1/3]`` trains a teacher: the teacher network of the real TaT config
+   (DeepLabV3 R101-D8) in the runtime of the real student-baseline config;
+3. ``[2/3]`` distils the student (DeepLabV3 R18-D8) from that teacher with
+   TaT, through ``configs/tat/deeplabv3_r101_r18_voc.py``, whose
+   ``model.teacher_ckpt`` becomes the checkpoint of step 1;
+4. ``[3/3]`` trains the same student (same initial weights, seed, data and
+   schedule) without distillation, through
+   ``configs/baselines/deeplabv3_r18_voc.py``;
+5. prints a table of the teacher's, the student's and the TaT student's
+   mIoU on the validation split, built from the metrics the three runs
+   returned, and writes it to ``WORK_DIR/demo_results.{json,md}``.
+
+The configs are the real ones, loaded with ``mmengine.Config.fromfile``;
+this script only overrides what a CPU run on tiny images needs (see
+:func:`shrink_for_demo`): the data root, crop size (128x128, the smallest at
+which the configs' TaT patches fit the 16x16 feature map),
+iterations and schedule length, batch size, BatchNorm instead of SyncBN, no
+ImageNet-pretrained weights (there is no network access), no data-loader
+worker processes.  The optimiser, learning-rate policy, losses, the
+distiller and the TaT hyper-parameters are the configs' own.
+
+This is a demonstration that the pipeline runs end to end, **not a result**:
+the networks start from random weights and train for 60 (teacher) and 100
+(students) iterations of 4 images on 32 synthetic images and are evaluated
+on 8.  The shapes are easy, so all three models usually end up close to
+each other; the numbers say nothing about TaT's merit on real data (see the
+README for the real runs).  The teacher is the TaT config's full R101;
+``--teacher-depth 50`` shrinks it to ResNet-50 for a slow CPU (the output
+then says so).  On 2 idle CPU cores the default run takes about 5 minutes;
+``--quick`` (a few iterations on 4 images) is for tests.
+"""
+import argparse
+import copy
+import json
+import logging
+import math
+import os
+import os.path as osp
+import time
+import warnings
+from typing import Any, Dict, List, Optional
+
+from mmengine.config import Config, ConfigDict
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+# mmtat before anything imports MMRazor: compat fixes, registers TaT
+import mmtat  # noqa: F401
+from mmtat.datasets import VOC_CLASSES, make_synthetic_voc
+from mmtat.utils import config_file, display_config
+
+TAT_CONFIG = config_file('tat/deeplabv3_r101_r18_voc.py')
+BASELINE_CONFIG = config_file('baselines/deeplabv3_r18_voc.py')
+
+#: Crop (= image) side.  The VOC TaT config tiles the 1/8-resolution feature
+#: map with 8x8 patches in groups of 4, which needs a map of at least 16x16
+#: (2x2 patches, one group).
+CROP = 128
+
+DEFAULTS = dict(
+    iters=100, teacher_iters=60, batch_size=4, num_train=32, num_val=8,
+    log_interval=10)
+QUICK = dict(
+    iters=2, teacher_iters=1, batch_size=2, num_train=4, num_val=2,
+    log_interval=1)
+
+HONESTY_NOTE = (
+    'These numbers only show that the pipeline runs end to end: random '
+    'initialisation, {teacher_iters} teacher / {iters} student iterations '
+    'on {num_train} synthetic {crop}x{crop} images, evaluated on {num_val}. '
+    'They say nothing about TaT on real data.')
+
+
+# --------------------------------------------------------------------------
+# config overrides
+# --------------------------------------------------------------------------
+def _walk(node: Any, fn) -> None:
+    """Call ``fn`` on every dict inside ``node`` (depth first)."""
+    if isinstance(node, dict):
+        fn(node)
+        for value in node.values():
+            _walk(value, fn)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _walk(value, fn)
+
+
+def _shrink_node(node: dict, data_root: str, crop: int) -> None:
+    kind = node.get('type')
+    if kind in ('SyncBN', 'mmseg.SyncBN'):
+        node['type'] = 'BN'  # one process on a CPU
+    if 'data_root' in node:
+        node['data_root'] = data_root
+    if kind == 'RandomResize':
+        node['scale'] = (4 * crop, crop)  # as (2048, 512) for 512 crops
+    elif kind == 'Resize' and 'scale' in node:
+        node['scale'] = (4 * crop, crop)
+    elif kind == 'RandomCrop':
+        node['crop_size'] = (crop, crop)
+    elif kind == 'Pad' and 'size' in node:
+        node['size'] = (crop, crop)
+    elif kind is not None and kind.endswith('SegDataPreProcessor'):
+        node['size'] = (crop, crop)
+    if 'pretrained' in node:
+        node['pretrained'] = None  # no network access, random init
+    init_cfg = node.get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        node['init_cfg'] = None
+
+
+def shrink_for_demo(cfg: Config, *, data_root: str, work_dir: str,
+                    iters: int, batch_size: int, seed: int,
+                    log_interval: int, name: str, crop: int = CROP) -> Config:
+    """Turn a real training config into a CPU run on the synthetic data.
+
+    Only run-time quantities change (see the module docstring); model,
+    losses, optimiser and learning-rate policy stay the config's own.
+    """
+    cfg = copy.deepcopy(cfg)
+    for key in ('model', 'train_dataloader', 'val_dataloader',
+                'test_dataloader'):
+        if key in cfg:
+            _walk(cfg[key], lambda n: _shrink_node(n, data_root, crop))
+    cfg.work_dir = work_dir
+    cfg.launcher = 'none'
+    cfg.load_from = None
+    cfg.resume = False
+    cfg.randomness = dict(seed=seed)
+    cfg.env_cfg = dict(cfg.get('env_cfg', {}), cudnn_benchmark=False)
+    cfg.env_cfg['dist_cfg'] = dict(backend='gloo')
+
+    cfg.train_dataloader.batch_size = batch_size
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if key in cfg:
+            cfg[key].num_workers = 0
+            cfg[key].persistent_workers = False
+
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
+    schedulers = cfg.param_scheduler
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    for scheduler in schedulers:
+        # the schedule is squeezed into ``iters``: PolyLR etc. end there
+        if scheduler.get('end', math.inf) > iters:
+            scheduler['end'] = iters
+    cfg.param_scheduler = schedulers
+
+    hooks = cfg.default_hooks
+    hooks.logger = dict(hooks.get('logger', {}), type='LoggerHook',
+                        interval=log_interval, log_metric_by_epoch=False)
+    hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=False, interval=iters,
+        max_keep_ckpts=1)
+    if 'visualizer' in cfg:
+        # one visualizer instance per run of this process
+        cfg.visualizer = dict(cfg.visualizer, name=f'demo_{name}')
+    return cfg
+
+
+def teacher_config(baseline: Config, tat: Config,
+                   depth: Optional[int]) -> Config:
+    """The baseline's runtime with the TaT config's teacher network."""
+    cfg = copy.deepcopy(baseline)
+    teacher = copy.deepcopy(tat.model.teacher)
+    preprocessor = baseline.model.get('data_preprocessor') or \
+        tat.model.get('data_preprocessor')
+    teacher['data_preprocessor'] = copy.deepcopy(preprocessor)
+    if depth is not None and depth != teacher.backbone.depth:
+        # ResNet-50 keeps the 2048-/1024-channel stages of ResNet-101, so
+        # the heads still fit (TaT's channels are found when it is built).
+        teacher.backbone.depth = depth
+    cfg.model = teacher
+    return cfg
+
+
+def _network_of(model: dict) -> dict:
+    """A segmentor dict without what does not change the network."""
+    model = model.to_dict() if isinstance(model, ConfigDict) else dict(model)
+    for key in ('_scope_', 'data_preprocessor', 'pretrained', 'init_cfg'):
+        model.pop(key, None)
+    return model
+
+
+def check_same_student(baseline: Config, tat: Config) -> None:
+    """The comparison only means something if both runs train one network."""
+    if _network_of(baseline.model) != _network_of(tat.model.architecture):
+        raise ValueError(
+            'the baseline config\'s model and the TaT config\'s '
+            'model.architecture are different networks; the demo compares '
+            'the same student with and without TaT')
+
+
+def save_student_init(student_cfg: Config, path: str, seed: int) -> str:
+    """Initialise the student once and save it, so that the TaT run and the
+    plain run start from the same weights (their seeds alone would not do:
+    the TaT run also builds the teacher and the TaT embeddings)."""
+    import mmseg.models  # noqa: F401  (registers the segmentors)
+    import torch
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import set_random_seed
+    from mmseg.registry import MODELS
+
+    set_random_seed(seed)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(copy.deepcopy(student_cfg.model))
+    model.init_weights()
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    torch.save({'state_dict': model.state_dict()}, path)
+    return path
+
+
+def start_from(model: dict, checkpoint: str) -> None:
+    """Initialise ``model`` (a segmentor dict) from ``checkpoint``."""
+    model['init_cfg'] = dict(type='Pretrained', checkpoint=checkpoint)
+
+
+# --------------------------------------------------------------------------
+# running
+# --------------------------------------------------------------------------
+class _KeepMetrics(Hook):
+    """Keeps the metrics of the last validation of a run."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self.metrics: Dict[str, float] = {}
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self.metrics = dict(metrics or {})
+
+
+class _ConsoleFilter(logging.Filter):
+    """Keeps mmengine's long environment/config/hook dumps out of the
+    console (they still go to the log file in the work dir)."""
+
+    PREFIXES = ('\n---', 'Config:', 'Hooks will be executed')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith(self.PREFIXES)
+
+
+class _DemoRunner(Runner):
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        for handler in logger.handlers:
+            if not isinstance(handler, logging.FileHandler) and not any(
+                    isinstance(f, _ConsoleFilter) for f in handler.filters):
+                handler.addFilter(_ConsoleFilter())
+        return logger
+
+
+def run(cfg: Config) -> Dict[str, Any]:
+    """Train ``cfg`` (validating at the end); return metrics and paths."""
+    start = time.time()
+    runner = _DemoRunner.from_cfg(cfg)
+    keeper = _KeepMetrics()
+    runner.register_hook(keeper)
+    runner.train()
+    iters = cfg.train_cfg.max_iters
+    checkpoint = osp.join(cfg.work_dir, f'iter_{iters}.pth')
+    if not osp.isfile(checkpoint):
+        raise RuntimeError(f'no checkpoint was written at {checkpoint}')
+    if 'mIoU' not in keeper.metrics:
+        raise RuntimeError('the run returned no mIoU; metrics: '
+                           f'{keeper.metrics}')
+    return dict(
+        metrics=keeper.metrics,
+        checkpoint=checkpoint,
+        seconds=round(time.time() - start, 1))
+
+
+def _row(name: str, network: str, iters: int, result: dict) -> dict:
+    metrics = result['metrics']
+    return dict(
+        model=name,
+        network=network,
+        iters=iters,
+        mIoU=round(float(metrics['mIoU']), 4),
+        mAcc=round(float(metrics.get('mAcc', float('nan'))), 4),
+        aAcc=round(float(metrics.get('aAcc', float('nan'))), 4),
+        train_seconds=result['seconds'],
+        checkpoint=result['checkpoint'])
+
+
+def format_table(rows: List[dict]) -> str:
+    header = ('| model | network | iters | mIoU | mAcc | aAcc | '
+              'time (s) |\n|---|---|---:|---:|---:|---:|---:|\n')
+    lines = [
+        f"| {r['model']} | {r['network']} | {r['iters']} | "
+        f"{r['mIoU']:.2f} | {r['mAcc']:.2f} | {r['aAcc']:.2f} | "
+        f"{r['train_seconds']:.0f} |" for r in rows
+    ]
+    return header + '\n'.join(lines) + '\n'
+
+
+def stage(text: str) -> None:
+    print(f'\n{"=" * 72}\n{text}\n{"=" * 72}', flush=True)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Train a teacher, a TaT-distilled student and a plain '
+        'student on generated data (CPU, a few minutes) and compare them.')
+    parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
+    parser.add_argument(
+        '--iters', type=int, help='student iterations, with and without '
+        f'TaT (default {DEFAULTS["iters"]}; --quick: {QUICK["iters"]})')
+    parser.add_argument(
+        '--teacher-iters', type=int, help='teacher iterations (default '
+        f'{DEFAULTS["teacher_iters"]}; --quick: {QUICK["teacher_iters"]})')
+    parser.add_argument(
+        '--teacher-depth', type=int, choices=(50, 101), default=101,
+        help='ResNet depth of the teacher: 101 as in the TaT config, or 50 '
+        'to make the demo faster on a slow CPU')
+    parser.add_argument('--batch-size', type=int)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--quick', action='store_true',
+        help='a tiny run (a few iterations on a few images) for tests')
+    parser.add_argument('--tat-config', default=TAT_CONFIG,
+                        help=argparse.SUPPRESS)
+    parser.add_argument('--baseline-config', default=BASELINE_CONFIG,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    preset = QUICK if args.quick else DEFAULTS
+    for key in ('iters', 'teacher_iters', 'batch_size'):
+        if getattr(args, key) is None:
+            setattr(args, key, preset[key])
+        if getattr(args, key) < 1:
+            parser.error(f'--{key.replace("_", "-")} must be >= 1')
+    args.num_train = preset['num_train']
+    args.num_val = preset['num_val']
+    args.log_interval = min(preset['log_interval'], args.iters,
+                            args.teacher_iters)
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    wall = time.time()
+    warnings.filterwarnings('ignore', category=UserWarning)
+    warnings.filterwarnings('ignore', category=DeprecationWarning)
+    work_dir = osp.abspath(args.work_dir)
+
+    # one directory per data set, so that --quick, --seed ... can share a
+    # work dir (a synthetic data set is never overwritten with another one)
+    data_dir = osp.join(
+        work_dir, 'data', f'voc_{args.num_train}+{args.num_val}_{CROP}px_'
+        f'seed{args.seed}')
+    data_root = make_synthetic_voc(
+        data_dir, num_train=args.num_train,
+        num_val=args.num_val, image_size=(CROP, CROP), seed=args.seed)
+    print(f'synthetic Pascal VOC ({args.num_train} train / {args.num_val} '
+          f'val images, {CROP}x{CROP}, classes: '
+          f'{", ".join(VOC_CLASSES.values())}) in {data_root}', flush=True)
+
+    tat = Config.fromfile(args.tat_config)
+    baseline = Config.fromfile(args.baseline_config)
+    check_same_student(baseline, tat)
+    common = dict(data_root=data_root, batch_size=args.batch_size,
+                  seed=args.seed, log_interval=args.log_interval)
+    teacher_net = f'DeepLabV3 R{args.teacher_depth}-D8'
+    student_net = 'DeepLabV3 R{}-D8'.format(
+        baseline.model.backbone.depth)
+    shrunk = args.teacher_depth != tat.model.teacher.backbone.depth
+    if shrunk:
+        print(f'NOTE: the teacher is shrunk to ResNet-{args.teacher_depth} '
+              f'(the TaT config has ResNet-'
+              f'{tat.model.teacher.backbone.depth}) to save time.')
+
+    stage(f'[1/3] training teacher ({teacher_net}, {args.teacher_iters} '
+          f'iters, batch {args.batch_size}, from random init)...')
+    teacher_cfg = shrink_for_demo(
+        teacher_config(baseline, tat, args.teacher_depth),
+        work_dir=osp.join(work_dir, 'teacher'), iters=args.teacher_iters,
+        name='teacher', **common)
+    teacher = run(teacher_cfg)
+
+    # both students start from the same initial weights
+    student_cfg = shrink_for_demo(
+        baseline, work_dir=osp.join(work_dir, 'student'), iters=args.iters,
+        name='student', **common)
+    student_init = save_student_init(
+        student_cfg, osp.join(work_dir, 'student_init.pth'), args.seed)
+    start_from(student_cfg.model, student_init)
+
+    stage(f'[2/3] distilling student ({student_net}) from the teacher with '
+          f'TaT, {args.iters} iters, {display_config(args.tat_config)}...')
+    tat_cfg = copy.deepcopy(tat)
+    if shrunk:
+        tat_cfg.model.teacher.backbone.depth = args.teacher_depth
+    tat_cfg.model.teacher_ckpt = teacher['checkpoint']
+    tat_cfg = shrink_for_demo(
+        tat_cfg, work_dir=osp.join(work_dir, 'tat_student'), iters=args.iters,
+        name='tat_student', **common)
+    start_from(tat_cfg.model.architecture, student_init)
+    tat_student = run(tat_cfg)
+
+    stage(f'[3/3] training student ({student_net}) without distillation, '
+          f'{args.iters} iters, '
+          f'{display_config(args.baseline_config)}...')
+    student = run(student_cfg)
+
+    rows = [
+        _row('teacher', teacher_net, args.teacher_iters, teacher),
+        _row('student', student_net, args.iters, student),
+        _row('TaT student', student_net, args.iters, tat_student),
+    ]
+    note = HONESTY_NOTE.format(
+        teacher_iters=args.teacher_iters, iters=args.iters,
+        num_train=args.num_train, num_val=args.num_val, crop=CROP)
+    if shrunk:
+        note += (f' The teacher was shrunk to ResNet-{args.teacher_depth}.')
+    # SingleTeacherDistillValLoop also validates the teacher inside the TaT
+    # run: it must agree with the teacher's own validation.
+    teacher_in_tat = tat_student['metrics'].get('teacher.mIoU')
+    results = dict(
+        rows=rows,
+        note=note,
+        teacher_mIoU_in_tat_run=(None if teacher_in_tat is None else
+                                 round(float(teacher_in_tat), 4)),
+        data_root=data_root,
+        configs=dict(
+            tat=display_config(args.tat_config),
+            baseline=display_config(args.baseline_config)),
+        settings=dict(
+            crop=CROP, batch_size=args.batch_size, seed=args.seed,
+            num_train=args.num_train, num_val=args.num_val,
+            teacher_depth=args.teacher_depth, quick=args.quick),
+        wall_seconds=round(time.time() - wall, 1))
+
+    table = format_table(rows)
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'demo_results.json'), 'w') as f:
+        json.dump(results, f, indent=2, allow_nan=True)
+    with open(osp.join(work_dir, 'demo_results.md'), 'w') as f:
+        f.write('# mmtat demo: mIoU on the synthetic VOC val split\n\n')
+        f.write(table + '\n' + note + '\n')
+    stage('results (val split of the synthetic VOC data)')
+    print(table)
+    if teacher_in_tat is not None:
+        print('The TaT run validated the teacher it loaded as well: '
+              f'{float(teacher_in_tat):.2f} mIoU (stage 1: '
+              f"{rows[0]['mIoU']:.2f}).")
+    print(note)
+    print(f'\nwall time {results["wall_seconds"]:.0f} s; written to '
+          f'{osp.join(work_dir, "demo_results.json")} and .md', flush=True)
+    return results
+
+
+if __name__ == '__main__':
+    main()

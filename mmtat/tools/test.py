@@ -1,0 +1,163 @@
+"""Evaluate a checkpoint (distillation or plain MMSegmentation config).
+
+``python -m mmtat.tools.test CONFIG CHECKPOINT ...`` or ``python
+tools/test.py CONFIG CHECKPOINT ...``.  Refused before anything is built,
+with one paragraph naming the value and the fix: a ``--cfg-options`` key the
+config does not have, a missing / empty / truncated checkpoint (or one that
+cannot be fetched), a missing or empty test dataset.  Refused after the
+model is built and before anything is evaluated: a checkpoint whose weights
+do not fit the evaluated model (e.g. a distillation checkpoint with a plain
+student config), which mmengine would load partially, only warning, and
+score randomly initialised layers; ``--allow-partial-checkpoint`` evaluates
+it anyway.
+"""
+import argparse
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
+from mmtat.engine import CheckpointFitHook, NonEmptyDataHook
+from mmtat.tools._common import (
+    load_config,
+    remove_refused_run,
+    reported_errors,
+)
+from mmtat.utils import (
+    REMOTE_PREFIXES,
+    InputError,
+    add_cfg_options_argument,
+    apply_cfg_options,
+    check_checkpoint_file,
+    check_datasets,
+    check_local_checkpoints,
+    check_remote_files,
+)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='directory for the evaluation metric logs')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='directory to save the predicted segmentation maps as images')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where painted images will be saved')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--allow-partial-checkpoint',
+        action='store_true',
+        help='evaluate even if weights of the model are missing from the '
+        'checkpoint or have another shape (they keep their initial values)')
+    add_cfg_options_argument(parser)
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg: Config,
+                               args: argparse.Namespace) -> Config:
+    default_hooks = cfg.default_hooks
+    if 'visualization' not in default_hooks:
+        raise InputError(
+            '--show / --show-dir need a VisualizationHook in the config\'s '
+            'default_hooks (MMSegmentation\'s _base_/default_runtime.py '
+            'has one); this config has none.')
+    visualization_hook = default_hooks['visualization']
+    visualization_hook['draw'] = True
+    if args.show:
+        visualization_hook['show'] = True
+        visualization_hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        visualizer = cfg.visualizer
+        visualizer['save_dir'] = args.show_dir
+    return cfg
+
+
+def _check_checkpoint_argument(path: str) -> None:
+    if path.startswith(REMOTE_PREFIXES) or '://' in path:
+        return  # fetched by mmengine: check_remote_files looks at it
+    check_checkpoint_file(
+        path, 'CHECKPOINT',
+        fix='Give the checkpoint a training run wrote (e.g. '
+        'work_dirs/<config>/iter_40000.pth) or a model-zoo URL.')
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+
+    with reported_errors():
+        cfg = load_config(args.config)
+        cfg.launcher = args.launcher
+        apply_cfg_options(cfg, args.cfg_options)
+
+        if args.work_dir is not None:
+            cfg.work_dir = args.work_dir
+        elif cfg.get('work_dir', None) is None:
+            cfg.work_dir = osp.join(
+                './work_dirs',
+                osp.splitext(osp.basename(args.config))[0])
+
+        _check_checkpoint_argument(args.checkpoint)
+        cfg.load_from = args.checkpoint
+
+        if args.show or args.show_dir:
+            cfg = trigger_visualization_hook(cfg, args)
+
+        if args.tta:
+            if 'tta_pipeline' not in cfg or 'tta_model' not in cfg:
+                raise InputError(
+                    '--tta needs tta_pipeline and tta_model in the config '
+                    '(MMSegmentation\'s dataset bases define them); this '
+                    'config lacks ' + ' and '.join(
+                        k for k in ('tta_pipeline', 'tta_model')
+                        if k not in cfg) + '.')
+            cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+            cfg.tta_model.module = cfg.model
+            cfg.model = cfg.tta_model
+
+        if args.out is not None:
+            cfg.test_evaluator['output_dir'] = args.out
+            cfg.test_evaluator['keep_results'] = True
+
+        # Stop at once, naming each file or folder and the fix.
+        check_remote_files(cfg, mode='test')
+        check_local_checkpoints(cfg, mode='test')
+        check_datasets(cfg, mode='test')
+
+        work_dir_existed = osp.isdir(cfg.work_dir)
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(
+            CheckpointFitHook(args.checkpoint,
+                              allow_partial=args.allow_partial_checkpoint))
+        runner.register_hook(NonEmptyDataHook())
+        try:
+            runner.test()
+        except InputError:
+            remove_refused_run(runner, work_dir_existed)
+            raise
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,186 @@
+"""Train a model (a TaT distillation or a plain MMSegmentation config).
+
+``python -m mmtat.tools.train CONFIG ...`` or ``python tools/train.py CONFIG
+...``.  The command line follows MMSegmentation's ``tools/train.py``; mmtat
+is imported first so that its compatibility fixes are in place before
+MMRazor is loaded and its components are registered.
+
+Before anything is built, the run is refused with one paragraph naming the
+value and the fix when: a ``--cfg-options`` key does not exist in the
+config, a checkpoint to load is missing, empty, truncated or cannot be
+fetched, or a dataset folder / split file is missing or empty.
+
+For every config, whatever its hooks:
+
+* checkpoints are written atomically (temporary file + rename), so a run
+  killed at any moment leaves complete checkpoints only, and
+  ``--resume`` continues from the newest complete one;
+* SIGTERM (slurm's notice before preemption) saves a checkpoint at the end
+  of the current iteration and stops with exit status 143; the same command
+  with ``--resume`` continues from it.
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+from typing import List, Optional
+
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
+from mmtat.engine import (
+    NonEmptyDataHook,
+    PreemptionHook,
+    TrainingPreempted,
+    install_termination_handler,
+    remove_partial_files,
+    use_atomic_checkpoints,
+)
+from mmtat.tools._common import load_config, reported_errors
+from mmtat.utils import (
+    InputError,
+    add_cfg_options_argument,
+    apply_cfg_options,
+    check_checkpoint_file,
+    check_datasets,
+    check_local_checkpoints,
+    check_remote_files,
+    latest_checkpoint,
+    setup_cpu_distributed,
+)
+
+#: Exit status after SIGTERM (128 + 15, as a process killed by it): the run
+#: stopped early with a checkpoint, it did not finish.
+PREEMPTED_EXIT = 143
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a segmentor or a '
+                                     'distillation algorithm')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint; without a path, resume from '
+        'the newest complete checkpoint in the work dir (start from the '
+        'beginning when there is none)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        default=False,
+        help='enable automatic-mixed-precision training')
+    add_cfg_options_argument(parser)
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2.0) or
+    # --local_rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _is_rank_zero() -> bool:
+    return os.environ.get('RANK', '0') == '0'
+
+
+def _set_amp(cfg) -> None:
+    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if optim_wrapper == 'AmpOptimWrapper':
+        print_log(
+            'AMP training is already enabled in your config.',
+            logger='current',
+            level=logging.WARNING)
+        return
+    if optim_wrapper != 'OptimWrapper':
+        raise InputError(
+            f'--amp needs optim_wrapper.type OptimWrapper (it becomes '
+            f'AmpOptimWrapper), but the config has {optim_wrapper}. Set '
+            'mixed precision in that wrapper\'s own options instead.')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
+def _set_resume(cfg, resume: Optional[str]) -> None:
+    if resume is None:
+        return
+    if resume != 'auto':
+        check_checkpoint_file(
+            resume, '--resume',
+            fix='Give a complete checkpoint, or --resume without a path for '
+            'the newest complete checkpoint of the work dir.')
+        cfg.resume = True
+        cfg.load_from = resume
+        return
+    path, notes = latest_checkpoint(cfg.work_dir)
+    for note in notes:
+        print(f'--resume: {note}', flush=True)
+    if path is None:
+        # mmengine would skip the config's own load_from here; a first run
+        # of a requeued job must start as it would without --resume
+        print(f'--resume: no complete checkpoint in {cfg.work_dir}; '
+              'training starts from the beginning.', flush=True)
+        cfg.resume = False
+        return
+    print(f'--resume: continuing from {path}', flush=True)
+    cfg.resume = True
+    cfg.load_from = path
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    # Before any data loader forks its workers (they inherit the handler).
+    install_termination_handler()
+
+    with reported_errors():
+        cfg = load_config(args.config)
+        cfg.launcher = args.launcher
+        apply_cfg_options(cfg, args.cfg_options)
+
+        # work_dir priority: CLI > config > ./work_dirs/<config name>
+        if args.work_dir is not None:
+            cfg.work_dir = args.work_dir
+        elif cfg.get('work_dir', None) is None:
+            cfg.work_dir = osp.join(
+                './work_dirs',
+                osp.splitext(osp.basename(args.config))[0])
+
+        if args.amp:
+            _set_amp(cfg)
+        _set_resume(cfg, args.resume)
+
+        # Stop at once, naming each file or folder and the fix, for what the
+        # run would otherwise find only after minutes (or never).
+        check_remote_files(cfg, mode='train')
+        check_local_checkpoints(cfg, mode='train')
+        check_datasets(cfg, mode='train')
+
+        use_atomic_checkpoints(cfg)
+        if cfg.get('resume') and _is_rank_zero():
+            remove_partial_files(cfg.work_dir)
+        # DDP without CUDA (gloo): mmtat/utils/cpu_dist.py.
+        setup_cpu_distributed(cfg)
+
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(NonEmptyDataHook())
+        runner.register_hook(PreemptionHook())
+        try:
+            runner.train()
+        except TrainingPreempted as stop:
+            print(f'Stopped by SIGTERM after iteration {stop.iteration}; '
+                  f'checkpoint {stop.checkpoint}. Continue with the same '
+                  'command and --resume.', flush=True)
+            sys.exit(PREEMPTED_EXIT)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,230 @@
+"""The hooks mmtat's tools add to every run, on a toy mmengine Runner."""
+import logging
+import os
+import signal
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.hooks import Hook
+from mmengine.model import BaseModel
+from mmengine.runner import CheckpointLoader, Runner
+
+from mmtat.engine import (
+    CheckpointFitHook,
+    NonEmptyDataHook,
+    PreemptionHook,
+    TrainingPreempted,
+    install_termination_handler,
+    uninstall_termination_handler,
+)
+from mmtat.utils import InputError
+
+
+class ToyModel(BaseModel):
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        inputs = torch.stack(inputs) if isinstance(inputs, list) else inputs
+        pred = self.linear(inputs)
+        if mode == 'loss':
+            return dict(loss=(pred - 1).pow(2).mean())
+        return pred
+
+
+class ToyDataset(torch.utils.data.Dataset):
+    metainfo = dict(classes=('a', 'b'))
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> dict:
+        return dict(inputs=torch.full((2, ), float(index)))
+
+
+def _runner(work_dir, max_iters, resume=False, size=8, hooks=()):
+    return Runner(
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=ToyDataset(size),
+            sampler=dict(type='InfiniteSampler', shuffle=False),
+            batch_size=2,
+            num_workers=0),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        default_hooks=dict(checkpoint=dict(
+            type='CheckpointHook', interval=100, by_epoch=False)),
+        custom_hooks=list(hooks),
+        resume=resume,
+        experiment_name=f'hooks_{work_dir.name}_{max_iters}_{resume}_{size}',
+        default_scope='mmengine')
+
+
+class SigtermAt(Hook):
+    """Sends this process SIGTERM during iteration ``at`` (1-based)."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter + 1 == self.at:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.fixture
+def sigterm_handler():
+    previous = signal.getsignal(signal.SIGTERM)
+    install_termination_handler()
+    yield
+    uninstall_termination_handler()
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_saves_current_iteration_and_stops(tmp_path,
+                                                   sigterm_handler):
+    runner = _runner(tmp_path, max_iters=10, hooks=[SigtermAt(3)])
+    runner.register_hook(PreemptionHook())
+    with pytest.raises(TrainingPreempted) as stop:
+        runner.train()
+    assert stop.value.iteration == 3
+    assert stop.value.checkpoint == str(tmp_path / 'iter_3.pth')
+    assert (tmp_path / 'last_checkpoint').read_text() == str(
+        tmp_path / 'iter_3.pth')
+    ckpt = CheckpointLoader.load_checkpoint(str(tmp_path / 'iter_3.pth'))
+    assert ckpt['meta']['iter'] == 3
+    assert 'optimizer' in ckpt and 'message_hub' in ckpt
+    # a second SIGTERM would end the process: the default action is back
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+    # the requeued job resumes at iteration 3
+    install_termination_handler()
+    resumed = _runner(tmp_path, max_iters=5, resume=True)
+    resumed.register_hook(PreemptionHook())
+    resumed.train()
+    assert resumed.iter == 5
+
+
+def test_sigterm_in_the_last_iteration_lets_the_run_finish(
+        tmp_path, sigterm_handler):
+    runner = _runner(tmp_path, max_iters=3, hooks=[SigtermAt(3)])
+    runner.register_hook(PreemptionHook())
+    runner.train()  # no TrainingPreempted: the run ends there anyway
+    assert runner.iter == 3
+    assert (tmp_path / 'iter_3.pth').exists()  # CheckpointHook's save_last
+
+
+@pytest.fixture
+def no_hang():
+    """Fail instead of waiting forever if a guard does not work."""
+
+    def fail(signum, frame):
+        raise TimeoutError('the run hangs')
+
+    previous = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_empty_training_set_stops_before_first_batch(tmp_path, no_hang):
+    runner = _runner(tmp_path, max_iters=2, size=0)
+    runner.register_hook(NonEmptyDataHook())
+    with pytest.raises(InputError, match='has 0 samples, so the run would '
+                       'wait forever for its first batch'):
+        runner.train()
+
+
+class Student(nn.Module):
+
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+        self.backbone = nn.Conv2d(3, 4, 1)
+        self.bn = nn.BatchNorm2d(4)
+        self.head = nn.Conv2d(4, classes, 1)
+
+
+class Distill(nn.Module):
+    """Shaped like an MMRazor distillation algorithm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.architecture = Student()
+        self.teacher = Student()
+        self.distiller = nn.Linear(2, 2)
+
+
+class FakeRunner:
+
+    def __init__(self, model):
+        self.model = model
+        self.logger = logging.getLogger('fake_runner')
+
+
+def _fit(model, state, allow=False):
+    CheckpointFitHook('ckpt.pth', allow).after_load_checkpoint(
+        FakeRunner(model), {'state_dict': state})
+
+
+def test_fitting_checkpoint_passes():
+    model = Student()
+    state = dict(model.state_dict())
+    state.pop('bn.num_batches_tracked')  # older checkpoints lack it
+    _fit(model, state)
+    _fit(model, {f'module.{k}': v for k, v in state.items()})  # DDP saved
+    # the distillation checkpoint without the teacher: the student is what
+    # the evaluation uses
+    distill = Distill()
+    _fit(distill, {
+        k: v
+        for k, v in distill.state_dict().items()
+        if k.startswith('architecture.')
+    })
+
+
+def test_distillation_checkpoint_with_plain_config_is_refused():
+    state = Distill().state_dict()
+    with pytest.raises(InputError) as err:
+        _fit(Student(), state)
+    message = str(err.value)
+    assert message.startswith('The checkpoint ckpt.pth does not fit the '
+                              'model of this config: 8 of the 8 weights')
+    assert 'e.g. backbone.weight, backbone.bias, bn.weight, ...' in message
+    assert 'tools/convert_student.py' in message
+    assert '--allow-partial-checkpoint' in message
+
+
+def test_student_checkpoint_with_distillation_config_is_refused():
+    with pytest.raises(InputError) as err:
+        _fit(Distill(), Student().state_dict())
+    assert 'architecture.backbone.weight' in str(err.value)
+    assert "student's own config" in str(err.value)
+
+
+def test_other_class_count_is_refused_and_can_be_allowed(caplog):
+    state = Student(classes=5).state_dict()
+    with pytest.raises(InputError) as err:
+        _fit(Student(classes=3), state)
+    assert ('2 have another shape (e.g. head.weight (model (3, 4, 1, 1), '
+            'checkpoint (5, 4, 1, 1))') in str(err.value)
+    with caplog.at_level(logging.WARNING, logger='fake_runner'):
+        _fit(Student(classes=3), state, allow=True)
+    assert 'Evaluating anyway' in caplog.text
+
+
+def test_unexpected_tensors_beyond_tolerance():
+    state = dict(Student().state_dict())
+    state['aux_head.weight'] = torch.zeros(1)  # 1 of 9: above 1 %
+    with pytest.raises(InputError) as err:
+        _fit(Student(), state)
+    assert '1 of its 9 tensors belong to no weight of the model (e.g. ' \
+        'aux_head.weight)' in str(err.value)
+    assert 'probably not' in str(err.value)
