@@ -22,7 +22,9 @@ Accuracy, from finished training runs::
 
 writes ``OUT/accuracy.json`` and ``OUT/accuracy.md``: method, dataset,
 teacher and student mIoU, iterations, wall-clock training time and student
-mIoU per device-hour (GPU-hours on GPUs; process-hours on the CPU).
+mIoU per device-hour (GPU-hours on GPUs; process-hours on the CPU), and
+``OUT/accuracy.png``: each run's validation mIoU against the device-hours
+spent when it was measured (a comparison at matched training cost).
 """
 import argparse
 import glob
@@ -190,6 +192,12 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
                             _num_classes(cfg))
     role = spec['role']
     is_distill = hasattr(model, 'distiller')
+    amp = bool(spec.get('amp'))
+    if amp:
+        # what tools/train.py --amp does: mmengine's AmpOptimWrapper
+        # (float16 autocast of the forward passes, dynamic loss scaling)
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
     result: Dict[str, Any] = dict(
         config=spec['display'],
         method=role if role != 'method' else method_name(cfg),
@@ -197,14 +205,17 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
         dataset=dataset_name(cfg),
         batch_size=spec['batch_size'],
         crop=list(spec['crop']),
-        device=device)
+        device=device,
+        amp=amp)
 
     with DefaultScope.overwrite_default_scope(scope):
         if role == 'teacher':
             teacher = model.teacher
 
             def step():
-                with torch.no_grad():
+                with torch.no_grad(), torch.autocast(
+                        device_type=device, dtype=torch.float16,
+                        enabled=amp):
                     batch = model.data_preprocessor(data, True)
                     teacher(batch['inputs'], batch['data_samples'],
                             mode='tensor')
@@ -214,7 +225,9 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
 
             def step():
                 batch = model.data_preprocessor(data, True)
-                losses = student.loss(batch['inputs'], batch['data_samples'])
+                with optim_wrapper.optim_context(student):
+                    losses = student.loss(batch['inputs'],
+                                          batch['data_samples'])
                 loss, _ = student.parse_losses(losses)
                 optim_wrapper.update_params(loss)
         else:
@@ -346,7 +359,7 @@ def run_benchmark(args) -> List[Dict[str, Any]]:
                     display=display_config(config),
                     iters=args.iters, warmup=args.warmup,
                     batch_size=args.batch_size, crop=list(args.crop),
-                    device=args.device)
+                    device=args.device, amp=args.amp)
         result = _measure(spec)
         if role == 'teacher':
             result['method'] = FLOOR_TEACHER
@@ -370,8 +383,9 @@ def benchmark_markdown(results, machine) -> str:
         + f', torch {machine["torch"]}, device {machine["device"]}, '
         f'{machine["date"]}.',
         f'Batch {first["batch_size"]}, crop {first["crop"][0]}x'
-        f'{first["crop"][1]}, random weights, synthetic data; '
-        f'peak memory: {first["peak_mem_method"]}.', '',
+        f'{first["crop"][1]}, '
+        f'{"AMP (float16), " if first.get("amp") else ""}random weights, '
+        f'synthetic data; peak memory: {first["peak_mem_method"]}.', '',
         '| method | dataset | config | s / iter (median) | vs. student '
         'only | distill losses s / iter | peak mem (MB) | distiller params |',
         '|---|---|---|---|---|---|---|---|'
@@ -451,6 +465,9 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
     wall_s = 0.0
     last_iter = 0
     world_size = 1
+    # training wall time (summed over runs) at which each logged iteration
+    # ended, for the accuracy-vs-time curve
+    iter_wall: Dict[int, float] = {}
     for run in runs:
         scalars = osp.join(run, 'vis_data', 'scalars.json')
         if osp.isfile(scalars):
@@ -480,6 +497,8 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
                 if train:
                     first_t = first_t or prev_t or t
                     last_iter = max(last_iter, int(train.group(1)))
+                    iter_wall[int(train.group(1))] = wall_s + (
+                        t - first_t).total_seconds()
                 prev_t = last_t = t
         if first_t is not None:
             wall_s += (last_t - first_t).total_seconds()
@@ -491,9 +510,21 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
                         None)
     device_hours = wall_s * world_size / 3600.0
     student_miou = float(final['mIoU'])
+    curve = []
+    for record in val_records:
+        step = int(record.get('step', 0))
+        # the validation after iteration `step`: the time that iteration
+        # ended (or the last logged one before it)
+        logged = [i for i in iter_wall if i <= step]
+        seconds = iter_wall[max(logged)] if logged else 0.0
+        curve.append(dict(iteration=step, mIoU=float(record['mIoU']),
+                          device_hours=seconds * world_size / 3600.0))
+    method = method_name(cfg)
+    if method == FLOOR_STUDENT:
+        method = f'{_network_name(cfg.model)} alone'
     return dict(
         work_dir=work_dir,
-        method=method_name(cfg),
+        method=method,
         dataset=dataset_name(cfg),
         teacher_mIoU=teacher_miou,
         student_mIoU=student_miou,
@@ -502,7 +533,47 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
         world_size=world_size,
         device_hours=device_hours,
         mIoU_per_device_hour=(student_miou / device_hours
-                              if device_hours > 0 else None))
+                              if device_hours > 0 else None),
+        curve=curve)
+
+
+def _network_name(model) -> str:
+    """``DeepLabV3+ R18`` style name of a segmentor config."""
+    heads = {'ASPPHead': 'DeepLabV3', 'DepthwiseSeparableASPPHead':
+             'DeepLabV3+', 'PSPHead': 'PSPNet', 'SegformerHead': 'SegFormer',
+             'FCNHead': 'FCN'}
+    head = heads.get(str(model['decode_head']['type']).split('.')[-1],
+                     str(model['decode_head']['type']))
+    backbone = model['backbone']
+    depth = backbone.get('depth')
+    return f'{head} R{depth}' if depth else head
+
+
+def accuracy_plot(rows, path: str) -> None:
+    """Student mIoU against device-hours, one curve per run (its
+    validations), for a comparison at matched training cost."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in rows:
+        curve = r.get('curve') or []
+        if not curve:
+            continue
+        xs = [p['device_hours'] for p in curve]
+        ys = [p['mIoU'] for p in curve]
+        ax.plot(xs, ys, marker='o', markersize=3,
+                label=f'{r["method"]} ({r["dataset"]})')
+    ax.set_xlabel('training device-hours (GPU-hours on GPUs; processes x '
+                  'hours)')
+    ax.set_ylabel('student mIoU (validation)')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title('accuracy at matched training cost', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def accuracy_markdown(rows) -> str:
@@ -530,6 +601,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--crop', type=int, nargs=2, default=(512, 512),
                         metavar=('H', 'W'))
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='mixed precision as tools/train.py --amp trains (CUDA only)')
     parser.add_argument('--out', default='work_dirs/benchmark',
                         help='output directory')
     parser.add_argument('--collect', nargs='+', metavar='WORK_DIR',
@@ -547,6 +621,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                      f'these segmentors, got {args.batch_size}')
     if min(args.crop) < 32:
         parser.error(f'--crop must be at least 32x32, got {args.crop}')
+    if args.amp and args.device != 'cuda':
+        parser.error('--amp needs --device cuda: mmengine\'s '
+                     'AmpOptimWrapper, which tools/train.py --amp uses, '
+                     'runs on CUDA only')
     return args
 
 
@@ -563,7 +641,10 @@ def main(argv=None) -> None:
         table = accuracy_markdown(rows)
         with open(osp.join(args.out, 'accuracy.md'), 'w') as f:
             f.write(table)
+        accuracy_plot(rows, osp.join(args.out, 'accuracy.png'))
         print(table)
+        print(f'written: {args.out}/accuracy.json, accuracy.md, '
+              'accuracy.png')
         return
     if args.device == 'cuda':
         import torch

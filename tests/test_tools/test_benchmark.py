@@ -6,6 +6,7 @@ import os.path as osp
 import shutil
 
 import pytest
+from PIL import Image
 from tool_utils import (
     BASELINE_VOC,
     TAT_VOC,
@@ -68,7 +69,7 @@ def collected(voc_tat_run, student_only_run, tmp_path_factory):
         rows = json.load(f)['results']
     with open(osp.join(out, 'accuracy.md')) as f:
         table = f.read()
-    return dict(rows=rows, table=table, work_dirs=work_dirs)
+    return dict(rows=rows, table=table, work_dirs=work_dirs, out=out)
 
 
 def test_benchmark_json_has_methods_floors_and_machine(bench):
@@ -152,7 +153,7 @@ def _scalars(work_dir):
 def test_collect_reads_method_dataset_miou_and_iterations(collected):
     tat, student = collected['rows']
     assert tat['method'] == 'TaT'
-    assert student['method'] == 'student only'
+    assert student['method'] == 'DeepLabV3 R18 alone'
     for row, work_dir in zip(collected['rows'], collected['work_dirs']):
         assert row['work_dir'] == work_dir
         assert row['dataset'] == 'PascalVOCDataset'
@@ -178,11 +179,39 @@ def test_collect_training_wall_time_and_miou_per_device_hour(collected):
             row['student_mIoU'] / row['device_hours'])
 
 
+def test_collect_curves_and_plot(collected):
+    """Each validation of a run with the device-hours spent when it was
+    made, plotted for a comparison at matched training cost."""
+    for row, work_dir in zip(collected['rows'], collected['work_dirs']):
+        _, val = _scalars(work_dir)
+        assert [p['iteration'] for p in row['curve']] == [
+            r['step'] for r in val
+        ]
+        assert [p['mIoU'] for p in row['curve']] == pytest.approx(
+            [r['mIoU'] for r in val])
+        # the time spent up to the validated iteration: within the run's
+        # total (which also counts the validation and checkpoint after it)
+        hours = [p['device_hours'] for p in row['curve']]
+        assert hours == sorted(hours)
+        assert 0 <= hours[-1] <= row['device_hours']
+    with Image.open(osp.join(collected['out'], 'accuracy.png')) as picture:
+        assert picture.format == 'PNG' and picture.size[0] > 400
+
+
+def test_benchmark_amp_needs_cuda(capsys):
+    benchmark = _load_benchmark_module()
+    with pytest.raises(SystemExit) as exc:
+        benchmark.parse_args(
+            ['configs/tat/deeplabv3_r101_r18_voc.py', '--amp'])
+    assert exc.value.code == 2
+    assert '--amp needs --device cuda' in capsys.readouterr().err
+
+
 def test_collect_markdown_has_a_row_per_run(collected):
     rows = [line for line in collected['table'].splitlines()
             if line.startswith('| ')]
     assert [row.split('|')[1].strip() for row in rows[1:]] == [
-        'TaT', 'student only'
+        'TaT', 'DeepLabV3 R18 alone'
     ]
     # no teacher for the student-only run
     assert rows[2].split('|')[3].strip() == '-'
