@@ -1,0 +1,333 @@
+"""Reproduce a results table: run every config of it, collect the results.
+
+``python -m mmtat.tools.reproduce TABLE ...`` or ``python tools/reproduce.py
+TABLE ...``.  A table is a group of configs that one results table compares
+(``Metadata.Table`` in ``configs/tat/metafile.yml`` and
+``configs/baselines/metafile.yml``; ``--list`` shows them): a dataset's
+student alone, TaT and the baselines, and any teacher that has to be trained
+first.  Each config trains in ``WORK_DIR/TABLE/<name>`` with the repository's
+own launchers::
+
+    python tools/reproduce.py cityscapes --gpus 4                 # torchrun
+    python tools/reproduce.py camvid --gpus 1 --concurrent 3      # 3 at once
+    python tools/reproduce.py voc --gpus 8 --launcher slurm --partition P
+
+Teachers to train first run before the configs that load them, which get
+``model.teacher_ckpt`` pointed at the teacher's last checkpoint.  A run that
+finished (``done.json`` in its folder) is skipped; one that was interrupted
+(a complete checkpoint, no ``done.json``) resumes with ``--resume``; so the
+same command continues after any interruption, also of this tool (Ctrl-C or
+SIGTERM stop the runs, which save a checkpoint first).  At the end
+``tools/benchmark.py --collect`` writes ``WORK_DIR/TABLE/accuracy.{json,md}``
+and ``accuracy.png``, the student mIoU against GPU-hours per method.
+
+``--dry-run`` rehearses the whole table on the CPU: every config trains two
+iterations on a generated dataset of its layout (``mmtat.utils.dry_run``),
+with the same ordering, teacher hand-over, skipping, resuming and
+collection.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from mmtat.tools._common import reported_errors
+from mmtat.utils.checkpoint_files import latest_checkpoint
+from mmtat.utils.errors import InputError
+from mmtat.utils.package_files import mim_dir
+
+#: the metafiles that list the tables, relative to mmtat/.mim
+METAFILES = ('configs/tat/metafile.yml', 'configs/baselines/metafile.yml')
+DONE = 'done.json'
+
+
+# --------------------------------------------------------------------------
+# the tables
+# --------------------------------------------------------------------------
+def load_tables() -> Dict[str, List[Dict[str, Any]]]:
+    """table name -> its models (metafile entries), in metafile order."""
+    tables: Dict[str, List[Dict[str, Any]]] = {}
+    for rel in METAFILES:
+        with open(osp.join(mim_dir(), rel)) as f:
+            for model in yaml.safe_load(f)['Models']:
+                for table in model['Metadata'].get('Table', []):
+                    tables.setdefault(table, []).append(model)
+    return tables
+
+
+class Job:
+    """One config of the table and its state on disk."""
+
+    def __init__(self, model: Dict[str, Any], table_dir: str) -> None:
+        self.name = model['Name']
+        self.config = osp.join(mim_dir(), model['Config'])
+        self.config_label = model['Config']
+        self.is_teacher = model.get('In Collection') == 'Teacher'
+        self.work_dir = osp.abspath(osp.join(table_dir, self.name))
+        self.cfg_options: List[str] = []
+        self.depends_on: Optional['Job'] = None
+        self.process: Optional[subprocess.Popen] = None
+        self.log_file: Any = None
+        self.started = 0.0
+
+    @property
+    def done(self) -> bool:
+        return osp.isfile(osp.join(self.work_dir, DONE))
+
+    def final_checkpoint(self) -> Optional[str]:
+        done = osp.join(self.work_dir, DONE)
+        if not osp.isfile(done):
+            return None
+        with open(done) as f:
+            return json.load(f).get('checkpoint')
+
+    def interrupted(self) -> bool:
+        """Not finished, but a complete checkpoint to resume from."""
+        if self.done:
+            return False
+        return latest_checkpoint(self.work_dir)[0] is not None
+
+
+def plan(models: List[Dict[str, Any]], table_dir: str) -> List[Job]:
+    """Jobs in run order (teachers first) with their teacher hand-over."""
+    from mmengine.config import Config
+    jobs = [Job(m, table_dir) for m in models]
+    teachers = {}
+    for job in jobs:
+        if job.is_teacher:
+            cfg = Config.fromfile(job.config)
+            iters = cfg.train_cfg.max_iters
+            # where the distillation configs expect it (see their _base_)
+            name = osp.splitext(osp.basename(job.config))[0]
+            teachers[f'work_dirs/{name}/iter_{iters}.pth'] = job
+    for job in jobs:
+        if job.is_teacher:
+            continue
+        cfg = Config.fromfile(job.config)
+        ckpt = cfg.model.get('teacher_ckpt') if 'model' in cfg else None
+        if ckpt in teachers:
+            job.depends_on = teachers[ckpt]
+    return sorted(jobs, key=lambda j: not j.is_teacher)
+
+
+# --------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------
+def _tools_dir() -> str:
+    return osp.join(mim_dir(), 'tools')
+
+
+def train_command(job: Job, args: argparse.Namespace, port: int,
+                  config: str) -> List[str]:
+    extra = ['--work-dir', job.work_dir]
+    if job.interrupted():
+        extra.append('--resume')
+    options = list(args.cfg_options or []) + job.cfg_options
+    if options:
+        extra += ['--cfg-options'] + options
+    tools = _tools_dir()
+    if args.dry_run or args.launcher == 'none':
+        return [sys.executable, osp.join(tools, 'train.py'), config] + extra
+    if args.launcher == 'pytorch':
+        return ['env', f'PORT={port}', 'bash',
+                osp.join(tools, 'dist_train.sh'), config,
+                str(args.gpus)] + extra
+    return ['env', f'GPUS={args.gpus}',
+            f'GPUS_PER_NODE={min(args.gpus, args.gpus_per_node)}', 'bash',
+            osp.join(tools, 'slurm_train.sh'), args.partition,
+            f'{args.table}_{job.name}', config] + extra
+
+
+def dry_run_config(job: Job, data_dir: str) -> str:
+    """Write the two-iteration CPU version of the job's config."""
+    from mmengine.config import Config
+
+    from mmtat.utils.dry_run import make_dry_run_dataset, shrink_for_dry_run
+    cfg = Config.fromfile(job.config)
+    data_root = make_dry_run_dataset(cfg, data_dir)
+    small = shrink_for_dry_run(
+        cfg, data_root=data_root, work_dir=job.work_dir, iters=2,
+        name=f'reproduce_{job.name}')
+    # a checkpoint every iteration: an interrupted dry run resumes too
+    small.default_hooks.checkpoint.interval = 1
+    small.default_hooks.checkpoint.max_keep_ckpts = 2
+    os.makedirs(job.work_dir, exist_ok=True)
+    path = osp.join(job.work_dir, 'dry_run_config.py')
+    small.dump(path)
+    return path
+
+
+# --------------------------------------------------------------------------
+# running
+# --------------------------------------------------------------------------
+def _start(job: Job, args: argparse.Namespace, port: int,
+           data_dir: str) -> None:
+    if job.depends_on is not None:
+        teacher = job.depends_on.final_checkpoint()
+        job.cfg_options = [f'model.teacher_ckpt={teacher}']
+    config = dry_run_config(job, data_dir) if args.dry_run else job.config
+    command = train_command(job, args, port, config)
+    os.makedirs(job.work_dir, exist_ok=True)
+    job.log_file = open(osp.join(job.work_dir, 'reproduce.log'), 'a')
+    job.log_file.write(f'$ {" ".join(command)}\n')
+    job.log_file.flush()
+    job.started = time.time()
+    job.process = subprocess.Popen(
+        command, stdout=job.log_file, stderr=subprocess.STDOUT,
+        start_new_session=True)
+
+
+def _finish(job: Job, code: int) -> None:
+    job.log_file.close()
+    if code != 0:
+        raise RuntimeError(
+            f'{job.name} ({job.config_label}) failed with exit code {code}; '
+            f'its output: {osp.join(job.work_dir, "reproduce.log")}. Run '
+            'the same command again to resume it.')
+    checkpoint, _ = latest_checkpoint(job.work_dir)
+    with open(osp.join(job.work_dir, DONE), 'w') as f:
+        json.dump(dict(config=job.config_label, checkpoint=checkpoint,
+                       seconds=time.time() - job.started), f, indent=2)
+
+
+def _stop_all(running: List[Job]) -> None:
+    """SIGTERM to every run's process group (they checkpoint and stop)."""
+    for job in running:
+        try:
+            os.killpg(job.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for job in running:
+        job.process.wait()
+        job.log_file.close()
+
+
+def run_jobs(jobs: List[Job], args: argparse.Namespace,
+             data_dir: str) -> None:
+    pending = [j for j in jobs if not j.done]
+    for job in jobs:
+        if job.done:
+            print(f'[skip] {job.name}: finished ({job.work_dir}/{DONE})',
+                  flush=True)
+    running: List[Job] = []
+    total, finished = len(pending), 0
+    base_port = args.port
+    try:
+        while pending or running:
+            ready = [j for j in pending
+                     if j.depends_on is None or j.depends_on.done]
+            while ready and len(running) < args.concurrent:
+                job = ready.pop(0)
+                pending.remove(job)
+                port = base_port + len(running)
+                state = 'resuming' if job.interrupted() else 'starting'
+                _start(job, args, port, data_dir)
+                running.append(job)
+                print(f'[{finished + len(running)}/{total}] {state} '
+                      f'{job.name} ({job.config_label}) -> {job.work_dir}',
+                      flush=True)
+            if not running:
+                blocked = ', '.join(j.name for j in pending)
+                raise RuntimeError(f'cannot start {blocked}: its teacher '
+                                   'did not finish')
+            time.sleep(args.poll)
+            for job in list(running):
+                code = job.process.poll()
+                if code is None:
+                    continue
+                running.remove(job)
+                _finish(job, code)
+                finished += 1
+                print(f'[{finished}/{total}] finished {job.name} in '
+                      f'{(time.time() - job.started) / 60:.1f} min',
+                      flush=True)
+    except (KeyboardInterrupt, RuntimeError):
+        _stop_all(running)
+        raise
+
+
+def collect(jobs: List[Job], table_dir: str) -> None:
+    from mmtat.tools import benchmark
+    benchmark.main(['--collect'] + [j.work_dir for j in jobs] +
+                   ['--out', table_dir])
+
+
+# --------------------------------------------------------------------------
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Run every config of a results table and collect the '
+        'accuracy table and the accuracy-vs-GPU-hours plot.')
+    parser.add_argument('table', nargs='?', help='table name (--list)')
+    parser.add_argument('--list', action='store_true',
+                        help='list the tables and their configs')
+    parser.add_argument('--gpus', type=int, default=1,
+                        help='GPUs per run (default 1)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm'], default=None,
+        help='none: python tools/train.py (one GPU or the CPU); pytorch: '
+        'tools/dist_train.sh; slurm: tools/slurm_train.sh. Default: none '
+        'for --gpus 1, pytorch otherwise')
+    parser.add_argument('--partition', help='slurm partition')
+    parser.add_argument('--gpus-per-node', type=int, default=8)
+    parser.add_argument('--concurrent', type=int, default=1,
+                        help='runs at the same time (default 1)')
+    parser.add_argument('--work-dir', default='work_dirs/reproduce')
+    parser.add_argument('--port', type=int, default=29500,
+                        help='first torchrun port (one per concurrent run)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', metavar='KEY=VALUE',
+        help='passed to every run (e.g. train_dataloader.batch_size=2)')
+    parser.add_argument(
+        '--dry-run', action='store_true',
+        help='two iterations per config on generated data, on the CPU')
+    parser.add_argument('--poll', type=float, default=2.0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.launcher is None:
+        args.launcher = 'none' if args.gpus == 1 else 'pytorch'
+    if not args.list and not args.table:
+        parser.error('give a TABLE (see --list)')
+    if args.gpus < 1 or args.concurrent < 1:
+        parser.error('--gpus and --concurrent must be >= 1')
+    if args.launcher == 'slurm' and not args.partition:
+        parser.error('--launcher slurm needs --partition')
+    if args.launcher == 'none' and args.gpus > 1:
+        parser.error('--gpus > 1 needs --launcher pytorch or slurm')
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    tables = load_tables()
+    if args.list:
+        for name, models in sorted(tables.items()):
+            print(f'{name}:')
+            for model in models:
+                print(f'    {model["Name"]:<48} {model["Config"]}')
+        return
+    with reported_errors():
+        if args.table not in tables:
+            import difflib
+            close = difflib.get_close_matches(args.table, list(tables), n=3)
+            raise InputError(
+                f'no table {args.table!r}; tables: '
+                f'{", ".join(sorted(tables))}.' +
+                (f' Did you mean: {", ".join(close)}?' if close else ''))
+    table_dir = osp.join(args.work_dir, args.table)
+    jobs = plan(tables[args.table], table_dir)
+    print(f'{args.table}: {len(jobs)} runs in {table_dir}' +
+          (' (dry run: 2 iterations each on generated data, CPU)'
+           if args.dry_run else ''), flush=True)
+    run_jobs(jobs, args, osp.join(args.work_dir, 'dry_run_data'))
+    collect(jobs, table_dir)
+
+
+if __name__ == '__main__':
+    main()
