@@ -15,7 +15,10 @@
    ``configs/baselines/deeplabv3_r18_voc.py``;
 5. prints a table of the teacher's, the student's and the TaT student's
    mIoU on the validation split, built from the metrics the three runs
-   returned, and writes it to ``WORK_DIR/demo_results.{json,md}``.
+   returned, and writes it to ``WORK_DIR/demo_results.{json,md}``;
+6. draws what the TaT student matches on the first validation image
+   (:mod:`mmtat.tools.visualize_tat`: attention of chosen positions, PCA
+   of the features) into ``WORK_DIR/pictures``.
 
 The configs are the real ones, loaded with ``mmengine.Config.fromfile``;
 this script only overrides what a CPU run on tiny images needs (see
@@ -54,6 +57,7 @@ from mmengine.runner import Runner
 # mmtat before anything imports MMRazor: compat fixes, registers TaT
 import mmtat  # noqa: F401
 from mmtat.datasets import VOC_CLASSES, make_synthetic_voc
+from mmtat.tools.visualize_tat import visualize
 from mmtat.utils import config_file, display_config
 
 TAT_CONFIG = config_file('tat/deeplabv3_r101_r18_voc.py')
@@ -406,6 +410,20 @@ def main(argv=None) -> dict:
     start_from(tat_cfg.model.architecture, student_init)
     tat_student = run(tat_cfg)
 
+    # pictures of what the TaT student matches, on the first val image
+    with open(osp.join(data_root, 'ImageSets', 'Segmentation',
+                       'val.txt')) as f:
+        image_id = f.readline().strip()
+    pictures_dir = osp.join(work_dir, 'pictures')
+    pictures = visualize(
+        copy.deepcopy(tat_cfg), tat_student['checkpoint'],
+        osp.join(data_root, 'JPEGImages', image_id + '.jpg'), pictures_dir,
+        title='demo TaT student,')
+    tat_student['pictures'] = [
+        osp.join(pictures_dir, name) for pair in pictures['pairs'].values()
+        for name in pair['files']
+    ]
+
     stage(f'[3/3] training student ({student_net}) without distillation, '
           f'{args.iters} iters, '
           f'{display_config(args.baseline_config)}...')
@@ -429,6 +447,7 @@ def main(argv=None) -> dict:
         note=note,
         teacher_mIoU_in_tat_run=(None if teacher_in_tat is None else
                                  round(float(teacher_in_tat), 4)),
+        pictures=tat_student['pictures'],
         data_root=data_root,
         configs=dict(
             tat=display_config(args.tat_config),
@@ -453,6 +472,9 @@ def main(argv=None) -> dict:
               f'{float(teacher_in_tat):.2f} mIoU (stage 1: '
               f"{rows[0]['mIoU']:.2f}).")
     print(note)
+    print('Pictures of what the TaT student matches (attention of chosen '
+          'positions, PCA of the features): ' + ', '.join(
+              results['pictures']))
     print(f'\nwall time {results["wall_seconds"]:.0f} s; written to '
           f'{osp.join(work_dir, "demo_results.json")} and .md', flush=True)
     return results

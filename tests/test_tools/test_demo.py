@@ -64,3 +64,10 @@ def test_demo_quick(tmp_path):
         osp.join(results['data_root'], 'ImageSets', 'Segmentation',
                  'val.txt'))
     assert results['data_root'].startswith(str(work_dir))
+
+    # ... and ended with the pictures of what the TaT student matches
+    names = sorted(osp.basename(p) for p in results['pictures'])
+    assert names == ['bottleneck_attention.png', 'bottleneck_pca.png']
+    for path in results['pictures']:
+        assert osp.isfile(path) and path.startswith(str(work_dir / 'pictures'))
+    assert 'Pictures of what the TaT student matches' in out
