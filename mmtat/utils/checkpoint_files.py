@@ -90,17 +90,29 @@ def check_local_checkpoints(cfg: Any, mode: str = 'train') -> None:
         InputError: naming every bad key, its path and what is wrong.
     """
     problems = []
+    teacher_to_train = False
     for key, value in walk_checkpoint_keys(cfg, mode, _is_local):
         problem = checkpoint_file_problem(value)
         if problem is not None:
             problems.append(f'{key} = {value}: the file {problem}')
+            # mmtat's configs name a teacher trained first by the work dir
+            # its own config writes (work_dirs/<teacher config>/iter_N.pth)
+            teacher_to_train |= (key.endswith('teacher_ckpt')
+                                 and value.startswith('work_dirs/'))
     if problems:
+        hint = ''
+        if teacher_to_train:
+            hint = (' The teacher of this config is trained first: run the '
+                    'teacher config named in the config\'s comment (e.g. '
+                    'configs/baselines/deeplabv3_r101_camvid.py) from this '
+                    'directory, or the whole table in order with '
+                    'tools/reproduce.py TABLE.')
         raise InputError(
             f'{len(problems)} checkpoint file(s) of this run cannot be '
             'loaded: ' + '; '.join(problems) + '. Nothing was started. '
             'Point each key at a complete checkpoint (--cfg-options '
             'KEY=/path/to/file.pth), or KEY=None for a network that may '
-            'start from random weights.')
+            'start from random weights.' + hint)
 
 
 def _pointed_file(work_dir: str, pointer: str) -> Optional[str]:

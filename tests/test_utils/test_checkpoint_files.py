@@ -94,6 +94,27 @@ def test_local_checkpoint_keys_of_a_config(tmp_path):
     check_local_checkpoints(cfg, mode='test')
 
 
+def test_a_teacher_to_train_first_is_named(tmp_path, monkeypatch):
+    """The CamVid configs' teacher is trained first by its own config; its
+    missing checkpoint says so."""
+    import os.path as osp
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(
+        osp.join(repo, 'configs/tat/deeplabv3_r101_r18_camvid.py'))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as err:
+        check_local_checkpoints(cfg, mode='train')
+    message = str(err.value)
+    assert ('model.teacher_ckpt = work_dirs/deeplabv3_r101_camvid/'
+            'iter_20000.pth: the file does not exist') in message
+    assert 'The teacher of this config is trained first' in message
+    assert 'tools/reproduce.py TABLE' in message
+    # other missing files get no such hint
+    with pytest.raises(InputError) as err:
+        check_local_checkpoints(Config(dict(load_from='nowhere.pth')))
+    assert 'trained first' not in str(err.value)
+
+
 def test_broken_download_in_cache_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
     cache = tmp_path / 'torch' / 'hub' / 'checkpoints'
