@@ -43,7 +43,6 @@ import argparse
 import copy
 import json
 import logging
-import math
 import os
 import os.path as osp
 import time
@@ -59,6 +58,7 @@ import mmtat  # noqa: F401
 from mmtat.datasets import VOC_CLASSES, make_synthetic_voc
 from mmtat.tools.visualize_tat import visualize
 from mmtat.utils import config_file, display_config
+from mmtat.utils.dry_run import shrink_for_dry_run
 
 TAT_CONFIG = config_file('tat/deeplabv3_r101_r18_voc.py')
 BASELINE_CONFIG = config_file('baselines/deeplabv3_r18_voc.py')
@@ -85,88 +85,18 @@ HONESTY_NOTE = (
 # --------------------------------------------------------------------------
 # config overrides
 # --------------------------------------------------------------------------
-def _walk(node: Any, fn) -> None:
-    """Call ``fn`` on every dict inside ``node`` (depth first)."""
-    if isinstance(node, dict):
-        fn(node)
-        for value in node.values():
-            _walk(value, fn)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _walk(value, fn)
-
-
-def _shrink_node(node: dict, data_root: str, crop: int) -> None:
-    kind = node.get('type')
-    if kind in ('SyncBN', 'mmseg.SyncBN'):
-        node['type'] = 'BN'  # one process on a CPU
-    if 'data_root' in node:
-        node['data_root'] = data_root
-    if kind == 'RandomResize':
-        node['scale'] = (4 * crop, crop)  # as (2048, 512) for 512 crops
-    elif kind == 'Resize' and 'scale' in node:
-        node['scale'] = (4 * crop, crop)
-    elif kind == 'RandomCrop':
-        node['crop_size'] = (crop, crop)
-    elif kind == 'Pad' and 'size' in node:
-        node['size'] = (crop, crop)
-    elif kind is not None and kind.endswith('SegDataPreProcessor'):
-        node['size'] = (crop, crop)
-    if 'pretrained' in node:
-        node['pretrained'] = None  # no network access, random init
-    init_cfg = node.get('init_cfg')
-    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-        node['init_cfg'] = None
-
-
 def shrink_for_demo(cfg: Config, *, data_root: str, work_dir: str,
                     iters: int, batch_size: int, seed: int,
                     log_interval: int, name: str, crop: int = CROP) -> Config:
-    """Turn a real training config into a CPU run on the synthetic data.
-
-    Only run-time quantities change (see the module docstring); model,
-    losses, optimiser and learning-rate policy stay the config's own.
+    """Turn a real training config into a CPU run on the synthetic data
+    (:func:`mmtat.utils.dry_run.shrink_for_dry_run`: only run-time
+    quantities change; model, losses, optimiser and learning-rate policy
+    stay the config's own), validating and saving a checkpoint at the end.
     """
-    cfg = copy.deepcopy(cfg)
-    for key in ('model', 'train_dataloader', 'val_dataloader',
-                'test_dataloader'):
-        if key in cfg:
-            _walk(cfg[key], lambda n: _shrink_node(n, data_root, crop))
-    cfg.work_dir = work_dir
-    cfg.launcher = 'none'
-    cfg.load_from = None
-    cfg.resume = False
-    cfg.randomness = dict(seed=seed)
-    cfg.env_cfg = dict(cfg.get('env_cfg', {}), cudnn_benchmark=False)
-    cfg.env_cfg['dist_cfg'] = dict(backend='gloo')
-
-    cfg.train_dataloader.batch_size = batch_size
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if key in cfg:
-            cfg[key].num_workers = 0
-            cfg[key].persistent_workers = False
-
-    cfg.train_cfg = dict(
-        type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
-    schedulers = cfg.param_scheduler
-    if isinstance(schedulers, dict):
-        schedulers = [schedulers]
-    for scheduler in schedulers:
-        # the schedule is squeezed into ``iters``: PolyLR etc. end there
-        if scheduler.get('end', math.inf) > iters:
-            scheduler['end'] = iters
-    cfg.param_scheduler = schedulers
-
-    hooks = cfg.default_hooks
-    hooks.logger = dict(hooks.get('logger', {}), type='LoggerHook',
-                        interval=log_interval, log_metric_by_epoch=False)
-    hooks.checkpoint = dict(
-        type='CheckpointHook', by_epoch=False, interval=iters,
-        max_keep_ckpts=1)
-    if 'visualizer' in cfg:
-        # one visualizer instance per run of this process
-        cfg.visualizer = dict(cfg.visualizer, name=f'demo_{name}')
-    return cfg
+    return shrink_for_dry_run(
+        cfg, data_root=data_root, work_dir=work_dir, crop=(crop, crop),
+        iters=iters, batch_size=batch_size, seed=seed,
+        log_interval=log_interval, name=f'demo_{name}')
 
 
 def teacher_config(baseline: Config, tat: Config,
@@ -403,10 +333,10 @@ def main(argv=None) -> dict:
     tat_cfg = copy.deepcopy(tat)
     if shrunk:
         tat_cfg.model.teacher.backbone.depth = args.teacher_depth
-    tat_cfg.model.teacher_ckpt = teacher['checkpoint']
     tat_cfg = shrink_for_demo(
         tat_cfg, work_dir=osp.join(work_dir, 'tat_student'), iters=args.iters,
         name='tat_student', **common)
+    tat_cfg.model.teacher_ckpt = teacher['checkpoint']
     start_from(tat_cfg.model.architecture, student_init)
     tat_student = run(tat_cfg)
 

@@ -3,12 +3,13 @@
 A dry run trains a shipped config for a couple of iterations on a small
 generated dataset in the config's own on-disk layout
 (:mod:`mmtat.datasets.synthetic`), offline and on the CPU: the tests use it
-to show that every config builds and trains, and ``tools/reproduce.py
---dry-run`` to rehearse a whole table. Only run-time quantities change:
-data roots, crop and resize scales (by one factor, so aspect ratios stay),
-batch size, iterations and the schedule's length, workers, checkpoint and
-log intervals, SyncBN -> BN, downloads switched off. Networks, losses,
-distillers, optimisers and learning-rate policies are the config's own.
+to show that every config builds and trains, ``tools/reproduce.py
+--dry-run`` to rehearse a whole table, and the demo for its CPU runs.
+Only run-time quantities change: data roots, crop and resize scales (by
+one factor, so aspect ratios stay), batch size, iterations and the
+schedule's length, workers, checkpoint and log intervals, SyncBN -> BN,
+downloads switched off. Networks, losses, distillers, optimisers and
+learning-rate policies are the config's own.
 """
 import copy
 import math
@@ -103,6 +104,7 @@ def shrink_for_dry_run(cfg: Any,
                        seed: int = 0,
                        validate: bool = True,
                        checkpoint: bool = True,
+                       log_interval: int = 1,
                        name: Optional[str] = None) -> Any:
     """Return a copy of ``cfg`` that trains ``iters`` iterations on the
     generated dataset at ``data_root`` on the CPU, offline.
@@ -118,6 +120,7 @@ def shrink_for_dry_run(cfg: Any,
         seed: the run's random seed.
         validate: validate after the last iteration.
         checkpoint: save a checkpoint after the last iteration.
+        log_interval: log every this many iterations.
         name: visualizer / experiment name (unique per process).
     """
     from mmtat.utils import make_offline
@@ -185,7 +188,7 @@ def shrink_for_dry_run(cfg: Any,
     hooks.logger = dict(
         hooks.get('logger', {}),
         type='LoggerHook',
-        interval=1,
+        interval=log_interval,
         log_metric_by_epoch=False)
     hooks.checkpoint = dict(
         type='CheckpointHook',
