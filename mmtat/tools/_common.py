@@ -19,7 +19,9 @@ from typing import Any, Iterator, Optional
 from mmtat.utils.errors import InputError
 from mmtat.utils.remote_files import RemoteFileUnavailableError
 
-__all__ = ['reported_errors', 'load_config', 'remove_refused_run']
+__all__ = [
+    'reported_errors', 'load_config', 'set_work_dir', 'remove_refused_run'
+]
 
 
 @contextlib.contextmanager
@@ -48,6 +50,16 @@ def load_config(path: str) -> Any:
     except FileNotFoundError as err:
         # a base (_base_) of the config is missing; mmtat:: bases say which
         raise InputError(f'{path}: {err}') from None
+
+
+def set_work_dir(cfg: Any, work_dir: Optional[str], config: str) -> None:
+    """``cfg.work_dir``: the command line's, else the config's, else
+    ``./work_dirs/<config name>`` (MMSegmentation's rule)."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
 
 
 def remove_refused_run(runner: Any, work_dir_existed: bool) -> None:

@@ -595,12 +595,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Benchmark distillation methods side by side.')
     parser.add_argument('configs', nargs='*', help='configs to measure')
-    parser.add_argument('--iters', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--iters', type=int, default=10,
+                        help='timed iterations per config (default 10)')
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='untimed iterations before them (default 2)')
+    parser.add_argument('--batch-size', type=int, default=4,
+                        help='images per synthetic batch, at least 2 '
+                        '(default 4)')
     parser.add_argument('--crop', type=int, nargs=2, default=(512, 512),
-                        metavar=('H', 'W'))
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+                        metavar=('H', 'W'),
+                        help='synthetic image size (default 512 512)')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu',
+                        help='where to run (default cpu)')
     parser.add_argument(
         '--amp', action='store_true',
         help='mixed precision as tools/train.py --amp trains (CUDA only)')

@@ -36,8 +36,9 @@ on 8.  The shapes are easy, so all three models usually end up close to
 each other; the numbers say nothing about TaT's merit on real data (see the
 README for the real runs).  The teacher is the TaT config's full R101;
 ``--teacher-depth 50`` shrinks it to ResNet-50 for a slow CPU (the output
-then says so).  On 2 idle CPU cores the default run takes about 5 minutes;
-``--quick`` (a few iterations on 4 images) is for tests.
+then says so).  On 2 idle CPU cores the default run took 5 minutes (Intel
+Xeon) to 12 minutes (AMD EPYC); ``--quick`` (a few iterations on 4 images)
+is for tests.
 """
 import argparse
 import copy

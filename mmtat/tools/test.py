@@ -25,6 +25,7 @@ from mmtat.tools._common import (
     load_config,
     remove_refused_run,
     reported_errors,
+    set_work_dir,
 )
 from mmtat.utils import (
     REMOTE_PREFIXES,
@@ -112,12 +113,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg.launcher = args.launcher
         apply_cfg_options(cfg, args.cfg_options)
 
-        if args.work_dir is not None:
-            cfg.work_dir = args.work_dir
-        elif cfg.get('work_dir', None) is None:
-            cfg.work_dir = osp.join(
-                './work_dirs',
-                osp.splitext(osp.basename(args.config))[0])
+        set_work_dir(cfg, args.work_dir, args.config)
 
         _check_checkpoint_argument(args.checkpoint)
         cfg.load_from = args.checkpoint

@@ -22,7 +22,6 @@ For every config, whatever its hooks:
 import argparse
 import logging
 import os
-import os.path as osp
 import sys
 from typing import List, Optional
 
@@ -38,7 +37,7 @@ from mmtat.engine import (
     remove_partial_files,
     use_atomic_checkpoints,
 )
-from mmtat.tools._common import load_config, reported_errors
+from mmtat.tools._common import load_config, reported_errors, set_work_dir
 from mmtat.utils import (
     InputError,
     add_cfg_options_argument,
@@ -146,13 +145,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg.launcher = args.launcher
         apply_cfg_options(cfg, args.cfg_options)
 
-        # work_dir priority: CLI > config > ./work_dirs/<config name>
-        if args.work_dir is not None:
-            cfg.work_dir = args.work_dir
-        elif cfg.get('work_dir', None) is None:
-            cfg.work_dir = osp.join(
-                './work_dirs',
-                osp.splitext(osp.basename(args.config))[0])
+        set_work_dir(cfg, args.work_dir, args.config)
 
         if args.amp:
             _set_amp(cfg)

@@ -15,6 +15,7 @@ import pytest
 import torch
 import yaml
 from mmengine.config import Config
+from mmseg_metafiles import mmseg_metafile, mmseg_miou
 
 import mmtat  # noqa: F401  (registers TaTLoss, applies mmtat.compat)
 from mmtat.utils import find_remote_files
@@ -62,14 +63,6 @@ def load_mmseg(name: str, tmp_path) -> Config:
     return Config.fromfile(str(child))
 
 
-def mmseg_metafile() -> dict:
-    import mmseg
-    path = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs',
-                    'deeplabv3', 'metafile.yaml')
-    with open(path) as f:
-        return {m['Name']: m for m in yaml.safe_load(f)['Models']}
-
-
 def plain(model: dict) -> dict:
     """A network dict without what only tells where it is built."""
     model = copy.deepcopy(model)
@@ -110,7 +103,7 @@ def test_networks_are_mmseg_deeplabv3_r101_and_r18(case, tmp_path):
     # the teacher is MMSeg's R101-D8 of that dataset, with its released
     # weights (MMSegmentation's metafile)
     assert plain(model['teacher']) == plain(mmseg_model)
-    meta = mmseg_metafile()[teacher_name]
+    meta = mmseg_metafile('deeplabv3')[teacher_name]
     assert model['teacher_ckpt'] == meta['Weights']
     # the student is the baseline's network (MMSeg's R18-D8 recipe)
     baseline_model = load(baseline_path).to_dict()['model']
@@ -287,17 +280,6 @@ def test_tat_weights_are_trained_with_the_student(case, one_thread):
     assert 'architecture.decode_head.bottleneck.conv.weight' in moved
 
 
-def _mmseg_miou(config: str) -> float:
-    """mIoU of ``mmseg::<folder>/<name>.py`` in MMSegmentation's metafile."""
-    import mmseg
-    folder, name = config.split('::', 1)[1].rsplit('/', 1)
-    path = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs', folder,
-                    'metafile.yaml')
-    with open(path) as f:
-        models = {m['Name']: m for m in yaml.safe_load(f)['Models']}
-    return models[name[:-3]]['Results']['Metrics']['mIoU']
-
-
 def _mmrazor_cwd_miou() -> float:
     import mmrazor
     path = osp.join(osp.dirname(mmrazor.__file__), '.mim', 'configs',
@@ -341,7 +323,7 @@ def test_readme_lists_only_sourced_numbers():
         source, miou = row['Source'], row['mIoU']
         if source.startswith('MMSegmentation model zoo'):
             config = re.search(r'`(mmseg::\S+\.py)`', row['Config']).group(1)
-            assert float(miou) == _mmseg_miou(config), row
+            assert float(miou) == mmseg_miou(config), row
             counts['zoo'] += 1
         elif source.startswith('MMRazor CWD metafile'):
             assert float(miou) == _mmrazor_cwd_miou(), row

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ..connectors import infer_token_grid
 from ..losses import TaTLoss
-from ..utils import probe_module_outputs
+from ..utils import as_pair, probe_module_outputs
 
 __all__ = ['TaTDistiller']
 
@@ -74,12 +74,7 @@ class _Side:
             raise TypeError(f'{where}.index must be an int, got {index!r}')
         token_hw = spec.get('token_hw')
         if token_hw is not None:
-            if (not isinstance(token_hw, (tuple, list)) or len(token_hw) != 2
-                    or not all(isinstance(v, int) and v > 0
-                               for v in token_hw)):
-                raise ValueError(f'{where}.token_hw must be a (H, W) pair of '
-                                 f'positive ints, got {token_hw!r}')
-            token_hw = (int(token_hw[0]), int(token_hw[1]))
+            token_hw = as_pair(token_hw, f'{where}.token_hw')
         self.where = where
         self.module: str = spec['module']
         self.index: Optional[int] = index
@@ -236,7 +231,7 @@ class TaTDistiller(ConfigurableDistiller):
         for name, pair in features.items():
             self._pairs[name] = self._parse_pair(name, pair, common)
         if input_size is not None:
-            input_size = self._size(input_size, 'input_size')
+            input_size = as_pair(input_size, 'input_size')
         self._input_size = input_size
         super().__init__(
             student_recorders={
@@ -253,16 +248,6 @@ class TaTDistiller(ConfigurableDistiller):
     # ------------------------------------------------------------------
     # configuration
     # ------------------------------------------------------------------
-    @staticmethod
-    def _size(value: Any, name: str) -> Tuple[int, int]:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = (value, value)
-        if (not isinstance(value, (tuple, list)) or len(value) != 2
-                or not all(isinstance(v, int) and v > 0 for v in value)):
-            raise ValueError(f'{name} must be a (H, W) pair of positive ints, '
-                             f'got {value!r}')
-        return int(value[0]), int(value[1])
-
     @staticmethod
     def _parse_pair(name: Any, pair: Any,
                     common: Dict[str, Any]) -> Dict[str, Any]:
@@ -365,7 +350,7 @@ class TaTDistiller(ConfigurableDistiller):
                 'data_preprocessor=dict(type=\'SegDataPreProcessor\', '
                 'size=crop_size, ...)) or give TaTDistiller(input_size=(H, '
                 'W)).')
-        return self._size(tuple(size), 'data_preprocessor.size'), in_channels
+        return as_pair(tuple(size), 'data_preprocessor.size'), in_channels
 
     def _probe(self, side: str, model: nn.Module) -> None:
         names = dict(model.named_modules())

@@ -47,38 +47,10 @@ from ..ops import (
     large_attention_impl,
     per_image_batch_norm,
 )
+from ..utils import as_non_negative, as_pair, as_positive_int
 
 _NORM_STATS = ('per_image', 'batch')
 Pair = Union[int, Sequence[int]]
-
-
-def _pair(value: Pair, name: str) -> Tuple[int, int]:
-    """Turn an int or a length-2 sequence of positive ints into a pair."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if (not isinstance(value, (tuple, list)) or len(value) != 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        raise TypeError(f'{name} must be an int or a pair of ints, '
-                        f'got {value!r}')
-    if value[0] <= 0 or value[1] <= 0:
-        raise ValueError(f'{name} must be positive, got {tuple(value)}')
-    return int(value[0]), int(value[1])
-
-
-def _positive_int(value: int, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f'{name} must be an int, got {value!r}')
-    if value <= 0:
-        raise ValueError(f'{name} must be positive, got {value}')
-    return value
-
-
-def _non_negative(value: float, name: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f'{name} must be a number, got {value!r}')
-    if not value >= 0:  # also rejects NaN
-        raise ValueError(f'{name} must be non-negative, got {value}')
-    return float(value)
 
 
 def _one_of(grid_name: str, grid, size_name: str, size, convert,
@@ -247,22 +219,23 @@ class TaTLoss(nn.Module):
                  patches_per_group: Optional[int] = None,
                  anchor_window: Optional[Pair] = None) -> None:
         super().__init__()
-        self.student_channels = _positive_int(student_channels,
-                                              'student_channels')
-        self.teacher_channels = _positive_int(teacher_channels,
-                                              'teacher_channels')
+        self.student_channels = as_positive_int(student_channels,
+                                                'student_channels')
+        self.teacher_channels = as_positive_int(teacher_channels,
+                                                'teacher_channels')
         self.patch_grid, self.patch_size = _one_of(
-            'patch_grid', patch_grid, 'patch_size', patch_size, _pair, (8, 8))
+            'patch_grid', patch_grid, 'patch_size', patch_size, as_pair,
+            (8, 8))
         self.num_heads, self.patches_per_group = _one_of(
             'num_heads', num_heads, 'patches_per_group', patches_per_group,
-            _positive_int, 16)
+            as_positive_int, 16)
         self.anchor_grid, self.anchor_window = _one_of(
-            'anchor_grid', anchor_grid, 'anchor_window', anchor_window, _pair,
-            (16, 16))
-        self.patch_weight = _non_negative(patch_weight, 'patch_weight')
-        self.anchor_weight = _non_negative(anchor_weight, 'anchor_weight')
-        self.loss_weight = _non_negative(loss_weight, 'loss_weight')
-        kernel = _positive_int(embed_kernel_size, 'embed_kernel_size')
+            'anchor_grid', anchor_grid, 'anchor_window', anchor_window,
+            as_pair, (16, 16))
+        self.patch_weight = as_non_negative(patch_weight, 'patch_weight')
+        self.anchor_weight = as_non_negative(anchor_weight, 'anchor_weight')
+        self.loss_weight = as_non_negative(loss_weight, 'loss_weight')
+        kernel = as_positive_int(embed_kernel_size, 'embed_kernel_size')
         if kernel % 2 == 0:
             # An even kernel with padding k // 2 would change the map size.
             raise ValueError('embed_kernel_size must be odd, got '
@@ -315,13 +288,9 @@ class TaTLoss(nn.Module):
         patch_size = patch_counts = heads = None
         window = anchor_counts = None
         if self.patch_weight > 0:
-            by_size = self.patch_size is not None
-            name = 'patch_size' if by_size else 'patch_grid'
-            given = self.patch_size if by_size else self.patch_grid
-            if given[0] > h or given[1] > w:
-                raise ValueError(f'{name}={given} is larger than the feature '
-                                 f'map {(h, w)}')
-            ph, pw = given if by_size else (h // given[0], w // given[1])
+            name, given, (ph, pw) = self._window(
+                'patch_size', self.patch_size, 'patch_grid', self.patch_grid,
+                h, w)
             # The release tiles with unfold(kernel=stride=patch size), which
             # may fit more patches than the nominal grid.
             patch_size, patch_counts = (ph, pw), (h // ph, w // pw)
@@ -345,16 +314,26 @@ class TaTLoss(nn.Module):
                         f'channels P*Ct = {patch_counts[0]}*{patch_counts[1]}'
                         f'*{self.teacher_channels} = {stacked} ({where})')
         if self.anchor_weight > 0:
-            by_size = self.anchor_window is not None
-            name = 'anchor_window' if by_size else 'anchor_grid'
-            given = self.anchor_window if by_size else self.anchor_grid
-            if given[0] > h or given[1] > w:
-                raise ValueError(f'{name}={given} is larger than the feature '
-                                 f'map {(h, w)}')
-            window = given if by_size else (h // given[0], w // given[1])
+            _, _, window = self._window('anchor_window', self.anchor_window,
+                                        'anchor_grid', self.anchor_grid, h, w)
             anchor_counts = (h // window[0], w // window[1])
         return TaTGeometry(patch_size, patch_counts, heads, window,
                            anchor_counts)
+
+    @staticmethod
+    def _window(size_name: str, size: Optional[Tuple[int, int]],
+                grid_name: str, grid: Optional[Tuple[int, int]], h: int,
+                w: int) -> Tuple[str, Tuple[int, int], Tuple[int, int]]:
+        """``(name, value as given, window in positions)`` of a patch or
+        anchor window written as a size or as a grid, on an (h, w) map."""
+        name, given = (size_name, size) if size is not None else (grid_name,
+                                                                  grid)
+        if given[0] > h or given[1] > w:
+            raise ValueError(f'{name}={given} is larger than the feature '
+                             f'map {(h, w)}')
+        window = given if size is not None else (h // given[0],
+                                                 w // given[1])
+        return name, given, window
 
     def _uses_large_attention(self, geometry: TaTGeometry) -> bool:
         limit = self.LARGE_ATTENTION_POSITIONS
