@@ -42,8 +42,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) tools/demo.py $(ARGS)
 
+# Two test processes (pytest-xdist), one test file each at a time, so that a
+# file's shared fixtures are built once; most tests run tools in
+# single-threaded subprocesses.  TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 lint: $(STAMP)
 	$(PY) -m ruff check mmtat tools tests configs _mmtat_startup.py setup.py

@@ -147,7 +147,7 @@ setup(
         'tqdm',
     ],
     extras_require={
-        'tests': ['pytest', 'ruff'],
+        'tests': ['pytest', 'pytest-xdist', 'ruff'],
     },
     classifiers=[
         'Development Status :: 3 - Alpha',

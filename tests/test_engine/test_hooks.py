@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import BaseModel
 from mmengine.runner import CheckpointLoader, Runner
+from toy_runner import ToyDataset, ToyModel
 
 from mmtat.engine import (
     CheckpointFitHook,
@@ -19,33 +19,6 @@ from mmtat.engine import (
     uninstall_termination_handler,
 )
 from mmtat.utils import InputError
-
-
-class ToyModel(BaseModel):
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        inputs = torch.stack(inputs) if isinstance(inputs, list) else inputs
-        pred = self.linear(inputs)
-        if mode == 'loss':
-            return dict(loss=(pred - 1).pow(2).mean())
-        return pred
-
-
-class ToyDataset(torch.utils.data.Dataset):
-    metainfo = dict(classes=('a', 'b'))
-
-    def __init__(self, size: int = 8) -> None:
-        self.size = size
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __getitem__(self, index: int) -> dict:
-        return dict(inputs=torch.full((2, ), float(index)))
 
 
 def _runner(work_dir, max_iters, resume=False, size=8, hooks=()):

@@ -5,10 +5,9 @@ import pickle
 
 import pytest
 import torch
-import torch.nn as nn
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.model import BaseModel
 from mmengine.runner import CheckpointLoader, Runner
+from toy_runner import ToyDataset, ToyModel
 
 import mmtat  # noqa: F401
 from mmtat.compat import MMENGINE_SAFE_GLOBALS, mmengine_checkpoint_globals
@@ -22,30 +21,6 @@ def load(path) -> dict:
 def _mmtat_globals_active() -> bool:
     active = set(map(id, torch.serialization.get_safe_globals()))
     return bool(active & set(map(id, MMENGINE_SAFE_GLOBALS)))
-
-
-class ToyModel(BaseModel):
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        inputs = torch.stack(inputs) if isinstance(inputs, list) else inputs
-        pred = self.linear(inputs)
-        if mode == 'loss':
-            return dict(loss=(pred - 1).pow(2).mean())
-        return pred
-
-
-class ToyDataset(torch.utils.data.Dataset):
-    metainfo = dict(classes=('a', 'b'), palette=[[0, 0, 0], [1, 1, 1]])
-
-    def __len__(self) -> int:
-        return 8
-
-    def __getitem__(self, index: int) -> dict:
-        return dict(inputs=torch.full((2, ), float(index)))
 
 
 def _runner(work_dir, max_iters: int, resume: bool = False,
