@@ -215,8 +215,14 @@ def _evaluated_prefix(model: Any) -> str:
 
 
 def checkpoint_fit_problems(model: Any,
-                            checkpoint: Dict[str, Any]) -> Dict[str, List]:
+                            checkpoint: Dict[str, Any],
+                            prefix: Optional[str] = None) -> Dict[str, List]:
     """Compare a checkpoint's tensors with a model's.
+
+    Args:
+        prefix: the weights that must be in the checkpoint, by key prefix;
+            by default those an evaluation uses (a distillation algorithm's
+            student), ``''`` for all of them.
 
     Returns:
         ``missing`` (weights the evaluation uses that the checkpoint lacks),
@@ -237,7 +243,8 @@ def checkpoint_fit_problems(model: Any,
         k: v
         for k, v in model.state_dict().items() if not _IGNORED.search(k)
     }
-    prefix = _evaluated_prefix(model)
+    if prefix is None:
+        prefix = _evaluated_prefix(model)
     missing = [k for k in own if k.startswith(prefix) and k not in ckpt]
     mismatched = [(k, tuple(own[k].shape), tuple(ckpt[k].shape))
                   for k in own

@@ -77,13 +77,12 @@ def _load_weights(model: Any, path: str) -> None:
     import re
 
     from mmengine.runner.checkpoint import _load_checkpoint
+
+    from mmtat.engine import checkpoint_fit_problems
     checkpoint = _load_checkpoint(path, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint)
-    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-    result = model.load_state_dict(state, strict=False)
-    missing = [k for k in result.missing_keys
-               if not k.endswith('num_batches_tracked')]
-    if missing:
+    found = checkpoint_fit_problems(model, checkpoint, prefix='')
+    if found['missing']:
+        missing = found['missing']
         shown = ', '.join(missing[:3]) + (', ...' if len(missing) > 3 else '')
         raise InputError(
             f'the checkpoint {path} lacks {len(missing)} of the weights of '
@@ -92,6 +91,18 @@ def _load_weights(model: Any, path: str) -> None:
             '(student, teacher and TaT embeddings), e.g. '
             'work_dirs/<config>/iter_40000.pth; a student converted by '
             'convert_student.py has no teacher or embeddings.')
+    if found['mismatched']:
+        key, own, saved = found['mismatched'][0]
+        raise InputError(
+            f'the checkpoint {path} is of another model: '
+            f'{len(found["mismatched"])} of its weights have another shape '
+            f'than this config\'s (e.g. {key}: model {own}, checkpoint '
+            f'{saved}). Give the checkpoint of a training run of this '
+            'config.')
+    state = checkpoint.get('state_dict', checkpoint)
+    model.load_state_dict(
+        {re.sub(r'^module\.', '', k): v
+         for k, v in state.items()}, strict=False)
 
 
 def visualize(cfg: Any, checkpoint: str, image: str, out_dir: str,

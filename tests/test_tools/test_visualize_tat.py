@@ -70,6 +70,19 @@ def test_wrong_inputs_fail_clearly(voc_tat_run, tmp_path):
     assert 'lacks' in proc.stdout and 'convert_student.py' in proc.stdout
     assert 'Traceback' not in proc.stdout
 
+    # every weight present, one of another shape (another model's)
+    key = next(k for k, v in full['state_dict'].items()
+               if k.startswith('distiller.') and v.dim() == 4)
+    other = dict(full['state_dict'])
+    other[key] = other[key][:, :1].clone()
+    reshaped = str(tmp_path / 'other.pth')
+    save_checkpoint({'state_dict': other}, reshaped)
+    proc = run_tool([SCRIPT, TAT_VOC, reshaped, image, '--out',
+                     str(tmp_path / 'd')] + SMALL)
+    assert proc.returncode == 1
+    assert 'is of another model' in proc.stdout and key in proc.stdout
+    assert 'Traceback' not in proc.stdout
+
     proc = run_tool([SCRIPT, TAT_VOC, 'none', str(tmp_path / 'no.jpg'),
                      '--out', str(tmp_path / 'b')] + SMALL)
     assert proc.returncode == 1 and 'does not exist' in proc.stdout
