@@ -74,6 +74,7 @@ class Job:
         self.cfg_options: List[str] = []
         self.depends_on: Optional['Job'] = None
         self.process: Optional[subprocess.Popen] = None
+        self.port: Optional[int] = None
         self.log_file: Any = None
         self.started = 0.0
 
@@ -167,6 +168,16 @@ def dry_run_config(job: Job, data_dir: str) -> str:
 # --------------------------------------------------------------------------
 # running
 # --------------------------------------------------------------------------
+def rendezvous_port(running: List[Job], base_port: int) -> int:
+    """The lowest port from ``base_port`` that no running job uses (each
+    distributed run needs its own rendezvous port)."""
+    used = {job.port for job in running}
+    port = base_port
+    while port in used:
+        port += 1
+    return port
+
+
 def _start(job: Job, args: argparse.Namespace, port: int,
            data_dir: str) -> None:
     if job.depends_on is not None:
@@ -179,6 +190,7 @@ def _start(job: Job, args: argparse.Namespace, port: int,
     job.log_file.write(f'$ {" ".join(command)}\n')
     job.log_file.flush()
     job.started = time.time()
+    job.port = port
     job.process = subprocess.Popen(
         command, stdout=job.log_file, stderr=subprocess.STDOUT,
         start_new_session=True)
@@ -226,7 +238,7 @@ def run_jobs(jobs: List[Job], args: argparse.Namespace,
             while ready and len(running) < args.concurrent:
                 job = ready.pop(0)
                 pending.remove(job)
-                port = base_port + len(running)
+                port = rendezvous_port(running, base_port)
                 state = 'resuming' if job.interrupted() else 'starting'
                 _start(job, args, port, data_dir)
                 running.append(job)

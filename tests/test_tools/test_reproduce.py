@@ -103,3 +103,20 @@ def test_finished_runs_are_skipped_and_interrupted_ones_resume(dry_run):
     assert '--resume' in second.splitlines()[0]
     assert train_iters_logged(second) == [2]
     assert osp.isfile(osp.join(cwd, 'done.json'))
+
+
+def test_concurrent_runs_never_share_a_rendezvous_port():
+    from mmtat.tools.reproduce import Job, rendezvous_port
+
+    def job(name, port):
+        j = Job(dict(Name=name, Config='tat/deeplabv3_r101_r18_voc.py',
+                     Metadata={}), '/tmp/table')
+        j.port = port
+        return j
+
+    assert rendezvous_port([], 29500) == 29500
+    # the run on 29500 finished while the one on 29501 still runs: the
+    # next one takes 29500, not 29501
+    assert rendezvous_port([job('b', 29501)], 29500) == 29500
+    assert rendezvous_port([job('a', 29500), job('b', 29501)],
+                           29500) == 29502
