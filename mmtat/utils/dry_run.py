@@ -128,11 +128,11 @@ def shrink_for_dry_run(cfg: Any,
     cfg = copy.deepcopy(cfg)
     crop = tuple(crop) if crop is not None else dry_run_crop(cfg)
     factor = crop[0] / _config_crop(cfg)[0]
-    make_offline(cfg, mode='train')
     if cfg.model.get('teacher_ckpt'):
-        # a teacher trained first (a local path): random weights instead
+        # a released teacher or one trained first: random weights instead
+        # (make_offline then also drops the teacher's own pretrained init)
         cfg.model.teacher_ckpt = None
-        make_offline(cfg, mode='train')
+    make_offline(cfg, mode='train')
 
     def shrink(node: dict) -> None:
         kind = str(node.get('type', '')).split('.')[-1]
