@@ -12,15 +12,19 @@ A tool of mmtat (also a new one) follows this structure::
             runner = Runner.from_cfg(cfg)      # only after all checks
 """
 import contextlib
+import logging
 import os.path as osp
 import shutil
 from typing import Any, Iterator, Optional
+
+from mmengine.logging import print_log
 
 from mmtat.utils.errors import InputError
 from mmtat.utils.remote_files import RemoteFileUnavailableError
 
 __all__ = [
-    'reported_errors', 'load_config', 'set_work_dir', 'remove_refused_run'
+    'reported_errors', 'load_config', 'set_work_dir', 'set_amp',
+    'remove_refused_run'
 ]
 
 
@@ -60,6 +64,26 @@ def set_work_dir(cfg: Any, work_dir: Optional[str], config: str) -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
+
+
+def set_amp(cfg: Any) -> None:
+    """What ``--amp`` does: mmengine's ``AmpOptimWrapper`` (float16
+    autocast of the forward passes, dynamic loss scaling) in place of the
+    config's ``OptimWrapper``."""
+    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if optim_wrapper == 'AmpOptimWrapper':
+        print_log(
+            'AMP training is already enabled in your config.',
+            logger='current',
+            level=logging.WARNING)
+        return
+    if optim_wrapper != 'OptimWrapper':
+        raise InputError(
+            f'--amp needs optim_wrapper.type OptimWrapper (it becomes '
+            f'AmpOptimWrapper), but the config has {optim_wrapper}. Set '
+            'mixed precision in that wrapper\'s own options instead.')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.loss_scale = 'dynamic'
 
 
 def remove_refused_run(runner: Any, work_dir_existed: bool) -> None:

@@ -177,6 +177,7 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     from mmengine.registry import MODELS, DefaultScope
 
     import mmtat  # noqa: F401  (compat fixes, TaT registration)
+    from mmtat.tools._common import set_amp
 
     device = spec['device']
     torch.manual_seed(0)
@@ -194,10 +195,7 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     is_distill = hasattr(model, 'distiller')
     amp = bool(spec.get('amp'))
     if amp:
-        # what tools/train.py --amp does: mmengine's AmpOptimWrapper
-        # (float16 autocast of the forward passes, dynamic loss scaling)
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        set_amp(cfg)  # as tools/train.py --amp
     result: Dict[str, Any] = dict(
         config=spec['display'],
         method=role if role != 'method' else method_name(cfg),

@@ -20,12 +20,10 @@ For every config, whatever its hooks:
   with ``--resume`` continues from it.
 """
 import argparse
-import logging
 import os
 import sys
 from typing import List, Optional
 
-from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
@@ -37,9 +35,13 @@ from mmtat.engine import (
     remove_partial_files,
     use_atomic_checkpoints,
 )
-from mmtat.tools._common import load_config, reported_errors, set_work_dir
+from mmtat.tools._common import (
+    load_config,
+    reported_errors,
+    set_amp,
+    set_work_dir,
+)
 from mmtat.utils import (
-    InputError,
     add_cfg_options_argument,
     apply_cfg_options,
     check_checkpoint_file,
@@ -92,23 +94,6 @@ def _is_rank_zero() -> bool:
     return os.environ.get('RANK', '0') == '0'
 
 
-def _set_amp(cfg) -> None:
-    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-    if optim_wrapper == 'AmpOptimWrapper':
-        print_log(
-            'AMP training is already enabled in your config.',
-            logger='current',
-            level=logging.WARNING)
-        return
-    if optim_wrapper != 'OptimWrapper':
-        raise InputError(
-            f'--amp needs optim_wrapper.type OptimWrapper (it becomes '
-            f'AmpOptimWrapper), but the config has {optim_wrapper}. Set '
-            'mixed precision in that wrapper\'s own options instead.')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.loss_scale = 'dynamic'
-
-
 def _set_resume(cfg, resume: Optional[str]) -> None:
     if resume is None:
         return
@@ -148,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         set_work_dir(cfg, args.work_dir, args.config)
 
         if args.amp:
-            _set_amp(cfg)
+            set_amp(cfg)
         _set_resume(cfg, args.resume)
 
         # Stop at once, naming each file or folder and the fix, for what the
