@@ -31,7 +31,6 @@ import glob
 import json
 import os
 import os.path as osp
-import platform
 import re
 import subprocess
 import sys
@@ -289,23 +288,6 @@ def _distill_time(model, spec, device) -> float:
 # --------------------------------------------------------------------------
 # parent: one subprocess per measurement, then the reports
 # --------------------------------------------------------------------------
-def machine_info(device: str) -> Dict[str, Any]:
-    import torch
-
-    from mmtat.utils import cpu_model
-    cpu = cpu_model()
-    info = dict(
-        cpu=cpu,
-        cpu_count=os.cpu_count(),
-        torch=torch.__version__,
-        python=platform.python_version(),
-        device=device,
-        date=datetime.now().strftime('%Y-%m-%d %H:%M'))
-    if device == 'cuda' and torch.cuda.is_available():
-        info['gpu'] = torch.cuda.get_device_name(0)
-    return info
-
-
 def _measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     import mmtat
 
@@ -655,6 +637,7 @@ def main(argv=None) -> None:
         if not torch.cuda.is_available():
             raise SystemExit('--device cuda: no CUDA device is available')
     results = run_benchmark(args)
+    from mmtat.utils.machine import machine_info
     machine = machine_info(args.device)
     with open(osp.join(args.out, 'benchmark.json'), 'w') as f:
         json.dump(dict(results=results, machine=machine), f, indent=2)

@@ -18,7 +18,7 @@ from .dataset_check import (
                             dataset_problems,
 )
 from .errors import InputError
-from .machine import cpu_model, usable_cores
+from .machine import cpu_model, machine_info, usable_cores
 from .package_files import (
                             config_file,
                             configs_dir,
@@ -38,7 +38,8 @@ from .remote_files import (
 __all__ = [
     'REMOTE_PREFIXES', 'RemoteFile', 'RemoteFileUnavailableError',
     'check_remote_files', 'checkpoint_cache_dir', 'find_remote_files',
-    'make_offline', 'setup_cpu_distributed', 'cpu_model', 'usable_cores',
+    'make_offline', 'setup_cpu_distributed', 'cpu_model', 'machine_info',
+    'usable_cores',
     'config_file', 'configs_dir', 'display_config', 'mim_dir', 'InputError',
     'add_cfg_options_argument', 'apply_cfg_options', 'parse_cfg_options',
     'check_checkpoint_file', 'check_local_checkpoints',

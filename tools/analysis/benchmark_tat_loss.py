@@ -29,7 +29,6 @@ Example::
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -307,15 +306,8 @@ def run_child(spec: dict) -> dict:
 # ----------------------------------------------------------------------
 def machine_info(device: str) -> dict:
     sys.path.insert(0, REPO_ROOT)
-    from mmtat.utils.machine import cpu_model, usable_cores
-    info = dict(cpu=cpu_model(), logical_cores=os.cpu_count(),
-                usable_cores=usable_cores(),
-                torch_threads=torch.get_num_threads(),
-                torch=torch.__version__, python=platform.python_version(),
-                device=device)
-    if device == 'cuda':
-        info['gpu'] = torch.cuda.get_device_name()
-    return info
+    from mmtat.utils.machine import machine_info as info
+    return info(device)
 
 
 def _mib(n: float) -> str:
@@ -335,7 +327,7 @@ def format_report(info: dict, rows: List[dict], device: str) -> str:
     cpu = device == 'cpu'
     lines = [
         '# TaTLoss benchmark (forward + backward)', '',
-        f"Machine: {info['cpu']}, {info['logical_cores']} logical cores "
+        f"Machine: {info['cpu']}, {info['cpu_count']} logical cores "
         f"({info['usable_cores']} usable), torch {info['torch']} "
         f"({info['torch_threads']} threads), python {info['python']}, "
         f"device {device}" + (f", GPU {info['gpu']}" if 'gpu' in info else

@@ -31,11 +31,9 @@ import argparse
 import json
 import os
 import os.path as osp
-import platform
 import subprocess
 import sys
 import time
-from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -46,6 +44,7 @@ sys.path.insert(0, REPO)  # run from a checkout without installing mmtat
 import mmtat  # noqa: E402,F401  (compat fixes before MMRazor)
 from mmtat.models import TaTLoss  # noqa: E402
 from mmtat.models.ops import large_attention_impl  # noqa: E402
+from mmtat.utils.machine import machine_info  # noqa: E402
 
 #: TaTLoss settings of the correctness cases: (B, Cs, Ct, H, W, kwargs)
 CORRECTNESS = {
@@ -239,25 +238,6 @@ def method_benchmark(device: str, quick: bool,
 # --------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------
-def environment(device: str) -> Dict[str, Any]:
-    from mmtat.utils import cpu_model
-    info = dict(
-        date=datetime.now().strftime('%Y-%m-%d %H:%M'),
-        cpu=cpu_model(),
-        cpu_count=os.cpu_count(),
-        python=platform.python_version(),
-        torch=torch.__version__,
-        cuda_available=torch.cuda.is_available(),
-        device=device)
-    if torch.cuda.is_available():
-        info.update(
-            gpu=torch.cuda.get_device_name(0),
-            capability='.'.join(map(str, torch.cuda.get_device_capability(0))),
-            cuda=torch.version.cuda,
-            cudnn=torch.backends.cudnn.version())
-    return info
-
-
 def _goal(met: Optional[bool]) -> str:
     return {True: 'met', False: 'NOT met', None: 'not measured'}[met]
 
@@ -362,7 +342,7 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     start = time.time()
     report: Dict[str, Any] = dict(
-        environment=environment(device), quick=args.quick, summary=[])
+        environment=machine_info(device), quick=args.quick, summary=[])
     skipped = 'no CUDA device on this machine (GPU part)'
     if 'correctness' in args.skip:
         report['correctness'] = []
