@@ -14,7 +14,7 @@ learning-rate policies are the config's own.
 import copy
 import math
 import os.path as osp
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 __all__ = [
     'SYNTHETIC_DATASETS', 'dataset_type', 'make_dry_run_dataset',
@@ -22,41 +22,37 @@ __all__ = [
 ]
 
 
-def _makers() -> Dict[str, Callable[..., str]]:
-    from mmtat.datasets import synthetic
-    return {
-        'PascalVOCDataset': synthetic.make_synthetic_voc,
-        'COCOStuffDataset': synthetic.make_synthetic_cocostuff10k,
-        'CityscapesDataset': synthetic.make_synthetic_cityscapes,
-        'CamVidDataset': synthetic.make_synthetic_camvid,
-    }
-
-
+#: dataset type -> the generator of its stand-in (mmtat.datasets.synthetic)
+_GENERATORS = {
+    'PascalVOCDataset': 'make_synthetic_voc',
+    'COCOStuffDataset': 'make_synthetic_cocostuff10k',
+    'CityscapesDataset': 'make_synthetic_cityscapes',
+    'CamVidDataset': 'make_synthetic_camvid',
+}
 #: MMSegmentation dataset types that have a generated stand-in.
-SYNTHETIC_DATASETS = ('PascalVOCDataset', 'COCOStuffDataset',
-                      'CityscapesDataset', 'CamVidDataset')
+SYNTHETIC_DATASETS = tuple(_GENERATORS)
 
 
 def dataset_type(cfg: Any) -> str:
     """The dataset type of ``cfg``'s training data (inside wrappers)."""
+    from .dataset_check import _leaf_datasets
     dataset = cfg.get('train_dataloader', {}).get('dataset', {})
-    while 'datasets' in dataset or 'dataset' in dataset:
-        dataset = (dataset['datasets'][0]
-                   if 'datasets' in dataset else dataset['dataset'])
-    return str(dataset.get('type', 'unknown')).split('.')[-1]
+    for _, leaf in _leaf_datasets(dataset, 'train_dataloader.dataset'):
+        return str(leaf.get('type', 'unknown')).split('.')[-1]
+    return 'unknown'
 
 
 def make_dry_run_dataset(cfg: Any, root: str, num_train: int = 4,
                          num_val: int = 2) -> str:
     """Generate a small dataset in the layout ``cfg`` reads, under ``root``
     (idempotent), and return its ``data_root``."""
+    from mmtat.datasets import synthetic
     kind = dataset_type(cfg)
-    makers = _makers()
-    if kind not in makers:
+    if kind not in _GENERATORS:
         raise ValueError(
             f'no generated stand-in for {kind}; dry runs support '
             f'{", ".join(SYNTHETIC_DATASETS)}')
-    return makers[kind](
+    return getattr(synthetic, _GENERATORS[kind])(
         root, num_train=num_train, num_val=num_val, seed=0)
 
 
