@@ -8,20 +8,23 @@ from .atomic_io import (
                         use_atomic_checkpoints,
 )
 from .hooks import (
-                    CheckpointFitHook,
-                    NonEmptyDataHook,
-                    PreemptionHook,
-                    TrainingPreempted,
-                    checkpoint_fit_problems,
-                    install_termination_handler,
-                    termination_requested,
-                    uninstall_termination_handler,
+                        CheckpointFitHook,
+                        NonEmptyDataHook,
+                        PreemptionHook,
+                        ResumeFitHook,
+                        TrainingPreempted,
+                        checkpoint_fit_problems,
+                        checkpoint_run_name,
+                        install_termination_handler,
+                        termination_requested,
+                        uninstall_termination_handler,
 )
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write',
     'remove_partial_files', 'use_atomic_checkpoints', 'CheckpointFitHook',
-    'NonEmptyDataHook', 'PreemptionHook', 'TrainingPreempted',
+    'NonEmptyDataHook', 'PreemptionHook', 'ResumeFitHook',
+    'TrainingPreempted', 'checkpoint_run_name',
     'checkpoint_fit_problems', 'install_termination_handler',
     'termination_requested', 'uninstall_termination_handler'
 ]

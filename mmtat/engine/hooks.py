@@ -9,6 +9,9 @@
 * :class:`CheckpointFitHook`: ``tools/test.py`` refuses a checkpoint whose
   weights do not fit the evaluated model, instead of evaluating randomly
   initialised layers (mmengine loads with ``strict=False`` and only warns).
+* :class:`ResumeFitHook`: ``tools/train.py --resume`` refuses a checkpoint
+  written by a run of another config, instead of failing in the optimizer's
+  ``load_state_dict`` (or training on with half of the weights restored).
 """
 import os
 import os.path as osp
@@ -22,13 +25,14 @@ from mmengine.dist import all_reduce, barrier, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 
-from ..utils.errors import InputError
+from ..utils.errors import InputError, RunRefused
 from .atomic_io import atomic_write
 
 __all__ = [
     'PreemptionHook', 'TrainingPreempted', 'install_termination_handler',
     'uninstall_termination_handler', 'termination_requested',
-    'NonEmptyDataHook', 'CheckpointFitHook', 'checkpoint_fit_problems'
+    'NonEmptyDataHook', 'CheckpointFitHook', 'ResumeFitHook',
+    'checkpoint_fit_problems'
 ]
 
 # --------------------------------------------------------------------------
@@ -310,7 +314,7 @@ class CheckpointFitHook(Hook):
         else:
             text += (' So many extra tensors mean it is probably not this '
                      'model\'s checkpoint; nothing was evaluated.')
-        raise InputError(
+        raise RunRefused(
             text + ' To load it partially on purpose, add '
             '--allow-partial-checkpoint.')
 
@@ -334,3 +338,90 @@ class CheckpointFitHook(Hook):
                     'distillation config it was trained with.')
         return ('Check that the config is the one the checkpoint was trained '
                 'with (classes, backbone depth, heads).')
+
+
+# --------------------------------------------------------------------------
+# --resume of a checkpoint written for another config
+# --------------------------------------------------------------------------
+_TIMESTAMP = re.compile(r'_\d{8}_\d{6}$')
+
+
+def checkpoint_run_name(checkpoint: Dict[str, Any]) -> Optional[str]:
+    """The config name of the run that wrote ``checkpoint`` (mmengine's
+    ``meta.experiment_name`` is ``<config name>_<timestamp>``)."""
+    name = (checkpoint.get('meta') or {}).get('experiment_name')
+    if not isinstance(name, str) or not name:
+        return None
+    return _TIMESTAMP.sub('', name)
+
+
+def _optimizer_groups(state: Any) -> Optional[List[int]]:
+    """Parameters per group of an optimizer state dict (None if it is not
+    one, e.g. the dict of an ``OptimWrapperDict``)."""
+    if not isinstance(state, dict) or not isinstance(
+            state.get('param_groups'), list):
+        return None
+    return [len(group.get('params', ())) for group in state['param_groups']]
+
+
+class ResumeFitHook(Hook):
+    """Refuse to resume from a checkpoint of another config.
+
+    Resuming restores the model's weights, the optimizer's state and the
+    schedules.  A checkpoint of another config (a CWD run's work dir
+    resumed with the TaT config, another class count) has other weights,
+    which mmengine would skip with a warning, and another optimizer state,
+    on which torch's ``load_state_dict`` fails with a traceback.  Before
+    either is loaded, this hook compares the checkpoint's tensors with every
+    weight of the model and its optimizer state's parameter groups with the
+    config's optimizer, and names both configs.
+
+    Args:
+        checkpoint_name: the checkpoint, as the run found or was given it.
+        config_name: the config of this run.
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self, checkpoint_name: str, config_name: str) -> None:
+        self.checkpoint_name = checkpoint_name
+        self.config_name = config_name
+
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        found = checkpoint_fit_problems(runner.model, checkpoint, prefix='')
+        parts = []
+        if found['missing']:
+            parts.append(f'{len(found["missing"])} of the '
+                         f'{len(found["evaluated"])} weights of this '
+                         'config\'s model are not in it (e.g. '
+                         f'{_examples(found["missing"])})')
+        if found['mismatched']:
+            parts.append(f'{len(found["mismatched"])} have another shape '
+                         f'(e.g. {_examples(found["mismatched"])})')
+        if found['unexpected']:
+            parts.append(f'{len(found["unexpected"])} of its '
+                         f'{len(found["checkpoint"])} tensors belong to no '
+                         'weight of this model (e.g. '
+                         f'{_examples(found["unexpected"])})')
+        optimizer = getattr(getattr(runner, 'optim_wrapper', None),
+                            'optimizer', None)
+        saved = _optimizer_groups(checkpoint.get('optimizer'))
+        if optimizer is not None and saved is not None:
+            own = [len(g['params']) for g in optimizer.param_groups]
+            if own != saved:
+                parts.append('its optimizer state has parameter groups of '
+                             f'{saved} parameters, this config\'s optimizer '
+                             f'groups of {own}')
+        if not parts:
+            return
+        run = checkpoint_run_name(checkpoint)
+        written = (f'a run of {run}' if run else
+                   'a run whose config it does not record')
+        raise RunRefused(
+            f'--resume: the checkpoint {self.checkpoint_name} was written by '
+            f'{written}, not for this config ({self.config_name}): '
+            + '; '.join(parts) + '. Nothing was trained. Resume it with the '
+            'config that wrote it, give this config a work dir of its own '
+            '(--work-dir), or start it without --resume; to start this '
+            'model from the checkpoint\'s fitting weights (iteration 0, a '
+            'new optimizer) use --cfg-options load_from=' +
+            self.checkpoint_name + ' instead of --resume.')

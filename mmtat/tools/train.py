@@ -6,9 +6,12 @@ is imported first so that its compatibility fixes are in place before
 MMRazor is loaded and its components are registered.
 
 Before anything is built, the run is refused with one paragraph naming the
-value and the fix when: a ``--cfg-options`` key does not exist in the
-config, a checkpoint to load is missing, empty, truncated or cannot be
-fetched, or a dataset folder / split file is missing or empty.
+value and the fix when: ``--launcher`` names a launcher that did not start
+this process (or a backend this machine cannot run), a ``--cfg-options``
+key does not exist in the config, a checkpoint to load is missing, empty,
+truncated or cannot be fetched, or a dataset folder / split file is missing
+or empty.  After the model is built and before the first iteration:
+``--resume`` of a checkpoint written for another config.
 
 For every config, whatever its hooks:
 
@@ -21,6 +24,7 @@ For every config, whatever its hooks:
 """
 import argparse
 import os
+import os.path as osp
 import sys
 from typing import List, Optional
 
@@ -30,6 +34,7 @@ import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
 from mmtat.engine import (
     NonEmptyDataHook,
     PreemptionHook,
+    ResumeFitHook,
     TrainingPreempted,
     install_termination_handler,
     remove_partial_files,
@@ -37,15 +42,18 @@ from mmtat.engine import (
 )
 from mmtat.tools._common import (
     load_config,
+    remove_refused_run,
     reported_errors,
     set_amp,
     set_work_dir,
 )
 from mmtat.utils import (
+    RunRefused,
     add_cfg_options_argument,
     apply_cfg_options,
     check_checkpoint_file,
     check_datasets,
+    check_launcher,
     check_local_checkpoints,
     check_remote_files,
     latest_checkpoint,
@@ -129,6 +137,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg = load_config(args.config)
         cfg.launcher = args.launcher
         apply_cfg_options(cfg, args.cfg_options)
+        check_launcher(cfg, tool='train')
 
         set_work_dir(cfg, args.work_dir, args.config)
 
@@ -148,15 +157,22 @@ def main(argv: Optional[List[str]] = None) -> None:
         # DDP without CUDA (gloo): mmtat/utils/cpu_dist.py.
         setup_cpu_distributed(cfg)
 
+        work_dir_existed = osp.isdir(cfg.work_dir)
         runner = Runner.from_cfg(cfg)
         runner.register_hook(NonEmptyDataHook())
         runner.register_hook(PreemptionHook())
+        if cfg.get('resume'):
+            runner.register_hook(ResumeFitHook(cfg.load_from, args.config))
         try:
             runner.train()
+        except RunRefused:
+            remove_refused_run(runner, work_dir_existed)
+            raise
         except TrainingPreempted as stop:
-            print(f'Stopped by SIGTERM after iteration {stop.iteration}; '
-                  f'checkpoint {stop.checkpoint}. Continue with the same '
-                  'command and --resume.', flush=True)
+            if _is_rank_zero():
+                print(f'Stopped by SIGTERM after iteration {stop.iteration}; '
+                      f'checkpoint {stop.checkpoint}. Continue with the same '
+                      'command and --resume.', flush=True)
             sys.exit(PREEMPTED_EXIT)
 
 

@@ -10,14 +10,15 @@ from .checkpoint_files import (
                                checkpoint_file_problem,
                                latest_checkpoint,
 )
-from .cpu_dist import setup_cpu_distributed
+from .cpu_dist import cpu_distributed_problem, setup_cpu_distributed
 from .dataset_check import (
                             DATASET_LAYOUTS,
                             DatasetLayout,
                             check_datasets,
                             dataset_problems,
 )
-from .errors import InputError
+from .errors import InputError, RunRefused
+from .launcher import LAUNCHERS, check_launcher
 from .machine import cpu_model, machine_info, usable_cores
 from .package_files import (
                             config_file,
@@ -38,7 +39,8 @@ from .remote_files import (
 __all__ = [
     'REMOTE_PREFIXES', 'RemoteFile', 'RemoteFileUnavailableError',
     'check_remote_files', 'checkpoint_cache_dir', 'find_remote_files',
-    'make_offline', 'setup_cpu_distributed', 'cpu_model', 'machine_info',
+    'make_offline', 'setup_cpu_distributed', 'cpu_distributed_problem',
+    'LAUNCHERS', 'check_launcher', 'RunRefused', 'cpu_model', 'machine_info',
     'usable_cores',
     'config_file', 'configs_dir', 'display_config', 'mim_dir', 'InputError',
     'add_cfg_options_argument', 'apply_cfg_options', 'parse_cfg_options',

@@ -14,11 +14,12 @@ from mmtat.engine import (
     CheckpointFitHook,
     NonEmptyDataHook,
     PreemptionHook,
+    ResumeFitHook,
     TrainingPreempted,
     install_termination_handler,
     uninstall_termination_handler,
 )
-from mmtat.utils import InputError
+from mmtat.utils import InputError, RunRefused
 
 
 def _runner(work_dir, max_iters, resume=False, size=8, hooks=()):
@@ -201,3 +202,78 @@ def test_unexpected_tensors_beyond_tolerance():
     assert '1 of its 9 tensors belong to no weight of the model (e.g. ' \
         'aux_head.weight)' in str(err.value)
     assert 'probably not' in str(err.value)
+
+
+class WiderToy(ToyModel):
+    """The toy model of another config: one more layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extra = nn.Linear(1, 1)
+
+
+def _resumed(work_dir, model, ckpt, optim_wrapper=None):
+    runner = Runner(
+        model=model,
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=ToyDataset(8),
+            sampler=dict(type='InfiniteSampler', shuffle=False),
+            batch_size=2,
+            num_workers=0),
+        optim_wrapper=optim_wrapper or dict(
+            optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=4),
+        default_hooks=dict(checkpoint=dict(
+            type='CheckpointHook', interval=100, by_epoch=False)),
+        resume=True,
+        load_from=ckpt,
+        experiment_name=f'resumed_{work_dir.name}_{type(model).__name__}',
+        default_scope='mmengine')
+    runner.register_hook(ResumeFitHook(ckpt, 'configs/other.py'))
+    return runner
+
+
+@pytest.fixture
+def toy_checkpoint(tmp_path):
+    first = _runner(tmp_path / 'first', max_iters=2)
+    first.train()
+    return str(tmp_path / 'first' / 'iter_2.pth')
+
+
+def test_resume_of_the_same_model_passes(toy_checkpoint, tmp_path):
+    runner = _resumed(tmp_path / 'again', ToyModel(), toy_checkpoint)
+    runner.train()
+    assert runner.iter == 4
+
+
+def test_resume_of_another_model_is_refused_naming_both(toy_checkpoint,
+                                                        tmp_path):
+    runner = _resumed(tmp_path / 'wider', WiderToy(), toy_checkpoint)
+    with pytest.raises(RunRefused) as err:
+        runner.train()
+    message = str(err.value)
+    assert message.startswith(
+        f'--resume: the checkpoint {toy_checkpoint} was written by a run of '
+        'hooks_first_2_False_8, not for this config (configs/other.py): 2 '
+        'of the 4 weights of this config\'s model are not in it (e.g. '
+        'extra.weight, extra.bias)')
+    assert 'its optimizer state has parameter groups of [2] parameters, ' \
+        "this config's optimizer groups of [4]" in message
+    assert f'--cfg-options load_from={toy_checkpoint} instead of --resume' \
+        in message
+    assert runner.iter == 0  # nothing was loaded or trained
+
+
+def test_resume_with_other_optimizer_groups_is_refused(toy_checkpoint,
+                                                       tmp_path):
+    # the same weights, but every parameter in a group of its own (what a
+    # paramwise_cfg does): torch's load_state_dict would fail
+    runner = _resumed(
+        tmp_path / 'groups', ToyModel(), toy_checkpoint,
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01),
+                           paramwise_cfg=dict(bias_lr_mult=2.0)))
+    with pytest.raises(RunRefused, match=r'parameter groups of \[2\] '
+                       r"parameters, this config's optimizer groups of "
+                       r'\[1, 1\]'):
+        runner.train()

@@ -215,3 +215,56 @@ def test_student_checkpoint_with_distillation_config(voc_tat_run,
     assert 'architecture.backbone.stem.0.weight' in proc.stdout
     assert "evaluate it with the student's own config" in proc.stdout
     assert 'Traceback' not in proc.stdout
+
+
+LAUNCH_ENV = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT',
+              'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+
+
+@pytest.fixture
+def no_launcher_env(monkeypatch):
+    """A process started by hand, on a machine without CUDA."""
+    for name in LAUNCH_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    return monkeypatch
+
+
+def test_launcher_without_its_environment(no_runner, no_launcher_env,
+                                          tmp_path):
+    work_dir = tmp_path / 'w'
+    message = refused(train.main, [BASELINE_VOC, '--launcher', 'pytorch',
+                                   '--work-dir', str(work_dir)])
+    assert message.startswith(
+        'ERROR: --launcher pytorch runs this process as one of a '
+        'distributed run that torchrun (python -m torch.distributed.run) '
+        'starts')
+    assert 'this process lacks RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT' \
+        in message
+    assert 'bash tools/dist_train.sh CONFIG N [options]' in message
+    assert 'leave --launcher out' in message
+    message = refused(test.main, [BASELINE_VOC, _checkpoint(
+        tmp_path / 'c.pth'), '--launcher', 'pytorch'])
+    assert 'bash tools/dist_test.sh CONFIG CHECKPOINT N' in message
+    message = refused(train.main, [BASELINE_VOC, '--launcher', 'slurm'])
+    assert 'that srun starts' in message
+    assert 'lacks SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST' in message
+    assert 'bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG' in message
+    assert not work_dir.exists()
+
+
+def test_nccl_without_cuda_names_the_cpu_backend(no_runner, no_launcher_env,
+                                                 tmp_path):
+    for name, value in (('RANK', '0'), ('WORLD_SIZE', '1'),
+                        ('MASTER_ADDR', '127.0.0.1'), ('MASTER_PORT', '1')):
+        no_launcher_env.setenv(name, value)
+    # MMSegmentation's default_runtime.py asks for NCCL
+    message = refused(train.main, [BASELINE_VOC, '--launcher', 'pytorch',
+                                   '--work-dir', str(tmp_path / 'w')])
+    assert "env_cfg.dist_cfg.backend = 'nccl': this distributed backend " \
+        'needs CUDA, which this machine does not have' in message
+    assert '--cfg-options env_cfg.dist_cfg.backend=gloo' in message
+    message = refused(test.main, [
+        BASELINE_VOC, _checkpoint(tmp_path / 'c.pth'), '--launcher',
+        'pytorch'])
+    assert 'env_cfg.dist_cfg.backend=gloo' in message

@@ -125,3 +125,38 @@ def test_baseline_voc_trains_and_validates(synthetic_data, tmp_path):
     assert {k.split('.', 1)[0] for k in ckpt['state_dict']} == {
         'backbone', 'decode_head', 'auxiliary_head'
     }
+
+
+CWD_VOC = 'configs/baselines/cwd_deeplabv3_r101_r18_voc.py'
+
+
+@pytest.fixture
+def in_process_train():
+    from mmtat.engine import uninstall_termination_handler
+    from mmtat.tools import train
+    yield train.main
+    uninstall_termination_handler()  # train.main installs it
+
+
+def test_resume_with_another_config_is_refused(voc_tat_run, in_process_train,
+                                               tmp_path):
+    """The TaT run's checkpoint resumed with the CWD config: before, the
+    optimizer's load_state_dict failed with a traceback."""
+    assert_ok(voc_tat_run['proc'])
+    ckpt = osp.join(voc_tat_run['work_dir'], 'iter_2.pth')
+    work_dir = tmp_path / 'cwd'
+    with pytest.raises(SystemExit) as exc:
+        in_process_train([CWD_VOC, '--work-dir', str(work_dir), '--resume',
+                          ckpt, '--cfg-options'] +
+                         smoke_options('voc', voc_tat_run['data_root'],
+                                       max_iters=3))
+    message = exc.value.code
+    assert message.startswith(
+        f'ERROR: --resume: the checkpoint {ckpt} was written by a run of '
+        'deeplabv3_r101_r18_voc, not for this config '
+        f'({CWD_VOC}): ')
+    assert 'tensors belong to no weight of this model (e.g. ' \
+        'distiller.distill_losses.loss_tat_bottleneck.' in message
+    assert 'its optimizer state has parameter groups of' in message
+    assert '\n' not in message
+    assert not work_dir.exists()  # the refused run's folder was removed
