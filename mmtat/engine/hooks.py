@@ -18,6 +18,7 @@ import os.path as osp
 import re
 import signal
 import threading
+import time
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -38,14 +39,35 @@ __all__ = [
 # --------------------------------------------------------------------------
 # SIGTERM -> checkpoint and stop
 # --------------------------------------------------------------------------
-_TERMINATION: Dict[str, Any] = {'signum': None, 'active': False}
+#: A SIGTERM that comes this many seconds or more after the first one is a
+#: deliberate second request (e.g. a user's second ``kill``) and ends the
+#: process at once.  One sooner is the same request once more: slurm and
+#: ``kill -- -PGID`` signal every process of a job, and torchrun's agent (or
+#: srun) then forwards the SIGTERM it got to each worker, milliseconds later.
+SECOND_SIGTERM_AFTER_S = 5.0
+
+_TERMINATION: Dict[str, Any] = {
+    'signum': None, 'active': False, 'first': 0.0, 'repeated': 0
+}
 _AT_FORK: Dict[str, bool] = {'registered': False}
 
 
-def _on_termination(signum: int, frame: Any) -> None:
-    _TERMINATION['signum'] = signum
-    # a second SIGTERM ends the process at once (the default action)
+def _end_now(signum: int) -> None:
+    # the default action: the process ends as killed by the signal
     signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _on_termination(signum: int, frame: Any) -> None:
+    now = time.monotonic()
+    if _TERMINATION['signum'] is None:
+        _TERMINATION['signum'] = signum
+        _TERMINATION['first'] = now
+    elif now - _TERMINATION['first'] >= SECOND_SIGTERM_AFTER_S:
+        _end_now(signum)
+    else:
+        # a launcher forwarding the job's SIGTERM: already being acted on
+        _TERMINATION['repeated'] += 1
 
 
 def _wait_for_parent_termination(parent: int) -> None:
@@ -74,12 +96,15 @@ def _shield_child_from_termination() -> None:
 def install_termination_handler() -> None:
     """Turn SIGTERM into a request that :class:`PreemptionHook` acts on.
 
-    Processes forked from here on (data loader workers) ignore a SIGTERM
-    that does not come from this process, so that they keep serving
-    batches until the checkpoint is written.  Call it before any data
-    loader starts its workers.
+    Further SIGTERMs within :data:`SECOND_SIGTERM_AFTER_S` seconds of the
+    first are the same request forwarded by a launcher and change nothing;
+    a later one ends the process at once.  Processes forked from here on
+    (data loader workers) ignore a SIGTERM that does not come from this
+    process, so that they keep serving batches until the checkpoint is
+    written.  Call it before any data loader starts its workers.
     """
     _TERMINATION['signum'] = None
+    _TERMINATION['repeated'] = 0
     _TERMINATION['active'] = True
     signal.signal(signal.SIGTERM, _on_termination)
     if not _AT_FORK['registered']:
@@ -116,7 +141,12 @@ class PreemptionHook(Hook):
     ``CheckpointHook``, whose file it reuses when that one just saved).  In
     a distributed run the ranks agree on the request (a one-element
     all-reduce per iteration), so all of them stop after the same
-    iteration; rank 0 writes the checkpoint, the others wait for it.
+    iteration, whichever of them got the signal; rank 0 writes the
+    checkpoint and every rank waits for it to be complete before it stops
+    (so that srun's ``--kill-on-bad-exit`` cannot cut the write short).
+    Under torchrun this must end within the agent's shutdown timeout
+    (``TORCH_ELASTIC_SHUTDOWN_TIMEOUT``, 30 s by default), after which it
+    kills the workers.
     """
     priority = 'LOWEST'
 
@@ -136,6 +166,12 @@ class PreemptionHook(Hook):
         iteration = runner.iter + 1
         if iteration >= runner.max_iters:
             return  # the run ends now anyway, with its own last checkpoint
+        repeated = _TERMINATION['repeated']
+        runner.logger.warning(
+            f'SIGTERM: saving a checkpoint of iteration {iteration}, then '
+            'stopping' + (f' ({repeated} more SIGTERM within '
+                          f'{SECOND_SIGTERM_AFTER_S:g} s: the same request, '
+                          'forwarded)' if repeated else '') + '.')
         path = self._save(runner, iteration)
         barrier()
         raise TrainingPreempted(iteration, path)

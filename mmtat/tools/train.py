@@ -20,7 +20,11 @@ For every config, whatever its hooks:
   ``--resume`` continues from the newest complete one;
 * SIGTERM (slurm's notice before preemption) saves a checkpoint at the end
   of the current iteration and stops with exit status 143; the same command
-  with ``--resume`` continues from it.
+  with ``--resume`` continues from it.  In a distributed run every rank
+  stops after the same iteration; the SIGTERM that torchrun's agent or
+  srun forwards right after the job's own is the same request, a second
+  one after :data:`mmtat.engine.hooks.SECOND_SIGTERM_AFTER_S` seconds ends
+  the process at once.
 """
 import argparse
 import os
@@ -169,10 +173,12 @@ def main(argv: Optional[List[str]] = None) -> None:
             remove_refused_run(runner, work_dir_existed)
             raise
         except TrainingPreempted as stop:
-            if _is_rank_zero():
-                print(f'Stopped by SIGTERM after iteration {stop.iteration}; '
-                      f'checkpoint {stop.checkpoint}. Continue with the same '
-                      'command and --resume.', flush=True)
+            world = int(os.environ.get('WORLD_SIZE', '1'))
+            rank = (f' (rank {os.environ.get("RANK", "0")} of {world})'
+                    if world > 1 else '')
+            print(f'Stopped by SIGTERM after iteration {stop.iteration}; '
+                  f'checkpoint {stop.checkpoint}. Continue with the same '
+                  f'command and --resume.{rank}', flush=True)
             sys.exit(PREEMPTED_EXIT)
 
 

@@ -2,6 +2,8 @@
 import logging
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -16,6 +18,7 @@ from mmtat.engine import (
     PreemptionHook,
     ResumeFitHook,
     TrainingPreempted,
+    hooks,
     install_termination_handler,
     uninstall_termination_handler,
 )
@@ -75,8 +78,8 @@ def test_sigterm_saves_current_iteration_and_stops(tmp_path,
     ckpt = CheckpointLoader.load_checkpoint(str(tmp_path / 'iter_3.pth'))
     assert ckpt['meta']['iter'] == 3
     assert 'optimizer' in ckpt and 'message_hub' in ckpt
-    # a second SIGTERM would end the process: the default action is back
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    # still handled: a launcher's forwarded SIGTERM must not end it
+    assert signal.getsignal(signal.SIGTERM) is hooks._on_termination
 
     # the requeued job resumes at iteration 3
     install_termination_handler()
@@ -277,3 +280,49 @@ def test_resume_with_other_optimizer_groups_is_refused(toy_checkpoint,
                        r"parameters, this config's optimizer groups of "
                        r'\[1, 1\]'):
         runner.train()
+
+
+class FakeClock:
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_second_sigterm_ends_the_process_only_when_deliberate(
+        sigterm_handler, monkeypatch):
+    clock = FakeClock()
+    ended = []
+    monkeypatch.setattr(hooks.time, 'monotonic', clock)
+    monkeypatch.setattr(hooks, '_end_now', ended.append)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert hooks.termination_requested() and not ended
+    # torchrun's agent (or srun) forwards the job's SIGTERM at once
+    clock.now += 0.05
+    os.kill(os.getpid(), signal.SIGTERM)
+    clock.now += hooks.SECOND_SIGTERM_AFTER_S - 0.1
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert not ended and hooks._TERMINATION['repeated'] == 2
+    # a user's second request, seconds later: the default action, now
+    clock.now += 0.1
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert ended == [signal.SIGTERM]
+
+
+def test_end_now_is_the_default_action(tmp_path):
+    """What a deliberate second SIGTERM does: the process ends as killed
+    by the signal (status 143 in a shell), in a child process here."""
+    code = ('import os, signal, time\n'
+            'from mmtat.engine import hooks\n'
+            'hooks.install_termination_handler()\n'
+            'os.kill(os.getpid(), signal.SIGTERM)\n'
+            'hooks._TERMINATION["first"] -= hooks.SECOND_SIGTERM_AFTER_S\n'
+            'os.kill(os.getpid(), signal.SIGTERM)\n'
+            'time.sleep(1)\n'
+            'print("still running")\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert 'still running' not in proc.stdout
