@@ -1,5 +1,6 @@
 """Run-time wiring of mmtat's tools: atomic checkpoint files and the hooks
-every run gets (SIGTERM checkpoint, empty-dataset guard, checkpoint fit)."""
+every run gets (SIGTERM checkpoint, empty-dataset guard, checkpoint fit,
+resume fit, teacher weights)."""
 from .atomic_io import (
                         ATOMIC_BACKEND,
                         AtomicLocalBackend,
@@ -19,6 +20,14 @@ from .hooks import (
                         termination_requested,
                         uninstall_termination_handler,
 )
+from .teacher_check import (
+    TEACHER_MIOU_WARN_RATIO,
+    TeacherCheckpointHook,
+    TeacherMIoUHook,
+    TeacherWeights,
+    teacher_fit_problems,
+    teacher_weight_sources,
+)
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write',
@@ -26,5 +35,7 @@ __all__ = [
     'NonEmptyDataHook', 'PreemptionHook', 'ResumeFitHook',
     'TrainingPreempted', 'checkpoint_run_name',
     'checkpoint_fit_problems', 'install_termination_handler',
-    'termination_requested', 'uninstall_termination_handler'
+    'termination_requested', 'uninstall_termination_handler',
+    'TEACHER_MIOU_WARN_RATIO', 'TeacherCheckpointHook', 'TeacherMIoUHook',
+    'TeacherWeights', 'teacher_fit_problems', 'teacher_weight_sources'
 ]

@@ -297,11 +297,32 @@ def checkpoint_fit_problems(model: Any,
                 ], checkpoint=list(ckpt))
 
 
-def _examples(keys: List[Any]) -> str:
+def format_examples(keys: List[Any]) -> str:
     shown = ', '.join(
         f'{k[0]} (model {k[1]}, checkpoint {k[2]})' if isinstance(k, tuple)
         else k for k in keys[:_EXAMPLES])
     return shown + (', ...' if len(keys) > _EXAMPLES else '')
+
+
+def misfit_parts(found: Dict[str, List], weights: str,
+                 owner: str) -> List[str]:
+    """The clauses that describe what :func:`checkpoint_fit_problems`
+    found: ``'N of the M <weights> are not in it (e.g. ...)'``, ``'N have
+    another shape (...)'``, ``'N of its T tensors belong to no <owner>
+    (...)'``, for those that apply."""
+    parts = []
+    if found['missing']:
+        parts.append(f'{len(found["missing"])} of the '
+                     f'{len(found["evaluated"])} {weights} are not in it '
+                     f'(e.g. {format_examples(found["missing"])})')
+    if found['mismatched']:
+        parts.append(f'{len(found["mismatched"])} have another shape (e.g. '
+                     f'{format_examples(found["mismatched"])})')
+    if found['unexpected']:
+        parts.append(f'{len(found["unexpected"])} of its '
+                     f'{len(found["checkpoint"])} tensors belong to no '
+                     f'{owner} (e.g. {format_examples(found["unexpected"])})')
+    return parts
 
 
 class CheckpointFitHook(Hook):
@@ -325,18 +346,8 @@ class CheckpointFitHook(Hook):
         limit = UNEXPECTED_TOLERANCE * max(len(found['checkpoint']), 1)
         if not missing and not mismatched and len(unexpected) <= limit:
             return
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} of the {len(found["evaluated"])} '
-                         'weights the evaluation uses are not in it (e.g. '
-                         f'{_examples(missing)})')
-        if mismatched:
-            parts.append(f'{len(mismatched)} have another shape (e.g. '
-                         f'{_examples(mismatched)})')
-        if unexpected:
-            parts.append(f'{len(unexpected)} of its '
-                         f'{len(found["checkpoint"])} tensors belong to no '
-                         f'weight of the model (e.g. {_examples(unexpected)})')
+        parts = misfit_parts(found, 'weights the evaluation uses',
+                             'weight of the model')
         text = (f'The checkpoint {self.checkpoint_name} does not fit the '
                 'model of this config: ' + '; '.join(parts) + '. ')
         text += self._hint(runner.model, found)
@@ -424,20 +435,8 @@ class ResumeFitHook(Hook):
 
     def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         found = checkpoint_fit_problems(runner.model, checkpoint, prefix='')
-        parts = []
-        if found['missing']:
-            parts.append(f'{len(found["missing"])} of the '
-                         f'{len(found["evaluated"])} weights of this '
-                         'config\'s model are not in it (e.g. '
-                         f'{_examples(found["missing"])})')
-        if found['mismatched']:
-            parts.append(f'{len(found["mismatched"])} have another shape '
-                         f'(e.g. {_examples(found["mismatched"])})')
-        if found['unexpected']:
-            parts.append(f'{len(found["unexpected"])} of its '
-                         f'{len(found["checkpoint"])} tensors belong to no '
-                         'weight of this model (e.g. '
-                         f'{_examples(found["unexpected"])})')
+        parts = misfit_parts(found, 'weights of this config\'s model',
+                             'weight of this model')
         optimizer = getattr(getattr(runner, 'optim_wrapper', None),
                             'optimizer', None)
         saved = _optimizer_groups(checkpoint.get('optimizer'))

@@ -11,7 +11,11 @@ this process (or a backend this machine cannot run), a ``--cfg-options``
 key does not exist in the config, a checkpoint to load is missing, empty,
 truncated or cannot be fetched, or a dataset folder / split file is missing
 or empty.  After the model is built and before the first iteration:
-``--resume`` of a checkpoint written for another config.
+``--resume`` of a checkpoint written for another config, and, for a
+distillation config, a teacher checkpoint (``model.teacher_ckpt`` or an
+``init_cfg`` one) whose weights do not fit the teacher
+(``--allow-partial-teacher`` trains anyway).  The teacher's first
+validation mIoU is logged next to the one published for its weights.
 
 For every config, whatever its hooks:
 
@@ -39,6 +43,8 @@ from mmtat.engine import (
     NonEmptyDataHook,
     PreemptionHook,
     ResumeFitHook,
+    TeacherCheckpointHook,
+    TeacherMIoUHook,
     TrainingPreempted,
     install_termination_handler,
     remove_partial_files,
@@ -61,6 +67,7 @@ from mmtat.utils import (
     check_local_checkpoints,
     check_remote_files,
     latest_checkpoint,
+    published_teacher_miou,
     setup_cpu_distributed,
 )
 
@@ -82,6 +89,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='resume from the given checkpoint; without a path, resume from '
         'the newest complete checkpoint in the work dir (start from the '
         'beginning when there is none)')
+    parser.add_argument(
+        '--allow-partial-teacher',
+        action='store_true',
+        help='train even if weights of the teacher are missing from its '
+        'checkpoint (model.teacher_ckpt or an init_cfg checkpoint) or have '
+        'another shape (they keep their initial values)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -167,6 +180,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         runner.register_hook(PreemptionHook())
         if cfg.get('resume'):
             runner.register_hook(ResumeFitHook(cfg.load_from, args.config))
+        teacher_ckpt = cfg.model.get('teacher_ckpt')
+        runner.register_hook(TeacherCheckpointHook(
+            teacher_ckpt, allow_partial=args.allow_partial_teacher))
+        runner.register_hook(
+            TeacherMIoUHook(published_teacher_miou(teacher_ckpt)))
         try:
             runner.train()
         except RunRefused:

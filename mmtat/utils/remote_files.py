@@ -46,7 +46,8 @@ from .config_checkpoints import (
 
 __all__ = [
     'RemoteFile', 'RemoteFileUnavailableError', 'find_remote_files',
-    'check_remote_files', 'checkpoint_cache_dir', 'REMOTE_PREFIXES'
+    'check_remote_files', 'checkpoint_cache_dir', 'download_cache_path',
+    'REMOTE_PREFIXES'
 ]
 
 SKIP_ENV = 'MMTAT_SKIP_REMOTE_CHECK'
@@ -128,6 +129,15 @@ def _resolve(value: str) -> Tuple[Optional[str], Optional[str]]:
         # mmengine loads it from disk, nothing is downloaded.
         return None, None
     return url, None
+
+
+def download_cache_path(value: str) -> Optional[str]:
+    """Where mmengine keeps its download of the remote checkpoint path
+    ``value`` (whether it is there yet or not); None if ``value`` does not
+    resolve to a URL."""
+    url, _ = _resolve(value)
+    name = osp.basename(urllib.parse.urlparse(url).path) if url else ''
+    return osp.join(checkpoint_cache_dir(), name) if name else None
 
 
 def find_remote_files(cfg: Any, mode: str = 'train') -> List[RemoteFile]:

@@ -268,3 +268,29 @@ def test_nccl_without_cuda_names_the_cpu_backend(no_runner, no_launcher_env,
         BASELINE_VOC, _checkpoint(tmp_path / 'c.pth'), '--launcher',
         'pytorch'])
     assert 'env_cfg.dist_cfg.backend=gloo' in message
+
+
+def test_teacher_checkpoint_of_the_student_is_refused(voc_tat_run,
+                                                      student_checkpoint,
+                                                      tmp_path):
+    """The R18 student's weights as the R101 teacher's: before, the run
+    trained to the end with a randomly initialised teacher."""
+    from mmtat.engine import uninstall_termination_handler
+    work_dir = tmp_path / 'w'
+    opts = smoke_options('voc', voc_tat_run['data_root']) + [
+        f'model.teacher_ckpt={student_checkpoint}']
+    try:
+        message = refused(train.main, [TAT_VOC, '--work-dir', str(work_dir),
+                                       '--cfg-options'] + opts)
+    finally:
+        uninstall_termination_handler()
+    assert message.startswith(
+        f'ERROR: model.teacher_ckpt = {student_checkpoint} does not fit the '
+        'teacher of this config: ')
+    assert 'teacher weights are not in it (e.g. backbone.layer1.0.conv3.' \
+        'weight' in message
+    assert 'have another shape (e.g. backbone.layer1.0.conv1.weight (model ' \
+        '(64, 64, 1, 1), checkpoint (64, 64, 3, 3))' in message
+    assert "another network than this config's teacher" in message
+    assert '--allow-partial-teacher' in message
+    assert not work_dir.exists()  # nothing trained, the run's folder gone

@@ -40,6 +40,10 @@ def check_distill_run(proc, work_dir: str, max_iters: int) -> None:
         assert 0 <= val_rows[0][key] <= 100, val_rows[0]
     # both are printed in the validation summary line
     assert 'teacher.mIoU:' in proc.stdout and ' mIoU:' in proc.stdout
+    # and the teacher's next to its published figure (none: random weights)
+    assert (f"Teacher: validation mIoU {val_rows[0]['teacher.mIoU']:.2f} "
+            '(the metafiles state no published mIoU for its weights).'
+            ) in proc.stdout
 
     ckpt_path = osp.join(work_dir, f'iter_{max_iters}.pth')
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
