@@ -21,7 +21,12 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
-from mmtat.engine import CheckpointFitHook, NonEmptyDataHook
+from mmtat.engine import (
+    CheckpointFitHook,
+    DataGuardHook,
+    NonEmptyDataHook,
+    check_data_command,
+)
 from mmtat.tools._common import (
     load_config,
     remove_refused_run,
@@ -156,6 +161,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             CheckpointFitHook(args.checkpoint,
                               allow_partial=args.allow_partial_checkpoint))
         runner.register_hook(NonEmptyDataHook())
+        runner.register_hook(DataGuardHook(
+            check_data_command(args.config, bool(args.cfg_options))))
         try:
             runner.test()
         except RunRefused:

@@ -40,12 +40,14 @@ from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
 from mmtat.engine import (
+    DataGuardHook,
     NonEmptyDataHook,
     PreemptionHook,
     ResumeFitHook,
     TeacherCheckpointHook,
     TeacherMIoUHook,
     TrainingPreempted,
+    check_data_command,
     install_termination_handler,
     remove_partial_files,
     use_atomic_checkpoints,
@@ -177,6 +179,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         work_dir_existed = osp.isdir(cfg.work_dir)
         runner = Runner.from_cfg(cfg)
         runner.register_hook(NonEmptyDataHook())
+        data_guard = DataGuardHook(
+            check_data_command(args.config, bool(args.cfg_options)))
+        runner.register_hook(data_guard)
         runner.register_hook(PreemptionHook())
         if cfg.get('resume'):
             runner.register_hook(ResumeFitHook(cfg.load_from, args.config))
@@ -186,6 +191,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         runner.register_hook(
             TeacherMIoUHook(published_teacher_miou(teacher_ckpt)))
         try:
+            data_guard.build_train_dataloader(runner)
             runner.train()
         except RunRefused:
             remove_refused_run(runner, work_dir_existed)

@@ -17,7 +17,7 @@ from .dataset_check import (
                           check_datasets,
                           dataset_problems,
 )
-from .errors import InputError, RunRefused
+from .errors import DataSampleError, InputError, RunRefused
 from .launcher import LAUNCHERS, check_launcher
 from .machine import cpu_model, machine_info, usable_cores
 from .package_files import (
@@ -43,7 +43,8 @@ __all__ = [
     'check_remote_files', 'checkpoint_cache_dir', 'download_cache_path',
     'find_remote_files',
     'make_offline', 'setup_cpu_distributed', 'cpu_distributed_problem',
-    'LAUNCHERS', 'check_launcher', 'RunRefused', 'cpu_model', 'machine_info',
+    'LAUNCHERS', 'check_launcher', 'RunRefused', 'DataSampleError',
+    'cpu_model', 'machine_info',
     'usable_cores',
     'config_file', 'configs_dir', 'display_config', 'mim_dir', 'InputError',
     'add_cfg_options_argument', 'apply_cfg_options', 'parse_cfg_options',

@@ -1,6 +1,6 @@
 """The errors the tools report as one paragraph, without a traceback."""
 
-__all__ = ['InputError', 'RunRefused']
+__all__ = ['InputError', 'RunRefused', 'DataSampleError']
 
 
 class InputError(ValueError):
@@ -16,3 +16,21 @@ class RunRefused(InputError):
     anything was trained or evaluated (a checkpoint that does not fit the
     model, teacher weights of another network).  The tools remove what the
     refused run wrote (its log folder) before reporting it."""
+
+
+class DataSampleError(InputError):
+    """A sample of a run's data cannot be loaded or holds wrong labels.
+
+    Raised in a data loader worker, it reaches the training process through
+    torch's ``ExceptionWrapper``, which builds a new one from a message
+    holding the worker's traceback; the paragraph after this class's name
+    on the traceback's last line is taken back out, so the tools still
+    print one paragraph.
+    """
+
+    def __init__(self, message: str) -> None:
+        marker = f'{type(self).__module__}.{type(self).__qualname__}: '
+        at = message.rfind(marker)
+        if at >= 0:
+            message = message[at + len(marker):].strip()
+        super().__init__(message)
