@@ -7,20 +7,19 @@ mmtat.tools.check_data ...``.
 Each sample of each dataset the config's data loaders name (training,
 validation, test; a dataset shared by two of them once) is decoded once by
 the dataset's own loading transforms (the run's backends,
-``reduce_zero_label``, ``label_map``), in several processes with a progress
-bar, and checked (:mod:`mmtat.utils.data_check`): label values that are
-neither one of the classes nor the ignore index, labels of another size
-than their image or with more than one channel, missing, truncated or
-unreadable files, empty splits and broken layouts.  Each problem is listed
-with the file and the values, then a summary count per kind; ``--out``
-writes the whole report as JSON.  Exit status 0 when nothing was found,
-1 (one ``ERROR:`` paragraph at the end) when something was.
+``reduce_zero_label``, ``label_map``), in several processes, and checked
+(:mod:`mmtat.utils.data_check`): label values that are neither one of the
+classes nor the ignore index, labels of another size than their image or
+with more than one channel, missing, truncated or unreadable files, empty
+splits and broken layouts.  The report lists each problem with the file
+and the values, then a count per kind, on stdout (the progress bar is on
+stderr); ``--out`` writes it as JSON.  Exit status 0 when nothing was
+found, 1 (one ``ERROR:`` paragraph at the end) when something was.
 """
 import argparse
 import json
 import os
 import os.path as osp
-import time
 from collections import Counter
 from typing import Any, Dict, List, Optional
 
@@ -38,6 +37,7 @@ from mmtat.utils.data_check import (
     DatasetReport,
     check_config_data,
     default_nproc,
+    leaf_dataset_cfgs,
 )
 
 #: problems of one kind printed per dataset; --out has all of them
@@ -63,6 +63,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='processes that decode the files (default: the usable cores, '
         'at most 8)')
     parser.add_argument(
+        '--data-root',
+        help='check the data under this folder: sets the data_root of '
+        'every dataset of the config (e.g. a copy elsewhere)')
+    parser.add_argument(
         '--out', help='write the report as JSON to this file')
     parser.add_argument(
         '--show',
@@ -75,6 +79,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.nproc < 1:
         parser.error(f'--nproc must be at least 1, got {args.nproc}')
     return args
+
+
+def set_data_root(cfg: Any, data_root: str) -> None:
+    """Point every dataset of ``cfg``'s data loaders at ``data_root``."""
+    if not osp.isdir(data_root):
+        raise InputError(f'--data-root {data_root}: the folder does not '
+                         'exist.')
+    for _, loader, _ in DATA_LOADERS:
+        if isinstance((cfg.get(loader) or {}).get('dataset'), dict):
+            for _, dataset in leaf_dataset_cfgs(cfg[loader]['dataset'],
+                                                loader):
+                dataset['data_root'] = data_root
 
 
 def _summary(reports: List[DatasetReport]) -> Dict[str, int]:
@@ -124,15 +140,14 @@ def format_report(config: str, reports: List[DatasetReport],
     return '\n'.join(lines)
 
 
-def report_dict(config: str, reports: List[DatasetReport], nproc: int,
-                seconds: float) -> Dict[str, Any]:
+def report_dict(config: str, reports: List[DatasetReport],
+                nproc: int) -> Dict[str, Any]:
     return dict(
         config=config,
         datasets=[r.to_dict() for r in reports],
         samples=sum(r.samples for r in reports),
         summary=_summary(reports),
-        nproc=nproc,
-        seconds=round(seconds, 2))
+        nproc=nproc)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -140,11 +155,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     with reported_errors():
         cfg = load_config(args.config)
         apply_cfg_options(cfg, args.cfg_options)
+        if args.data_root:
+            set_data_root(cfg, args.data_root)
         config = display_config(args.config)
-        start = time.monotonic()
         reports = check_config_data(cfg, tuple(args.split), args.nproc,
                                     progress=True)
-        seconds = time.monotonic() - start
         if not reports:
             raise InputError(
                 f'{config} has no dataset in its '
@@ -154,7 +169,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         if args.out:
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             with open(args.out, 'w') as f:
-                json.dump(report_dict(config, reports, args.nproc, seconds),
+                json.dump(report_dict(config, reports, args.nproc),
                           f, indent=1)
             print(f'Report: {args.out}')
         summary = _summary(reports)

@@ -10,7 +10,9 @@ Refused after the model is built and before anything is evaluated: a
 checkpoint whose weights do not fit the evaluated model (e.g. a
 distillation checkpoint with a plain student config), which mmengine would
 load partially, only warning, and score randomly initialised layers;
-``--allow-partial-checkpoint`` evaluates it anyway.
+``--allow-partial-checkpoint`` evaluates it anyway.  While it evaluates, a
+sample that cannot be loaded or whose labels are not classes stops it with
+one paragraph naming the file (:mod:`mmtat.engine.data_guard`).
 """
 import argparse
 import os

@@ -16,6 +16,9 @@ distillation config, a teacher checkpoint (``model.teacher_ckpt`` or an
 ``init_cfg`` one) whose weights do not fit the teacher
 (``--allow-partial-teacher`` trains anyway).  The teacher's first
 validation mIoU is logged next to the one published for its weights.
+While it trains and validates, a sample that cannot be loaded or whose
+labels are not classes stops the run with one paragraph naming the file
+(:mod:`mmtat.engine.data_guard`).
 
 For every config, whatever its hooks:
 

@@ -33,14 +33,16 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .dataset_check import _leaf_datasets, dataset_problems
+from .dataset_check import _leaf_datasets as leaf_dataset_cfgs
+from .dataset_check import dataset_problems
 from .machine import usable_cores
 
 __all__ = [
     'PROBLEM_KINDS', 'LabelRule', 'SampleProblem', 'DatasetReport',
     'label_rule', 'loading_transforms', 'loaded_problems', 'file_problem',
     'sample_problems', 'leaf_datasets', 'config_datasets',
-    'check_config_data', 'default_nproc', 'run_loaders', 'DATA_LOADERS'
+    'check_config_data', 'default_nproc', 'run_loaders', 'DATA_LOADERS',
+    'leaf_dataset_cfgs'
 ]
 
 #: kind -> what it means, in the order reports list them.
@@ -319,7 +321,7 @@ def config_datasets(cfg: Any, splits: Tuple[str, ...] = ('train', 'val',
         loader_cfg = cfg.get(loader) if split in splits else None
         if not loader_cfg or not isinstance(loader_cfg.get('dataset'), dict):
             continue
-        for key, dataset in _leaf_datasets(loader_cfg['dataset'],
+        for key, dataset in leaf_dataset_cfgs(loader_cfg['dataset'],
                                            f'{loader}.dataset'):
             dataset = dataset.to_dict() if hasattr(
                 dataset, 'to_dict') else dict(dataset)
@@ -425,8 +427,12 @@ def check_config_data(cfg: Any,
              for i in range(len(dataset))]
     bar = None
     if progress and tasks:
+        import sys
+
         from mmengine.utils import ProgressBar
-        bar = ProgressBar(len(tasks))
+
+        # on stderr: stdout is the report
+        bar = ProgressBar(len(tasks), file=sys.stderr)
     _WORK['datasets'] = [(dataset, loaders, rule)
                          for _, dataset, loaders, rule in work]
     try:
