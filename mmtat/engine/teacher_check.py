@@ -224,7 +224,11 @@ class TeacherMIoUHook(Hook):
     def after_val_epoch(self, runner: Any,
                         metrics: Optional[Dict[str, float]] = None) -> None:
         value = (metrics or {}).get('teacher.mIoU')
-        if self.logged or not isinstance(value, (int, float)):
+        if self.logged or value is None:
+            return
+        try:
+            value = float(value)  # the evaluator's numpy scalar
+        except (TypeError, ValueError):
             return
         self.logged = True
         published = self.published

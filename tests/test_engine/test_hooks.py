@@ -311,7 +311,7 @@ def test_second_sigterm_ends_the_process_only_when_deliberate(
     assert ended == [signal.SIGTERM]
 
 
-def test_end_now_is_the_default_action(tmp_path):
+def test_end_now_is_the_default_action():
     """What a deliberate second SIGTERM does: the process ends as killed
     by the signal (status 143 in a shell), in a child process here."""
     code = ('import os, signal, time\n'

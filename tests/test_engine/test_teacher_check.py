@@ -5,6 +5,7 @@ segmentors inside an MMRazor distillation algorithm."""
 import itertools
 import logging
 
+import numpy as np
 import pytest
 import torch
 from mmengine.logging import MMLogger
@@ -183,7 +184,9 @@ def test_teacher_miou_is_logged_next_to_the_published_one(current_log):
     published = PublishedResult(77.92, 'deeplabv3_r101', 'a metafile')
     hook = TeacherMIoUHook(published)
     assert _logged(current_log, hook, {'mIoU': 50.0}) == []  # no teacher
-    [(level, text)] = _logged(current_log, hook, {'teacher.mIoU': 76.5})
+    # the evaluator's numpy scalar
+    [(level, text)] = _logged(current_log, hook,
+                              {'teacher.mIoU': np.float32(76.5)})
     assert level == logging.INFO
     assert text == ('Teacher: validation mIoU 76.50; published 77.92 for '
                     'deeplabv3_r101 (a metafile).')

@@ -19,6 +19,7 @@ from tool_utils import (
     TAT_COCO,
     TAT_VOC,
     assert_ok,
+    in_process_options,
     run_tool,
     smoke_options,
 )
@@ -278,7 +279,8 @@ def test_teacher_checkpoint_of_the_student_is_refused(voc_tat_run,
     from mmtat.engine import uninstall_termination_handler
     work_dir = tmp_path / 'w'
     opts = smoke_options('voc', voc_tat_run['data_root']) + [
-        f'model.teacher_ckpt={student_checkpoint}']
+        f'model.teacher_ckpt={student_checkpoint}'
+    ] + in_process_options(work_dir)
     try:
         message = refused(train.main, [TAT_VOC, '--work-dir', str(work_dir),
                                        '--cfg-options'] + opts)

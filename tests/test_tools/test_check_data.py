@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from PIL import Image
-from tool_utils import BASELINE_VOC, smoke_options
+from tool_utils import BASELINE_VOC, in_process_options, smoke_options
 
 from mmtat.engine import uninstall_termination_handler
 from mmtat.tools import check_data, test, train
@@ -131,7 +131,7 @@ def test_training_stops_at_a_broken_sample_naming_it(voc, in_process_train,
     _break_all(voc, case)
     opts = smoke_options('voc', voc, distill=False, max_iters=2)
     # one data loader worker: the error crosses a process boundary
-    opts += ['train_dataloader.num_workers=1']
+    opts += ['train_dataloader.num_workers=1'] + in_process_options(tmp_path)
     with pytest.raises(SystemExit) as exc:
         in_process_train([BASELINE_VOC, '--work-dir', str(tmp_path / 'w'),
                           '--cfg-options'] + opts)
@@ -161,7 +161,7 @@ def test_testing_stops_at_a_broken_label(voc, tmp_path):
     for name in _samples(voc, 'val'):
         _set_label(_label_files(voc, name)[0], _value_40)
     opts = [o for o in smoke_options('voc', voc, distill=False)
-            if o.startswith('test_dataloader.')]
+            if o.startswith('test_dataloader.')] + in_process_options(tmp_path)
     with pytest.raises(SystemExit) as exc:
         test.main([BASELINE_VOC, ckpt, '--work-dir', str(tmp_path / 'w'),
                    '--cfg-options'] + opts)

@@ -10,6 +10,7 @@ from tool_utils import (
     TAT_COCO,
     TAT_VOC,
     assert_ok,
+    in_process_options,
     load_checkpoint,
     read_scalars,
     run_tool,
@@ -153,7 +154,8 @@ def test_resume_with_another_config_is_refused(voc_tat_run, in_process_train,
         in_process_train([CWD_VOC, '--work-dir', str(work_dir), '--resume',
                           ckpt, '--cfg-options'] +
                          smoke_options('voc', voc_tat_run['data_root'],
-                                       max_iters=3))
+                                       max_iters=3) +
+                         in_process_options(work_dir))
     message = exc.value.code
     assert message.startswith(
         f'ERROR: --resume: the checkpoint {ckpt} was written by a run of '
