@@ -54,9 +54,9 @@ class TaTExecutionPolicy:
             training) goes in one step.
         logit_floor (float): speed. Logits further than this below their
             row maximum are raised to it, so that no softmax weight is a
-            subnormal float (x86 arithmetic on subnormals is an order of
-            magnitude slower); the weight moved is below float32/float64
-            resolution (:func:`~mmtat.models.ops.floored_softmax_`).
+            subnormal float (x86 arithmetic on subnormals takes a slow
+            path); the weight moved is below float32/float64 resolution
+            (:func:`~mmtat.models.ops.floored_softmax_`).
         contiguous_embedding_grad (bool): correctness. The embeddings'
             outputs hand a contiguous gradient to their BatchNorm
             (:class:`mmtat.compat.ContiguousGrad`, fix 5: torch's CPU

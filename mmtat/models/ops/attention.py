@@ -14,10 +14,10 @@ needs ``mean((out - target) ** 2)``, which :func:`attention_mse` computes:
 Always in float32 at least, autocast off: unscaled dot products over
 hundreds of channels overflow float16. Logits further than ``logit_floor``
 below their row maximum are raised to it (:func:`floored_softmax_`):
-otherwise most softmax weights are subnormal floats, which x86 arithmetic
-processes an order of magnitude slower, while the weight moved is below the
-float32 and float64 resolution of the result (the benchmark's
-``tat_no_logit_floor`` row measures the difference).
+otherwise most softmax weights are subnormal floats, on which x86
+arithmetic takes a slow path, while the weight moved is below the float32
+and float64 resolution of the result (the benchmark's ``tat_no_logit_floor``
+row measures the difference).
 """
 from typing import Optional, Tuple
 
