@@ -15,7 +15,7 @@ tables and the goals). The checks, in :data:`CHECKS` (a new one is a
    patch/anchor path and the large-attention path (SDPA's fused kernels on
    CUDA, the chunked kernel elsewhere), in float32 and under autocast
    float16 / bfloat16, each within a stated tolerance. The large case is
-   one image of global TaT, the gradient layout of ``mmtat.compat`` fix 5.
+   one image of global TaT, the gradient layout of ``mmtat.compat`` fix 7.
 2. ``loss_benchmark`` (``python -m mmtat.tools.benchmark_tat_loss``):
    TaTLoss against the release's image-by-image computation at R101->R18
    shapes and global TaT on the release's 129x129 decoder map (time and

@@ -15,6 +15,7 @@ and speed measures in :mod:`.tat_policy`, the attention and BatchNorm
 kernels in :mod:`mmtat.models.ops`; the float64 re-implementation of the
 release the tests hold the loss against in :mod:`mmtat.testing`.
 """
+from functools import partial
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -261,12 +262,12 @@ class TaTLoss(nn.Module):
                                      and self.anchor_weight == 0):
             return self._connected_zero(preds_S)
 
-        def tat_loss(f_s: Tensor, f_t: Tensor) -> Tensor:
-            return self._tat_loss(f_s, f_t, geometry)
-
+        # batch statistics in training make an image's loss depend on the
+        # others: such a batch is not split into steps
         images_coupled = self.norm_stats == 'batch' and self.training
         return self.loss_weight * self.policy.batch_mean(
-            tat_loss, preds_S, preds_T, images_coupled)
+            partial(self._tat_loss, geometry=geometry), preds_S, preds_T,
+            images_coupled)
 
     def _tat_loss(self, preds_S: Tensor, preds_T: Tensor,
                   geometry: TaTGeometry) -> Tensor:

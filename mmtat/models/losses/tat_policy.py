@@ -59,7 +59,7 @@ class TaTExecutionPolicy:
             (:func:`~mmtat.models.ops.floored_softmax_`).
         contiguous_embedding_grad (bool): correctness. The embeddings'
             outputs hand a contiguous gradient to their BatchNorm
-            (:class:`mmtat.compat.ContiguousGrad`, fix 5: torch's CPU
+            (:class:`mmtat.compat.ContiguousGrad`, fix 7: torch's CPU
             BatchNorm backward is wrong for the gradient layout that the
             attention produces for one image). On every device: it costs
             one copy per embedding, and the CUDA kernel has not been checked

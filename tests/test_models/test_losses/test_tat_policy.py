@@ -183,7 +183,7 @@ def test_logit_floor_keeps_softmax_weights_normal():
 
 
 # ----------------------------------------------------------------------
-# contiguous gradient into the embeddings' BatchNorm (mmtat.compat fix 5)
+# contiguous gradient into the embeddings' BatchNorm (mmtat.compat fix 7)
 # ----------------------------------------------------------------------
 def test_the_cpu_batch_norm_bug_is_present_on_the_torch_it_was_found_on():
     if torch.__version__.split('+')[0].startswith('2.13.'):
