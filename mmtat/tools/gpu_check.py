@@ -170,7 +170,7 @@ def _attention_path(loss: Any, b: int, h: int, w: int, device: str) -> str:
     probe = torch.zeros(b, 1, loss.teacher_channels, length, device=device)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the rows record the loss's own
-        plan = plan_large_attention(probe, probe, probe)
+        plan, _ = plan_large_attention(probe, probe, probe)
     return plan.kernel if plan.fallback is None else 'chunked (fallback)'
 
 

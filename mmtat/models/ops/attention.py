@@ -183,13 +183,12 @@ def attention_mse(q: Tensor,
         if length < large_positions:
             _, out = tat_attention(q, k, v, logit_floor)
             return F.mse_loss(out, target)
+        backends = operands = None  # forced SDPA: whichever kernel it picks
         if large_kernel is None:
-            plan = plan_large_attention(q, k, v)
+            plan, operands = plan_large_attention(q, k, v)
             large_kernel, backends = plan.kernel, plan.backends
-        else:
-            backends = None  # forced: whichever kernel SDPA picks
         if large_kernel == 'sdpa':
-            loss = sdpa_attention_mse(q, k, v, target, backends)
+            loss = sdpa_attention_mse(q, k, v, target, backends, operands)
             if loss is not None:
                 return loss
         chunk = max(1, chunk_elements // (b * h * length))

@@ -151,26 +151,40 @@ def _torch_eligibility(q: Tensor, k: Tensor,
     }
 
 
-def plan_large_attention(q: Tensor, k: Tensor,
-                         v: Tensor) -> LargeAttentionPlan:
+def plan_large_attention(
+    q: Tensor, k: Tensor, v: Tensor
+) -> Tuple[LargeAttentionPlan, Optional[Tuple[Tensor, ...]]]:
     """:func:`choose_large_attention` for ``(B, heads, d, L)`` tensors;
-    warns when a fused kernel was wanted but none can run them."""
+    warns when a fused kernel was wanted but none can run them.
+
+    Returns:
+        ``(plan, operands)``: on CUDA the contiguous ``(B, heads, L, d)``
+        SDPA operands torch was asked about (for
+        :func:`sdpa_attention_mse`, so they are built once), else None.
+    """
     shape = (q.size(0), q.size(1), q.size(3), q.size(2))
     if q.device.type != 'cuda':
-        return choose_large_attention(q.device.type, q.dtype, shape, {}, {})
+        plan = choose_large_attention(q.device.type, q.dtype, shape, {}, {})
+        return plan, None
     enabled = {
         name: bool(getattr(torch.backends.cuda, switch)())
         for name, switch in FUSED_SDPA_BACKENDS.items()
     }
+    operands = _sdpa_operands(q, k, v)
     plan = choose_large_attention(q.device.type, q.dtype, shape, enabled,
-                                  _torch_eligibility(*_sdpa_operands(q, k, v)))
+                                  _torch_eligibility(*operands))
     if plan.fallback:
         warnings.warn(plan.fallback, stacklevel=3)
-    return plan
+    return plan, operands
 
 
-def sdpa_attention_mse(q: Tensor, k: Tensor, v: Tensor, target: Tensor,
-                       backends: Optional[Sequence[str]]) -> Optional[Tensor]:
+def sdpa_attention_mse(
+        q: Tensor,
+        k: Tensor,
+        v: Tensor,
+        target: Tensor,
+        backends: Optional[Sequence[str]],
+        operands: Optional[Tuple[Tensor, ...]] = None) -> Optional[Tensor]:
     """``mean((attention(q, k) v - target) ** 2)`` with SDPA (scale 1).
 
     Args:
@@ -178,12 +192,14 @@ def sdpa_attention_mse(q: Tensor, k: Tensor, v: Tensor, target: Tensor,
         backends: the SDPA kernels allowed (names of
             ``torch.nn.attention.SDPBackend``); None lets SDPA choose freely
             (a forced diagnostic run).
+        operands: ``q``, ``k``, ``v`` as SDPA operands, when
+            :func:`plan_large_attention` built them already.
 
     Returns:
         The loss, or None (after a warning) when SDPA refuses every allowed
         kernel: the caller then uses the chunked kernel.
     """
-    qs, ks, vs = _sdpa_operands(q, k, v)
+    qs, ks, vs = operands or _sdpa_operands(q, k, v)
     if backends is None:
         out = F.scaled_dot_product_attention(qs, ks, vs, scale=1.0)
     else:

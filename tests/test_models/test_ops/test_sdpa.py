@@ -83,7 +83,8 @@ def test_plan_of_cpu_tensors_is_silent():
     q, k, v, _ = _operands()
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        assert plan_large_attention(q, k, v).kernel == 'chunked'
+        plan, operands = plan_large_attention(q, k, v)
+    assert plan.kernel == 'chunked' and operands is None
 
 
 def test_torch_is_asked_with_its_own_eligibility_checks():
@@ -108,8 +109,8 @@ def test_a_refused_fused_kernel_warns_and_gives_the_chunked_result(
                                   ('EFFICIENT_ATTENTION', )) is None
     monkeypatch.setattr(
         attention_module, 'plan_large_attention',
-        lambda q, k, v: sdpa_module.LargeAttentionPlan(
-            'sdpa', ('EFFICIENT_ATTENTION', ), None))
+        lambda q, k, v: (sdpa_module.LargeAttentionPlan(
+            'sdpa', ('EFFICIENT_ATTENTION', ), None), None))
     with pytest.warns(UserWarning, match="chunked kernel instead"):
         got = attention_mse(q, k, v, t, 50.0, 4, 64)
     _, out = tat_attention(q, k, v, 50.0)
