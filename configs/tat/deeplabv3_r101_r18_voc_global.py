@@ -9,7 +9,8 @@
 # whatever the map size) and the position form of the base is removed;
 # alpha / beta and the distilled feature are deeplabv3_r101_r18_voc.py's.
 # Part of the ``voc_ablation`` table; its cost against the default is
-# measured with tools/benchmark.py (configs/tat/README.md, Ablations).
+# measured with tools/benchmark.py (configs/tat/README.md, "The cost of
+# global TaT").
 _base_ = './deeplabv3_r101_r18_voc.py'
 
 model = dict(

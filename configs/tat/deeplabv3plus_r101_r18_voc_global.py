@@ -8,7 +8,7 @@
 # the attention (query-chunked on the CPU, SDPA on CUDA).  alpha / beta and
 # the distilled feature are deeplabv3plus_r101_r18_voc.py's.  Part of the
 # ``voc_ablation`` table; its cost against the default is measured with
-# tools/benchmark.py (configs/tat/README.md, Ablations).
+# tools/benchmark.py (configs/tat/README.md, "The cost of global TaT").
 _base_ = './deeplabv3plus_r101_r18_voc.py'
 
 model = dict(
