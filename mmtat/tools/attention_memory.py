@@ -17,8 +17,9 @@ batch is held at the same time::
 
 The logits of the image being computed and the gradients in backward come
 on top, so the peak is higher.  mmtat's ``TaTLoss`` holds the same
-attention for fewer than ``TaTLoss.LARGE_ATTENTION_POSITIONS`` positions per
-head and none above (query-chunked attention recomputed in backward); its
+attention for fewer than ``TaTLoss.policy.large_attention_positions``
+positions per head and none from there on (fused SDPA on CUDA, query-chunked
+attention recomputed in backward elsewhere); its
 measured cost comes from ``tools/benchmark.py``.  Writes
 ``DIR/attention_memory.json`` (every number with ``"computed": true``) and
 ``DIR/attention_memory.md``.
@@ -103,7 +104,7 @@ def release_attention_memory(cfg: Any, batch_size: int,
                 release_bytes_per_image=per_image,
                 release_held_bytes=batch_size * per_image,
                 mmtat_materialises=any(
-                    b['positions'] < loss.LARGE_ATTENTION_POSITIONS
+                    b['positions'] < loss.policy.large_attention_positions
                     for b in branches),
                 computed=True))
     return rows
