@@ -29,6 +29,7 @@ CONFIGS = {
     'COCOStuffDataset': 'configs/baselines/deeplabv3_r18_cocostuff10k.py',
     'CityscapesDataset': 'configs/baselines/deeplabv3_r18_cityscapes.py',
     'CamVidDataset': 'configs/baselines/deeplabv3_r18_camvid.py',
+    'ADE20KDataset': 'configs/baselines/deeplabv3_r18_ade20k.py',
 }
 
 

@@ -20,7 +20,8 @@ check() {  # NAME CONFIG DATA_ROOT: the report, whatever its exit status
 for pair in voc:configs/baselines/deeplabv3_r18_voc.py \
             cocostuff10k:configs/baselines/deeplabv3_r18_cocostuff10k.py \
             cityscapes:configs/baselines/deeplabv3_r18_cityscapes.py \
-            camvid:configs/baselines/deeplabv3_r18_camvid.py; do
+            camvid:configs/baselines/deeplabv3_r18_camvid.py \
+            ade20k:configs/baselines/deeplabv3_r18_ade20k.py; do
     kind=${pair%%:*}
     root=$("$PY" tools/misc/make_synthetic_data.py "$kind" "$DATA/$kind")
     check "$kind" "${pair#*:}" "$root"
