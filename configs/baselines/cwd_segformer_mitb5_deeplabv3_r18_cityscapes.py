@@ -3,30 +3,23 @@
 # crops, 80k iterations.  Same dataset, schedule, networks and teacher as
 # configs/tat/segformer_mitb5_deeplabv3_r18_cityscapes.py; only
 # ``model.distiller`` differs.
-_base_ = '../_base_/segformer_mitb5_deeplabv3_r18_distill_cityscapes.py'
+_base_ = [
+    '../_base_/segformer_mitb5_deeplabv3_r18_distill_cityscapes.py',
+    '../_base_/distillers/cwd_logits.py',
+]
 
-# Settings as in cwd_deeplabv3_r101_r18_cityscapes.py (MMRazor's
-# ChannelWiseDivergence on the decode heads' logits, tau=1, loss_weight=5).
-# The teacher's logits (``decode_head.conv_seg`` of SegformerHead) are at 1/4
-# of the input, the student's at 1/8: CWD compares per-channel distributions
-# over the same positions, so the teacher's are averaged over 2x2 windows
-# onto the student's grid (mmtat's AvgPoolConnector, no weights; it also
-# makes SegFormer's channels-last logits contiguous, which CWD needs).
-model = dict(
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
-        teacher_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
+# The CWD of cwd_deeplabv3_r101_r18_cityscapes.py (../_base_/distillers/
+# cwd_logits.py: MMRazor's ChannelWiseDivergence on the decode heads' logits,
+# tau=1, loss_weight=5), with one connector.  The teacher's logits
+# (``decode_head.conv_seg`` of SegformerHead) are at 1/4 of the input, the
+# student's at 1/8: CWD compares per-channel distributions over the same
+# positions, so the teacher's are averaged over 2x2 windows onto the
+# student's grid (mmtat's AvgPoolConnector, no weights; it also makes
+# SegFormer's channels-last logits contiguous, which CWD needs).
+_base_.cwd_logits_distiller.merge(
+    dict(
         connectors=dict(
             loss_cwd_tlogits=dict(type='AvgPoolConnector', kernel_size=2)),
-        distill_losses=dict(
-            loss_cwd=dict(type='ChannelWiseDivergence', tau=1, loss_weight=5)),
         loss_forward_mappings=dict(
-            loss_cwd=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(
-                    from_student=False,
-                    recorder='logits',
-                    connector='loss_cwd_tlogits')))))
+            loss_cwd=dict(preds_T=dict(connector='loss_cwd_tlogits')))))
+model = dict(distiller=_base_.cwd_logits_distiller)

@@ -1,6 +1,7 @@
 """The baseline distillation configs (KD, CWD, FitNets, AT, MGD, DIST) and
 the TaT configs build offline and give finite distillation losses that reach
 the student, on a random batch at a small crop."""
+import copy
 import glob
 import os.path as osp
 
@@ -41,6 +42,23 @@ EXPECTED = {
 
 def _load(rel):
     return Config.fromfile(osp.join(REPO, rel))
+
+
+#: method -> the new name its shared distiller has in
+#: configs/_base_/distillers/<method>_logits.py
+SHARED_DISTILLERS = {
+    method: f'{method}_logits_distiller'
+    for method in ('kd', 'cwd', 'dist')
+}
+
+
+def _shared_distiller_names():
+    """The top-level names the shared distiller bases add to the configs
+    that use them (they only help assign ``model.distiller``)."""
+    names = set()
+    for path in glob.glob(osp.join(REPO, 'configs/_base_/distillers/*.py')):
+        names.update(Config.fromfile(path).keys())
+    return names
 
 
 def _offline(cfg, crop=CROP):
@@ -98,7 +116,54 @@ def test_baseline_differs_from_tat_in_the_distiller_only(rel):
     baseline = _load(rel).to_dict()
     tat = _load(f'configs/tat/deeplabv3_r101_r18_{dataset}.py').to_dict()
     assert baseline['model'].pop('distiller') != tat['model'].pop('distiller')
+    for name in _shared_distiller_names():
+        baseline.pop(name, None)
     assert baseline == tat
+
+
+def _logit_baselines():
+    return sorted(
+        osp.relpath(p, REPO) for method in SHARED_DISTILLERS
+        for p in glob.glob(osp.join(REPO, f'configs/baselines/{method}_*.py')))
+
+
+def test_logit_baselines_use_their_methods_shared_distiller():
+    """Every KD, CWD and DIST config distils with its method's one distiller
+    (configs/_base_/distillers): KD with the weight 3 x its class count,
+    the SegFormer CWD configs with their connectors added, the rest as it
+    is."""
+    paths = _logit_baselines()
+    assert len(paths) == 25  # 8 KD, 9 CWD, 8 DIST
+    shared = {
+        method: Config.fromfile(
+            osp.join(REPO, f'configs/_base_/distillers/{method}_logits.py'))
+        [name].to_dict()
+        for method, name in SHARED_DISTILLERS.items()
+    }
+    assert shared['kd']['distill_losses']['loss_kd']['loss_weight'] is None
+    with_connectors = []
+    for rel in paths:
+        method = _method(rel)
+        cfg = _load(rel)
+        distiller = cfg.model.distiller.to_dict()
+        # the name the config assigned from is the distiller it trains with
+        assert cfg[SHARED_DISTILLERS[method]].to_dict() == distiller, rel
+        expected = copy.deepcopy(shared[method])
+        if method == 'kd':
+            classes = cfg.model.architecture.decode_head.num_classes
+            expected['distill_losses']['loss_kd']['loss_weight'] = 3 * classes
+        if method == 'cwd' and 'connectors' in distiller:
+            with_connectors.append(rel)
+            assert all(c['type'] == 'AvgPoolConnector'
+                       for c in distiller.pop('connectors').values())
+            inputs = distiller['loss_forward_mappings']['loss_cwd']
+            assert any([side.pop('connector', None)
+                        for side in inputs.values()])
+        assert distiller == expected, rel
+    assert with_connectors == [
+        'configs/baselines/cwd_segformer_mitb5_deeplabv3_r18_cityscapes.py',
+        'configs/baselines/cwd_segformer_mitb5_mitb0_ade20k.py'
+    ]
 
 
 @pytest.mark.parametrize('rel', BASELINES + TAT)
