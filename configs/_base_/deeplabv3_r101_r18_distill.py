@@ -36,7 +36,10 @@ data_preprocessor = dict(
 
 model = dict(
     _scope_='mmrazor',
-    type='SingleTeacherDistill',
+    # mmtat's MMRazor SingleTeacherDistill (mmtat.models.algorithms): the
+    # frozen teacher computes only what the distiller records, and the crop
+    # is handed to a distiller that needs it (TaTDistiller's shape pass).
+    type='LeanSingleTeacherDistill',
     data_preprocessor=data_preprocessor,
     # Student: MMSegmentation's deeplabv3_r18-d8 (output stride 8).
     # ``decode_head.bottleneck`` gives 128 channels at 1/8 of the input.
@@ -132,4 +135,8 @@ model = dict(
     # The teacher is frozen (requires_grad=False) with its BN layers in eval
     # mode; MMRazor's defaults, repeated here for the reader.
     teacher_trainable=False,
-    teacher_norm_eval=True)
+    teacher_norm_eval=True,
+    # No auxiliary head, loss or logits upsampling in the teacher's pass,
+    # which stops after the last recorded module; False runs MMRazor's
+    # teacher(..., mode='loss').
+    lean_teacher=True)
