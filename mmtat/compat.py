@@ -4,9 +4,10 @@ All of them are listed here, each with the reason and the upstream versions
 it was written for, and all are applied by :func:`apply` when ``mmtat`` is
 imported (``import mmtat`` must therefore come before the first ``import
 mmrazor``; ``tools/*.py`` and ``custom_imports=dict(imports=['mmtat'])`` do
-that).  Fixes 1 and 2 live in this module; 3 and 4 must act before mmtat can
-be imported and live in ``_mmtat_startup`` (see the end of this list).  No
-installed file is edited: the fixes act on the running interpreter only.
+that).  Fixes 1, 2, 5 and 6 live in this module; 3 and 4 must act before
+mmtat can be imported and live in ``_mmtat_startup`` (see the end of this
+list).  No installed file is edited: the fixes act on the running
+interpreter only.
 
 Fixes
 -----
@@ -59,6 +60,32 @@ Fixes
    shipped configs, and an ``mmtat::`` base is read as the file itself (no
    ``_scope_='mmtat'``: mmtat registers into MMRazor and has no registry).
 
+5. **MMRazor recorders keep what an in-place operation later changes**
+   (mmrazor 1.0.0).  ``ModuleOutputsRecorder`` stores the tensor a module
+   returned, without a copy; when the next layer works in place (MMCV's
+   ``ConvModule`` runs ``ReLU(inplace=True)`` right after its norm layer)
+   the stored tensor is changed before any loss reads it, and the loss
+   silently gets the post-activation values.  ``ModuleInputsRecorder``
+   stores the inputs *after* the module ran, so an in-place module (a
+   ReLU) has already changed them.  Every record of these two recorders
+   (and of their subclasses, mmtat's :class:`ModuleFeatureRecorder`
+   included) now remembers the version counter of each tensor it holds
+   (for inputs: as they were before the module ran), and reading a record
+   whose tensors changed since raises :class:`RecordChangedInPlace`,
+   naming the recorder's source and the fixes.  Inference-mode tensors
+   have no version counter and are not checked.  Cost: one integer per
+   recorded tensor.
+
+6. **SyncBN -> BN drops the hooks of the replaced layers** (mmengine
+   0.10.x).  A non-distributed ``Runner`` replaces every SyncBN module by a
+   new ``_BatchNormXd`` object (``revert_sync_batchnorm``) after the model
+   is built, i.e. after MMRazor's recorders hooked their modules; a
+   recorder on a norm layer then records nothing and the first iteration
+   fails with "record_idx is illegal".  The Runner's (and
+   ``mmengine.model``'s) ``revert_sync_batchnorm`` now hands each replaced
+   layer's hook tables (forward, forward-pre, backward) to its
+   replacement, so hooks and their handles keep working.
+
 Fixes 3 and 4 must hold before the first ``Config.fromfile``, which
 MMSegmentation's own ``tools/train.py`` calls before anything imports mmtat
 (a config's ``custom_imports`` run after its bases are resolved).  They live
@@ -88,7 +115,9 @@ import _mmtat_startup
 
 __all__ = [
     'apply', 'MMRazorQuantizationUnavailable', 'MMENGINE_SAFE_GLOBALS',
-    'mmengine_checkpoint_globals'
+    'mmengine_checkpoint_globals', 'RecordChangedInPlace',
+    'changed_record_versions', 'tensor_versions',
+    'revert_sync_batchnorm_keeping_hooks'
 ]
 
 _QUANT_MODULE = 'mmrazor.structures.quantization'
@@ -262,6 +291,170 @@ def _scope_mmengine_checkpoint_loading() -> None:
     CheckpointLoader.load_checkpoint = classmethod(load_checkpoint)
 
 
+# --------------------------------------------------------------------------
+# 5. recorded tensors changed in place
+# --------------------------------------------------------------------------
+class RecordChangedInPlace(RuntimeError):
+    """A recorded tensor was changed in place after it was recorded."""
+
+
+def _tensors(data: Any) -> List[torch.Tensor]:
+    """The tensors of a record (a tensor, or tuples / lists / dicts)."""
+    if isinstance(data, torch.Tensor):
+        return [data]
+    if isinstance(data, (tuple, list)):
+        return [t for item in data for t in _tensors(item)]
+    if isinstance(data, dict):
+        return [t for item in data.values() for t in _tensors(item)]
+    return []
+
+
+def tensor_versions(data: Any) -> List[Any]:
+    """Version counters of the tensors in ``data`` (None for inference
+    tensors, which have none)."""
+    return [None if t.is_inference() else t._version for t in _tensors(data)]
+
+
+def changed_record_versions(recorder: Any, record_idx: int) -> Any:
+    """``(before, after)`` version of a tensor of record ``record_idx``
+    that changed in place since it was recorded, else None."""
+    versions = getattr(recorder, '_mmtat_versions', None)
+    if not versions or record_idx >= len(versions):
+        return None
+    before = versions[record_idx]
+    if before is None:
+        return None
+    after = tensor_versions(recorder.data_buffer[record_idx])
+    for old, new in zip(before, after):
+        if old is not None and new is not None and old != new:
+            return old, new
+    return None
+
+
+def _changed_in_place_message(recorder: Any, versions: Any) -> str:
+    kind = type(recorder).__name__
+    what = 'inputs' if kind.startswith('ModuleInputs') else 'output'
+    return (
+        f'{kind} of {recorder.source!r}: the recorded {what} was changed in '
+        f'place after it was recorded (tensor version {versions[0]} -> '
+        f'{versions[1]}), e.g. by an in-place activation such as MMCV '
+        "ConvModule's ReLU(inplace=True) right after its norm layer; the "
+        'loss would silently read the changed values. Record a module '
+        "after the in-place operation, or a copy: TaTDistiller's "
+        "dict(module=..., pre_activation=True) for the map before a conv "
+        "module's activation, or an mmtat recorder dict(type="
+        "'ModuleFeature', source=..., copy=True); or build that "
+        "activation with inplace=False.")
+
+
+def _guard_mmrazor_recorders() -> None:
+    from mmrazor.models.task_modules.recorder import (
+        ModuleInputsRecorder,
+        ModuleOutputsRecorder,
+    )
+    from mmrazor.models.task_modules.recorder.base_recorder import BaseRecorder
+    if getattr(BaseRecorder, '__mmtat_guarded__', False):
+        return
+    reset = BaseRecorder.reset_data_buffer
+    get_record_data = BaseRecorder.get_record_data
+
+    def reset_data_buffer(self) -> None:
+        reset(self)
+        self._mmtat_versions = []
+
+    def checked_get_record_data(self, record_idx: int = 0,
+                                data_idx: Any = None) -> Any:
+        changed = changed_record_versions(self, record_idx)
+        if changed is not None:
+            raise RecordChangedInPlace(
+                _changed_in_place_message(self, changed))
+        return get_record_data(self, record_idx, data_idx)
+
+    def versioned(hook: Any, pending: bool) -> Any:
+
+        def forward_hook(self, module: Any, inputs: Any,
+                         outputs: Any) -> None:
+            before = len(self.data_buffer)
+            hook(self, module, inputs, outputs)
+            if len(self.data_buffer) == before:
+                return
+            record = self.data_buffer[-1]
+            versions = None
+            if pending:
+                # the inputs' versions before the module ran (pre-hook)
+                versions = self.__dict__.pop('_mmtat_pending', None)
+            if versions is None:
+                versions = tensor_versions(record)
+            if not hasattr(self, '_mmtat_versions'):
+                self._mmtat_versions = []
+            # a record of a subclass that skipped earlier ones: pad
+            while len(self._mmtat_versions) < len(self.data_buffer) - 1:
+                self._mmtat_versions.append(None)
+            self._mmtat_versions.append(versions)
+
+        forward_hook.__wrapped__ = hook
+        forward_hook.__doc__ = hook.__doc__
+        return forward_hook
+
+    prepare_inputs = ModuleInputsRecorder.prepare_from_model
+
+    def prepare_from_model(self, model: Any = None) -> None:
+        prepare_inputs(self, model)
+
+        def remember(module: Any, inputs: Any) -> None:
+            if self.recording:
+                self._mmtat_pending = tensor_versions(inputs)
+
+        for name, module in model.named_modules():
+            if name == self.source:
+                module.register_forward_pre_hook(remember)
+                break
+
+    BaseRecorder.reset_data_buffer = reset_data_buffer
+    BaseRecorder.get_record_data = checked_get_record_data
+    ModuleOutputsRecorder.forward_hook = versioned(
+        ModuleOutputsRecorder.forward_hook, pending=False)
+    ModuleInputsRecorder.forward_hook = versioned(
+        ModuleInputsRecorder.forward_hook, pending=True)
+    ModuleInputsRecorder.prepare_from_model = prepare_from_model
+    BaseRecorder.__mmtat_guarded__ = True
+
+
+# --------------------------------------------------------------------------
+# 6. SyncBN -> BN keeps hooks
+# --------------------------------------------------------------------------
+_HOOK_TABLES = ('_forward_hooks', '_forward_hooks_with_kwargs',
+                '_forward_hooks_always_called', '_forward_pre_hooks',
+                '_forward_pre_hooks_with_kwargs', '_backward_hooks',
+                '_backward_pre_hooks')
+
+
+def revert_sync_batchnorm_keeping_hooks(module: torch.nn.Module) -> Any:
+    """mmengine's ``revert_sync_batchnorm``, whose replacement layers keep
+    the replaced layers' hooks (fix 6)."""
+    from mmengine.model.utils import revert_sync_batchnorm
+    before = dict(module.named_modules())
+    reverted = revert_sync_batchnorm(module)
+    for name, new in reverted.named_modules():
+        old = before.get(name)
+        if old is None or old is new:
+            continue
+        for table in _HOOK_TABLES:
+            hooks = getattr(old, table, None)
+            if hooks:
+                # the same dict object: handles made on the old layer
+                # still remove their hook
+                setattr(new, table, hooks)
+    return reverted
+
+
+def _revert_sync_batchnorm_keeps_hooks() -> None:
+    import mmengine.model
+    import mmengine.runner.runner as runner_module
+    for owner in (runner_module, mmengine.model):
+        owner.revert_sync_batchnorm = revert_sync_batchnorm_keeping_hooks
+
+
 _applied = False
 
 
@@ -272,6 +465,8 @@ def apply() -> None:
         return
     _install_quantization_stand_in()
     _scope_mmengine_checkpoint_loading()
+    _guard_mmrazor_recorders()
+    _revert_sync_batchnorm_keeps_hooks()
     # fixes 3 and 4 (normally already active through mmtat-startup.pth)
     _mmtat_startup.install()
     _applied = True

@@ -133,7 +133,11 @@ model = dict(
         test_cfg=dict(mode='whole')),
     teacher_ckpt=None,  # set by the dataset variant
     # The teacher is frozen (requires_grad=False) with its BN layers in eval
-    # mode; MMRazor's defaults, repeated here for the reader.
+    # mode (MMRazor's defaults): it computes the features its published mIoU
+    # was measured with, whatever the batch.  The authors' release runs its
+    # teacher in train mode (batch statistics, running ones updated); the
+    # *_release.py configs do that with teacher_norm_eval=False
+    # (configs/tat/README.md, "Teacher normalisation").
     teacher_trainable=False,
     teacher_norm_eval=True,
     # No auxiliary head, loss or logits upsampling in the teacher's pass,

@@ -1,5 +1,7 @@
 # Shared model of every DeepLabV3+ R101-D8 -> R18-D8 distillation in mmtat
-# (the protocol of the authors' TaT release: DeepLabV3+ R101 -> R18).
+# (the pair of the authors' TaT release, DeepLabV3+ R101 -> R18, with
+# MMSegmentation's networks and recipe; see configs/tat/README.md for what
+# matches the release and what does not).
 #
 # This file holds no dataset, schedule or runtime (mmengine refuses keys
 # defined by two bases of one config).  A distillation config inherits one
@@ -43,7 +45,11 @@ model = dict(
     type='LeanSingleTeacherDistill',
     data_preprocessor=data_preprocessor,
     # Student: MMSegmentation's deeplabv3plus_r18-d8 (its Cityscapes
-    # recipe).  ``decode_head.sep_bottleneck``, the decoder's fusion of the
+    # recipe), with one change shared by every config of these tables (the
+    # student-only baselines too): the cross-entropy is a mean over the
+    # valid pixels (``avg_non_ignore=True``), as the release's, so that the
+    # TaT weight carries the release's TaT-to-CE ratio exactly;
+    # MMSegmentation's default divides by all pixels of the padded crop.  ``decode_head.sep_bottleneck``, the decoder's fusion of the
     # ASPP output with the stride-4 backbone feature, gives 128 channels at
     # 1/4 of the input (128x128 for 512x512 crops).
     architecture=dict(
@@ -74,7 +80,10 @@ model = dict(
             norm_cfg=norm_cfg,
             align_corners=False,
             loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+                type='CrossEntropyLoss',
+                use_sigmoid=False,
+                loss_weight=1.0,
+                avg_non_ignore=True)),
         auxiliary_head=dict(
             type='FCNHead',
             in_channels=256,
@@ -87,7 +96,10 @@ model = dict(
             norm_cfg=norm_cfg,
             align_corners=False,
             loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+                type='CrossEntropyLoss',
+                use_sigmoid=False,
+                loss_weight=0.4,
+                avg_non_ignore=True)),
         train_cfg=dict(),
         test_cfg=dict(mode='whole')),
     # Teacher: MMSegmentation's deeplabv3plus_r101-d8; its weights come
@@ -140,7 +152,11 @@ model = dict(
         test_cfg=dict(mode='whole')),
     teacher_ckpt=None,  # set by the dataset variant
     # The teacher is frozen (requires_grad=False) with its BN layers in eval
-    # mode; MMRazor's defaults, repeated here for the reader.
+    # mode (MMRazor's defaults): it computes the features its published mIoU
+    # was measured with, whatever the batch.  The authors' release runs its
+    # teacher in train mode (batch statistics, running ones updated); the
+    # *_release.py configs do that with teacher_norm_eval=False
+    # (configs/tat/README.md, "Teacher normalisation").
     teacher_trainable=False,
     teacher_norm_eval=True,
     # No auxiliary head, loss or logits upsampling in the teacher's pass,

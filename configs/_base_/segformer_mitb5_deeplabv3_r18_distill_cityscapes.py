@@ -13,7 +13,8 @@ _base_ = './deeplabv3_r101_r18_distill_cityscapes.py'
 # crops; here it sees the student's 512x1024 crops (its features are
 # resolution-agnostic) and is validated as MMSegmentation tests it (sliding
 # 1024x1024 windows).  Its ``decode_head.fusion_conv`` (the fused decoder
-# feature, 256 channels at 1/4 of the input) is the feature TaT distils.
+# feature, 256 channels at 1/4 of the input), before its ReLU, is the
+# feature TaT distils.
 # Offline, point it at a local copy:
 #   --cfg-options model.teacher_ckpt=/path/to/segformer_mit-b5_8x1_1024x1024_160k_cityscapes_20211206_072934-87a052ec.pth
 model = dict(

@@ -6,7 +6,7 @@
 _base_ = '../_base_/deeplabv3_r101_r18_distill_voc.py'
 
 # Settings.  The activation-based attention maps (channel mean of the squared
-# feature, L2-normalised per image) of the feature TaT distils,
+# feature, L2-normalised per image) of the output of the module TaT distils,
 # ``decode_head.bottleneck`` (128 vs. 512 channels, 1/8 of the input; the
 # maps have one channel, so no connector is needed), are matched with
 # MMRazor's ``ATLoss``: the squared difference averaged over images and

@@ -9,6 +9,13 @@ _base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-40k_voc12aug-512x512.py
 model = dict(
     pretrained='open-mmlab://resnet18_v1c',
     backbone=dict(depth=18),
+    # the cross-entropy of every config of the DeepLabV3+ tables: a mean
+    # over the valid pixels, as the release's (configs/tat/README.md)
     decode_head=dict(
-        c1_in_channels=64, c1_channels=12, in_channels=512, channels=128),
-    auxiliary_head=dict(in_channels=256, channels=64))
+        c1_in_channels=64,
+        c1_channels=12,
+        in_channels=512,
+        channels=128,
+        loss_decode=dict(avg_non_ignore=True)),
+    auxiliary_head=dict(
+        in_channels=256, channels=64, loss_decode=dict(avg_non_ignore=True)))

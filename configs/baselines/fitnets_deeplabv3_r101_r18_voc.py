@@ -5,7 +5,8 @@
 # ``model.distiller`` differs.
 _base_ = '../_base_/deeplabv3_r101_r18_distill_voc.py'
 
-# Settings.  The hint is the feature TaT distils, the decode heads'
+# Settings.  The hint is the output of the module TaT distils (TaT takes
+# its map before the ReLU, FitNets the output), the decode heads'
 # ``decode_head.bottleneck`` (128 channels for the student, 512 for the
 # teacher, 1/8 of the input).  As in FitNets a trainable regressor maps the
 # student's feature to the teacher's width; as in MMRazor's FitNets config

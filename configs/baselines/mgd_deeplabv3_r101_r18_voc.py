@@ -9,7 +9,7 @@ _base_ = '../_base_/deeplabv3_r101_r18_distill_voc.py'
 # generation block (MMRazor's ``MGDConnector``: 1x1 alignment conv 128 ->
 # 512, then conv3x3-ReLU-conv3x3) has to reproduce the teacher's full
 # feature; MMRazor's ``MGDLoss`` is the summed squared error per image
-# times alpha_mgd.  The feature is the one TaT distils,
+# times alpha_mgd.  The feature is the output of the module TaT distils,
 # ``decode_head.bottleneck`` (128 vs. 512 channels, 1/8 of the input).
 # alpha_mgd=2e-5 and lambda_mgd (mask ratio)=0.75 are the paper's semantic
 # segmentation settings, as in the authors' release (yzd-v/MGD,

@@ -16,11 +16,16 @@ model = dict(
         type='TaTDistiller',
         features=dict(
             bottleneck=dict(
-                student='decode_head.bottleneck',
-                teacher='decode_head.bottleneck')),
+                # before the last ReLU, as the release distils it
+                student=dict(module='decode_head.bottleneck', pre_activation=True),
+                teacher=dict(module='decode_head.bottleneck', pre_activation=True))),
         patch_size=(8, 8),
         patches_per_group=4,
         anchor_window=(4, 4),
-        loss_weight=0.1,
+        # alpha = 0.1 (the release's VOC setting), times 16: the release adds
+        # alpha * L_tat to its cross-entropy divided by its batch of 16;
+        # MMSegmentation's is not divided (configs/tat/README.md, "Loss
+        # scale").
+        loss_weight=1.6,
         patch_weight=1.0,
         anchor_weight=0.4))

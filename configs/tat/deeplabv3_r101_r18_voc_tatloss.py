@@ -6,16 +6,26 @@
 # windows).  The same computation at this crop (tests compare both); the
 # form for wirings TaTDistiller does not cover (connectors, deliveries,
 # other losses in the same distiller).  The channel counts and grids must
-# be changed by hand with the networks or the crop.
+# be changed by hand with the networks or the crop.  The recorders are
+# mmtat's ModuleFeature with pre_activation=True (the bottleneck's map
+# before its ReLU, what TaTDistiller's pre_activation records; MMRazor's
+# ModuleOutputs on ``decode_head.bottleneck.bn`` would hold the post-ReLU
+# values, and mmtat refuses such a record).
 _base_ = '../_base_/deeplabv3_r101_r18_distill_voc.py'
 
 model = dict(
     distiller=dict(
         type='ConfigurableDistiller',
         student_recorders=dict(
-            feat=dict(type='ModuleOutputs', source='decode_head.bottleneck')),
+            feat=dict(
+                type='ModuleFeature',
+                source='decode_head.bottleneck',
+                pre_activation=True)),
         teacher_recorders=dict(
-            feat=dict(type='ModuleOutputs', source='decode_head.bottleneck')),
+            feat=dict(
+                type='ModuleFeature',
+                source='decode_head.bottleneck',
+                pre_activation=True)),
         distill_losses=dict(
             loss_tat=dict(
                 type='TaTLoss',
@@ -26,7 +36,8 @@ model = dict(
                 anchor_grid=(16, 16),
                 patch_weight=1.0,
                 anchor_weight=0.4,
-                loss_weight=0.1)),
+                # 16 * alpha, as deeplabv3_r101_r18_voc.py
+                loss_weight=1.6)),
         loss_forward_mappings=dict(
             loss_tat=dict(
                 preds_S=dict(from_student=True, recorder='feat'),

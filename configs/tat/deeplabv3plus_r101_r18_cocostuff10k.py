@@ -1,8 +1,9 @@
-# TaT as the authors' release runs it (Lin et al., CVPR 2022): DeepLabV3+
-# R101-D8 -> DeepLabV3+ R18-D8, the decoder's last feature, COCO-Stuff10k,
-# 512x512 crops, 40k iterations (MMSegmentation's schedule, 4 GPUs x 4
-# images).  The teacher is trained first, see
-# ../_base_/deeplabv3plus_r101_r18_distill_cocostuff10k.py.
+# TaT on the authors' release's pair and feature (Lin et al., CVPR 2022):
+# DeepLabV3+ R101-D8 -> DeepLabV3+ R18-D8, the decoder's last feature before
+# its ReLU, with MMSegmentation's recipe: COCO-Stuff10k, 512x512 crops, 40k
+# iterations (4 GPUs x 4 images).  The teacher is trained first, see
+# ../_base_/deeplabv3plus_r101_r18_distill_cocostuff10k.py.  The release's
+# own recipe is deeplabv3plus_r101_r18_cocostuff10k_release.py.
 _base_ = '../_base_/deeplabv3plus_r101_r18_distill_cocostuff10k.py'
 
 # ``decode_head.sep_bottleneck`` (stride 4: 128x128 for 512x512 crops, the
@@ -15,11 +16,16 @@ model = dict(
         type='TaTDistiller',
         features=dict(
             decoder=dict(
-                student='decode_head.sep_bottleneck',
-                teacher='decode_head.sep_bottleneck')),
+                # before the last ReLU, as the release distils it
+                student=dict(module='decode_head.sep_bottleneck', pre_activation=True),
+                teacher=dict(module='decode_head.sep_bottleneck', pre_activation=True))),
         patch_size=(4, 4),
         patches_per_group=2,
         anchor_window=(4, 4),
-        loss_weight=0.6,
+        # alpha = 0.6 (the release's COCO-Stuff10k setting), times 16: the
+        # release adds alpha * L_tat to its cross-entropy divided by its
+        # batch of 16; MMSegmentation's is not divided (configs/tat/README.md,
+        # "Loss scale").
+        loss_weight=9.6,
         patch_weight=1.0,
         anchor_weight=1.0))

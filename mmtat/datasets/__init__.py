@@ -1,5 +1,5 @@
-"""Datasets of mmtat: CamVid for MMSegmentation, and generated data for
-demos and tests."""
+"""Datasets of mmtat: CamVid for MMSegmentation, the authors' release's
+transforms MMSegmentation lacks, and generated data for demos and tests."""
 from .camvid import CamVidDataset
 from .synthetic import (
                         CAMVID_CLASSES,
@@ -12,9 +12,11 @@ from .synthetic import (
                         make_synthetic_cocostuff10k,
                         make_synthetic_voc,
 )
+from .transforms import RandomGaussianBlur, ResizeForScoring
 
 __all__ = [
-    'CamVidDataset', 'make_synthetic_voc', 'make_synthetic_cocostuff10k',
+    'CamVidDataset', 'RandomGaussianBlur', 'ResizeForScoring',
+    'make_synthetic_voc', 'make_synthetic_cocostuff10k',
     'make_synthetic_cityscapes', 'make_synthetic_camvid', 'VOC_CLASSES',
     'COCOSTUFF_CLASSES', 'CITYSCAPES_CLASSES', 'CAMVID_CLASSES', 'SHAPES'
 ]

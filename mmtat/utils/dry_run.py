@@ -138,6 +138,18 @@ def shrink_for_dry_run(cfg: Any,
             node['data_root'] = data_root
         if kind in ('RandomResize', 'Resize') and 'scale' in node:
             node['scale'] = _scaled(node['scale'], factor)
+        elif kind == 'RandomChoiceResize':
+            # short sides (ints) or (w, h) scales; a list shrinks to the
+            # distinct values
+            node['scales'] = sorted({
+                _scaled(s, factor) if isinstance(s, (tuple, list)) else
+                max(1, round(s * factor))
+                for s in node['scales']
+            })
+            if node.get('max_size'):
+                node['max_size'] = max(1, round(node['max_size'] * factor))
+        elif kind == 'ResizeForScoring':
+            node['size'] = crop
         elif kind == 'RandomCrop':
             node['crop_size'] = crop
         elif kind == 'Pad' and 'size' in node:

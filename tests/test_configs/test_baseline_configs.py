@@ -105,10 +105,12 @@ def test_config_distills_the_intended_feature(rel):
     loss_type, source = EXPECTED[_method(rel)]
     distiller = _load(rel).model.distiller
     if _method(rel) == 'tat':
-        # TaTDistiller builds its recorders and TaTLoss from `features`
+        # TaTDistiller builds its recorders and TaTLoss from `features`;
+        # TaT takes the module's map before its ReLU (the release's)
         assert distiller.type == 'TaTDistiller'
+        side = dict(module=source, pre_activation=True)
         assert [(f.student, f.teacher) for f in distiller.features.values()
-                ] == [(source, source)]
+                ] == [(side, side)]
         return
     assert distiller.type == 'ConfigurableDistiller'
     assert [v.type for v in distiller.distill_losses.values()] == [loss_type]

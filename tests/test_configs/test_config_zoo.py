@@ -29,8 +29,13 @@ METAFILES = ('configs/tat/metafile.yml', 'configs/baselines/metafile.yml')
 #: tools/train.py in tests/test_tools, the TaT variants ('voc_variants')
 #: train in tests/test_models/test_distillers, and 'camvid' trains through
 #: tools/reproduce.py --dry-run (tests/test_tools/test_reproduce.py)
+#: The release-recipe tables: voc_release trains through
+#: tools/reproduce.py --dry-run (tests/test_tools), cocostuff10k_release_val513
+#: here (the same training as cocostuff10k_release, validated the release's
+#: way, at 513x513).
 DRY_RUN_TABLES = ('voc_deeplabv3plus', 'cocostuff10k_deeplabv3plus',
-                  'cityscapes', 'cityscapes_segformer')
+                  'cityscapes', 'cityscapes_segformer',
+                  'cocostuff10k_release_val513')
 
 
 def crop_height(path: str) -> int:

@@ -120,3 +120,16 @@ def test_concurrent_runs_never_share_a_rendezvous_port():
     assert rendezvous_port([job('b', 29501)], 29500) == 29500
     assert rendezvous_port([job('a', 29500), job('b', 29501)],
                            29500) == 29502
+
+
+def test_dry_run_of_the_release_recipe_table(tmp_path):
+    """voc_release: the release-recipe TaT config and its student-only
+    baseline (MMSegmentation's released teacher, no teacher to train)."""
+    proc = run_tool(['tools/reproduce.py', 'voc_release', '--dry-run',
+                     '--work-dir', str(tmp_path), '--poll', '0.2'],
+                    timeout=1200)
+    assert_ok(proc)
+    for job in ('tat_deeplabv3plus_r101_r18_voc_release',
+                'deeplabv3plus_r18_voc_release'):
+        with open(osp.join(tmp_path, 'voc_release', job, 'done.json')) as f:
+            assert json.load(f)['checkpoint'].endswith('iter_2.pth')

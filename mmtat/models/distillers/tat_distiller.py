@@ -1,15 +1,18 @@
 # Copyright (c) mmtat contributors. All rights reserved.
 """TaT as one distiller dict: recorders, channels and grids worked out."""
 import difflib
+import inspect
+import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from mmengine.logging import print_log
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
 from ..connectors import infer_token_grid
 from ..losses import TaTLoss
-from ..utils import as_pair, as_positive_int, probe_module_outputs
+from ..utils import as_pair, as_positive_int, probe_network
 
 __all__ = ['TaTDistiller']
 
@@ -21,12 +24,18 @@ _GEOMETRY = (('patch_size', 'patch_grid'),
 #: 64 heads, anchor grid 32), used where a config gives neither form.
 _DEFAULT_GEOMETRY = dict(
     patch_size=(8, 8), patches_per_group=4, anchor_window=(4, 4))
-_LOSS_OPTIONS = ('loss_weight', 'patch_weight', 'anchor_weight',
-                 'embed_kernel_size', 'use_key_embed', 'norm_stats',
-                 'resize_student')
-_PAIR_KEYS = (('student', 'teacher', 'student_channels', 'teacher_channels')
-              + tuple(k for slot in _GEOMETRY for k in slot) + _LOSS_OPTIONS)
-_SIDE_KEYS = ('module', 'index', 'token_hw')
+_GEOMETRY_KEYS = tuple(k for slot in _GEOMETRY for k in slot)
+#: TaTLoss's own options (weights, embeddings, normalisation, resizing),
+#: taken from its signature: every TaTLoss argument but the channels and
+#: the geometry, which the distiller finds or resolves per pair.
+_LOSS_OPTIONS = tuple(
+    name for name in inspect.signature(TaTLoss.__init__).parameters
+    if name not in ('self', 'student_channels', 'teacher_channels') +
+    _GEOMETRY_KEYS)
+_OPTIONS = _GEOMETRY_KEYS + _LOSS_OPTIONS
+_PAIR_KEYS = ('student', 'teacher', 'student_channels',
+              'teacher_channels') + _OPTIONS
+_SIDE_KEYS = ('module', 'index', 'token_hw', 'pre_activation')
 _SIDES = ('student', 'teacher')
 
 
@@ -57,7 +66,7 @@ class _Side:
             raise TypeError(
                 f'{where} must be a module path such as '
                 "'decode_head.bottleneck' or a dict(module=..., index=..., "
-                f'token_hw=...), got {spec!r}')
+                f'token_hw=..., pre_activation=...), got {spec!r}')
         unknown = set(spec) - set(_SIDE_KEYS)
         if unknown:
             key = sorted(unknown)[0]
@@ -74,19 +83,38 @@ class _Side:
         token_hw = spec.get('token_hw')
         if token_hw is not None:
             token_hw = as_pair(token_hw, f'{where}.token_hw')
+        pre_activation = spec.get('pre_activation', False)
+        if not isinstance(pre_activation, bool):
+            raise TypeError(f'{where}.pre_activation must be True or False, '
+                            f'got {pre_activation!r}')
+        if pre_activation and index is not None:
+            raise ValueError(
+                f'{where}: pre_activation records the map that enters the '
+                "module's last activation, which is one tensor: drop index "
+                'or pre_activation.')
         self.where = where
         self.module: str = spec['module']
         self.index: Optional[int] = index
         self.token_hw: Optional[Tuple[int, int]] = token_hw
+        self.pre_activation: bool = pre_activation
         # filled in when the network is probed
         self.channels: Optional[int] = None
         self.map_size: Optional[Tuple[int, int]] = None
         self.extra_tokens: Optional[int] = None  # None: already a map
 
+    @property
+    def recorder(self) -> Dict[str, Any]:
+        """The config of this side's recorder."""
+        return dict(type='ModuleFeature', source=self.module,
+                    pre_activation=self.pre_activation)
+
     def resolve(self, output: Any, input_size: Tuple[int, int]) -> None:
-        """Set channels / map size from the module's probed output."""
-        what = (f'{self.where}: {self.module!r} outputs {_describe(output)} '
-                f'for a {input_size[0]}x{input_size[1]} input')
+        """Set channels / map size from the probed record of this side."""
+        records = ('its map before the last activation is'
+                   if self.pre_activation else 'outputs')
+        what = (f'{self.where}: {self.module!r} {records} '
+                f'{_describe(output)} for a {input_size[0]}x'
+                f'{input_size[1]} input')
         if self.index is not None:
             if not isinstance(output, (tuple, list)):
                 raise ValueError(f'{what}; index={self.index} needs a tuple '
@@ -163,25 +191,29 @@ class TaTDistiller(ConfigurableDistiller):
     the release's VOC geometry.
 
     A side is ``'module.path'`` or ``dict(module='module.path', index=i,
-    token_hw=(H, W))``: ``index`` picks one tensor of a tuple/list output
-    (e.g. a backbone's stages); ``(B, N, C)`` token outputs of transformer
-    layers become ``(B, C, H, W)`` maps (a :class:`TokensToMap` connector),
-    with ``(H, W)`` given by ``token_hw`` or inferred from the input size
-    (a leading class token is dropped). A student map of another size is
-    resized to the teacher's (``resize_student``).
+    token_hw=(H, W), pre_activation=False)``: ``index`` picks one tensor of
+    a tuple/list output (e.g. a backbone's stages); ``(B, N, C)`` token
+    outputs of transformer layers become ``(B, C, H, W)`` maps (a
+    :class:`TokensToMap` connector), with ``(H, W)`` given by ``token_hw``
+    or inferred from the input size (a leading class token is dropped). A
+    student map of another size is resized to the teacher's
+    (``resize_student``).
+
+    ``pre_activation=True`` distils the map that enters the module's last
+    activation (for MMCV's ``ConvModule``, its norm layer's output, negative
+    values kept), as the authors' release distils the decoder feature
+    before its last ReLU (:class:`~mmtat.models.ModuleFeatureRecorder`).
+    Every record is checked on the shape-only pass: a recorded map that a
+    later in-place operation changes (a norm layer named directly, followed
+    by ConvModule's ``ReLU(inplace=True)``) is recorded as a copy instead,
+    which is logged once; a record that still changes in training raises
+    (:mod:`mmtat.compat`, fix 5).
 
     Args:
         features (dict): pair name -> ``dict(student=side, teacher=side,
-            **overrides)``; overrides are any of the geometry, weight and
-            loss options below, and ``student_channels`` /
-            ``teacher_channels`` (then checked against the networks).
-        patch_size, patches_per_group, anchor_window, patch_grid,
-            num_heads, anchor_grid: geometry of every pair (see above).
-        loss_weight (float): ``alpha``. Defaults to 1.0.
-        patch_weight (float): ``beta``. Defaults to 1.0.
-        anchor_weight (float): ``gamma``. Defaults to 0.4.
-        embed_kernel_size, use_key_embed, norm_stats, resize_student: as in
-            :class:`~mmtat.models.TaTLoss`.
+            **overrides)``; overrides are any of the options below, and
+            ``student_channels`` / ``teacher_channels`` (then checked
+            against the networks).
         input_size (tuple[int, int], optional): ``(H, W)`` of the training
             input, for the shape pass. Required; mmtat's algorithm
             (``LeanSingleTeacherDistill``) fills it from its
@@ -190,42 +222,44 @@ class TaTDistiller(ConfigurableDistiller):
             the shape pass. Defaults to 3; mmtat's algorithm fills it from
             its ``data_preprocessor.mean``.
         init_cfg (dict, optional): mmengine initialisation config.
+        **options: for every pair, any argument of
+            :class:`~mmtat.models.TaTLoss` but the channels: the geometry
+            (``patch_size``, ``patches_per_group``, ``anchor_window`` or
+            ``patch_grid``, ``num_heads``, ``anchor_grid``; see above), the
+            weights ``loss_weight`` (alpha), ``patch_weight`` (beta),
+            ``anchor_weight`` (gamma), and ``embed_kernel_size``,
+            ``use_key_embed``, ``norm_stats``, ``resize_student``, with
+            TaTLoss's defaults.
     """
 
     def __init__(self,
                  features: Dict[str, Dict[str, Any]],
-                 patch_size=None,
-                 patches_per_group=None,
-                 anchor_window=None,
-                 patch_grid=None,
-                 num_heads=None,
-                 anchor_grid=None,
-                 loss_weight: float = 1.0,
-                 patch_weight: float = 1.0,
-                 anchor_weight: float = 0.4,
-                 embed_kernel_size: int = 1,
-                 use_key_embed: bool = True,
-                 norm_stats: str = 'per_image',
-                 resize_student: bool = True,
                  input_size: Optional[Sequence[int]] = None,
                  in_channels: Optional[int] = None,
                  init_cfg: Optional[dict] = None,
-                 **kwargs) -> None:
-        if kwargs:
+                 **options) -> None:
+        unknown = sorted(set(options) - set(_OPTIONS))
+        if unknown:
+            built = {'student_recorders', 'teacher_recorders',
+                     'distill_losses', 'loss_forward_mappings', 'connectors',
+                     'distill_deliveries'}
+            if built & set(unknown):
+                raise TypeError(
+                    'TaTDistiller builds its own recorders, losses and '
+                    f'loss_forward_mappings; got {", ".join(unknown)}. '
+                    'Describe the pairs in `features`, or use '
+                    "type='ConfigurableDistiller' with TaTLoss for a custom "
+                    'wiring.')
             raise TypeError(
-                'TaTDistiller builds its own recorders, losses and '
-                f'loss_forward_mappings; got {", ".join(sorted(kwargs))}. '
-                'Describe the pairs in `features`, or use '
-                "type='ConfigurableDistiller' with TaTLoss for a custom "
-                'wiring.')
-        common = dict(
-            patch_size=patch_size, patches_per_group=patches_per_group,
-            anchor_window=anchor_window, patch_grid=patch_grid,
-            num_heads=num_heads, anchor_grid=anchor_grid,
-            loss_weight=loss_weight, patch_weight=patch_weight,
-            anchor_weight=anchor_weight, embed_kernel_size=embed_kernel_size,
-            use_key_embed=use_key_embed, norm_stats=norm_stats,
-            resize_student=resize_student)
+                f'TaTDistiller got an unknown option {unknown[0]!r}; it '
+                'takes features, input_size, in_channels, init_cfg and the '
+                f'TaTLoss options {", ".join(_OPTIONS)}.' +
+                _did_you_mean(unknown[0], _OPTIONS))
+        defaults = {
+            name: parameter.default for name, parameter in inspect.signature(
+                TaTLoss.__init__).parameters.items() if name in _OPTIONS
+        }
+        common = {**defaults, **{k: None for k in _GEOMETRY_KEYS}, **options}
         if not isinstance(features, dict) or not features:
             raise TypeError(
                 'features must be a non-empty dict such as dict(bottleneck='
@@ -242,11 +276,11 @@ class TaTDistiller(ConfigurableDistiller):
             in_channels, 'in_channels')
         super().__init__(
             student_recorders={
-                name: dict(type='ModuleOutputs', source=p['student'].module)
+                name: p['student'].recorder
                 for name, p in self._pairs.items()
             },
             teacher_recorders={
-                name: dict(type='ModuleOutputs', source=p['teacher'].module)
+                name: p['teacher'].recorder
                 for name, p in self._pairs.items()
             },
             init_cfg=init_cfg)
@@ -309,15 +343,13 @@ class TaTDistiller(ConfigurableDistiller):
     # building from the networks
     # ------------------------------------------------------------------
     def prepare_from_student(self, model: nn.Module) -> None:
-        """Find the student's features, then initialise its recorders."""
-        self._probe('student', model)
-        super().prepare_from_student(model)
+        """Hook the student's recorders and find its features."""
+        self._prepare('student', model)
         self._build_losses_when_ready()
 
     def prepare_from_teacher(self, model: nn.Module) -> None:
-        """Find the teacher's features, then initialise its recorders."""
-        self._probe('teacher', model)
-        super().prepare_from_teacher(model)
+        """Hook the teacher's recorders and find its features."""
+        self._prepare('teacher', model)
         self._build_losses_when_ready()
 
     def _input_geometry(self) -> Tuple[Tuple[int, int], int]:
@@ -342,8 +374,12 @@ class TaTDistiller(ConfigurableDistiller):
                 "size=crop_size, ...)).")
         return self._input_size, self._in_channels
 
-    def _probe(self, side: str, model: nn.Module) -> None:
+    def _prepare(self, side: str, model: nn.Module) -> None:
+        """Hook ``side``'s recorders into ``model`` (what
+        ``ConfigurableDistiller.prepare_from_<side>`` does), then find what
+        they record with one shape-only pass (:func:`probe_network`)."""
         names = dict(model.named_modules())
+        manager = getattr(self, f'{side}_recorders')
         for pair_name, pair in self._pairs.items():
             path = pair[side].module
             if path not in names:
@@ -353,27 +389,68 @@ class TaTDistiller(ConfigurableDistiller):
                     f'({type(model).__name__}) has no module {path!r}.' +
                     _did_you_mean(path, listed) +
                     ' (all paths: [n for n, _ in model.named_modules()])')
+            try:
+                manager.get_recorder(pair_name).initialize(model)
+            except ValueError as err:
+                raise ValueError(
+                    f'features[{pair_name!r}].{side}: {err}') from None
         input_size, in_channels = self._input_geometry()
-        outputs = probe_module_outputs(
-            model, [p[side].module for p in self._pairs.values()], input_size,
-            in_channels)
+        modules = [p[side].module for p in self._pairs.values()]
+        activations = {
+            name: manager.get_recorder(name).activation_path
+            for name, p in self._pairs.items() if p[side].pre_activation
+        }
+        probe = probe_network(model, modules + list(activations.values()),
+                              input_size, in_channels, recorders=manager)
         for pair_name, pair in self._pairs.items():
             spec: _Side = pair[side]
-            if spec.module not in outputs:
+            where = f'features[{pair_name!r}].{side}'
+            if spec.module not in probe.outputs:
                 raise ValueError(
-                    f'features[{pair_name!r}].{side}: {spec.module!r} did '
-                    f'not run in a forward pass of the {side} '
-                    f'({type(model).__name__}, mode=\'tensor\'), so its '
-                    'shape cannot be checked before training; distil a '
-                    'module of the backbone, neck or decode head (auxiliary '
-                    'heads only run in the loss).')
-            spec.resolve(outputs[spec.module], input_size)
+                    f'{where}: {spec.module!r} did not run in a forward pass '
+                    f'of the {side} ({type(model).__name__}, '
+                    "mode='tensor'), so its shape cannot be checked before "
+                    'training; distil a module of the backbone, neck or '
+                    'decode head (auxiliary heads only run in the loss).')
+            if spec.pre_activation:
+                self._check_final_activation(where, spec, probe.outputs,
+                                             activations[pair_name])
+            spec.resolve(probe.records[pair_name], input_size)
             declared = pair['channels'].get(f'{side}_channels')
             if declared is not None and declared != spec.channels:
                 raise ValueError(
                     f'features[{pair_name!r}]: {side}_channels={declared} '
                     f'but {spec.module!r} has {spec.channels} channels.')
+            culprit = probe.changed_in_place.get(pair_name)
+            if culprit is not None:
+                # MMRazor would hand the loss the changed tensor.
+                manager.get_recorder(pair_name).copy = True
+                print_log(
+                    f'TaTDistiller: {where}: the output of {spec.module!r} '
+                    f'is changed in place later, in {culprit}; recording a '
+                    'copy of it (pre_activation=True on the conv module '
+                    'records the same map).',
+                    logger='current',
+                    level=logging.INFO)
         self._probed[side] = True
+
+    @staticmethod
+    def _check_final_activation(where: str, spec: _Side,
+                                outputs: Dict[str, Any],
+                                activation: str) -> None:
+        """The hooked activation must be what produces the module's output;
+        otherwise "before the last activation" would be another map."""
+        if activation not in outputs:
+            raise ValueError(
+                f'{where}: pre_activation hooks {activation!r}, the last '
+                f'activation layer of {spec.module!r}, but it did not run in '
+                'the forward pass; name the layer to record instead.')
+        if outputs[activation] is not outputs[spec.module]:
+            raise ValueError(
+                f'{where}: pre_activation: the output of {spec.module!r} is '
+                f'not the output of its last activation layer {activation!r} '
+                '(something runs after it), so there is no single map '
+                '"before its activation"; name the layer to record instead.')
 
     def _build_losses_when_ready(self) -> None:
         if not all(self._probed.values()) or self.loss_forward_mappings:

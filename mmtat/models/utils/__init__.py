@@ -1,6 +1,7 @@
 from .arguments import as_non_negative, as_pair, as_positive_int
-from .feature_probe import probe_module_outputs
+from .feature_probe import ProbeResult, probe_module_outputs, probe_network
 
 __all__ = [
-    'probe_module_outputs', 'as_pair', 'as_positive_int', 'as_non_negative'
+    'probe_module_outputs', 'probe_network', 'ProbeResult', 'as_pair',
+    'as_positive_int', 'as_non_negative'
 ]

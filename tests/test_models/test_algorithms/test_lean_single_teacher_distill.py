@@ -65,6 +65,11 @@ SHIPPED_CASES = {
         'configs/baselines/kd_deeplabv3plus_r101_r18_cocostuff10k.py'],
     'configs/baselines/cwd_deeplabv3plus_r101_r18_voc.py': [
         'configs/baselines/cwd_deeplabv3plus_r101_r18_cocostuff10k.py'],
+    # the release's recipe: pre-activation feature, teacher in train mode
+    'configs/tat/deeplabv3plus_r101_r18_voc_release.py': [
+        'configs/tat/deeplabv3plus_r101_r18_voc_release_val513.py',
+        'configs/tat/deeplabv3plus_r101_r18_cocostuff10k_release.py',
+        'configs/tat/deeplabv3plus_r101_r18_cocostuff10k_release_val513.py'],
     'configs/tat/segformer_mitb5_deeplabv3_r18_cityscapes.py': [],
     'configs/baselines/cwd_segformer_mitb5_deeplabv3_r18_cityscapes.py': [],
 }

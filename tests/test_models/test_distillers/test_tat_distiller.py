@@ -458,3 +458,190 @@ def test_tokens_that_are_no_grid_ask_for_token_hw():
 def test_bad_configs_fail_when_the_distiller_is_built(kwargs, error, match):
     with pytest.raises(error, match=match):
         TaTDistiller(**kwargs)
+
+
+# ----------------------------------------------------------------------
+# pre-activation features, and features an in-place operation changes
+# ----------------------------------------------------------------------
+def spy_loss_inputs(model, name):
+    """Keep what the recorders hand to the distill loss ``name``."""
+    seen = {}
+    loss = model.distiller.distill_losses[name]
+    forward = loss.forward
+
+    def spy(preds_S, preds_T):
+        seen['S'], seen['T'] = preds_S, preds_T
+        return forward(preds_S, preds_T)
+
+    loss.forward = spy
+    return seen
+
+
+def keep_outputs(model, paths):
+    """Copies of the outputs of ``paths`` (hooks that return None)."""
+    kept = {}
+    modules = dict(model.named_modules())
+    for path in paths:
+
+        def keep(module, inputs, output, path=path):
+            kept[path] = output.detach().clone()
+
+        modules[path].register_forward_hook(keep)
+    return kept
+
+
+@pytest.mark.parametrize('side', [
+    dict(module='decode_head.bottleneck', pre_activation=True),
+    'decode_head.bottleneck.bn',
+], ids=['pre_activation', 'norm_layer_path'])
+def test_the_loss_gets_the_norm_output_of_both_networks(side, monkeypatch):
+    """The release distils the decoder feature before its last ReLU; MMCV's
+    ConvModule applies that ReLU in place, so without a copy the loss
+    would get the post-ReLU values (minimum exactly 0)."""
+    import mmtat.models.distillers.tat_distiller as module
+    logged = []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    torch.manual_seed(0)
+    model = build(algorithm_cfg(
+        mmseg_network(R18), mmseg_network(R101),
+        dict(type='TaTDistiller',
+             features=dict(b=dict(student=side, teacher=side)), **SMALL)))
+    if isinstance(side, str):
+        # the probe found the in-place ReLU and switched to a copy
+        assert len(logged) == 2 and all(
+            "'decode_head.bottleneck.activate' (ReLU(inplace=True))" in m
+            and 'recording a copy' in m for m in logged), logged
+    else:
+        assert logged == []
+    seen = spy_loss_inputs(model, 'loss_tat_b')
+    norms = {
+        side_name: keep_outputs(
+            getattr(model, net), ['decode_head.bottleneck.bn'])
+        for side_name, net in (('S', 'student'), ('T', 'teacher'))
+    }
+    model.train()
+    data = model.data_preprocessor(batch(), True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    for side_name in ('S', 'T'):
+        reached = seen[side_name].detach()
+        assert reached.min() < 0  # negatives kept
+        torch.testing.assert_close(
+            reached, norms[side_name]['decode_head.bottleneck.bn'],
+            rtol=0, atol=0)
+    # TaT's gradient alone reaches the student's norm layer
+    model.zero_grad()
+    losses['distill.loss_tat_b'].backward()
+    bn = model.student.decode_head.bottleneck.bn
+    assert bn.weight.grad is not None and bn.weight.grad.abs().sum() > 0
+
+
+class InPlaceAfter(BaseModel):
+    """A stride-4 conv block followed by an in-place activation, in four
+    ways; ``RECORD`` is the recorded module and ``CULPRIT`` where the
+    in-place operation runs."""
+    RECORD = dict(norm='block.bn', conv='block.conv', module='block',
+                  functional='block')
+    CULPRIT = dict(
+        norm="'block.activate' (ReLU(inplace=True))",
+        conv="'block.activate' (ReLU(inplace=True))",
+        module="'act' (ReLU(inplace=True))",
+        functional="'the network' (the forward code of InPlaceAfter)")
+
+    def __init__(self, case: str, channels: int) -> None:
+        from mmcv.cnn import ConvModule
+        super().__init__()
+        self.case = case
+        norm_cfg = None if case == 'conv' else dict(type='BN')
+        act_cfg = dict(type='ReLU') if case in ('norm', 'conv') else None
+        self.block = ConvModule(3, channels, 3, stride=4, padding=1,
+                                norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.act = nn.ReLU(inplace=True)
+        self.head = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        x = self.block(inputs)
+        if self.case == 'module':
+            x = self.act(x)
+        elif self.case == 'functional':
+            x = torch.relu_(x)
+        x = self.head(x)
+        return dict(loss=x.mean()) if mode == 'loss' else x
+
+
+@pytest.mark.parametrize('case', list(InPlaceAfter.RECORD))
+def test_a_record_changed_in_place_later_is_copied_and_logged(
+        case, monkeypatch):
+    from mmrazor.registry import MODELS
+
+    import mmtat.models.distillers.tat_distiller as module
+    logged = []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    path = InPlaceAfter.RECORD[case]
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        model = MODELS.build(dict(
+            type='LeanSingleTeacherDistill',
+            data_preprocessor=dict(type='mmseg.SegDataPreProcessor',
+                                   size=(32, 32)),
+            architecture=InPlaceAfter(case, 4),
+            teacher=InPlaceAfter(case, 8),
+            distiller=dict(type='TaTDistiller',
+                           features=dict(f=dict(student=path, teacher=path)),
+                           **SMALL)))
+    assert len(logged) == 2, logged
+    for side, message in zip(('student', 'teacher'), logged):
+        assert f"features['f'].{side}: the output of {path!r} is changed " \
+            f'in place later, in {InPlaceAfter.CULPRIT[case]}' in message
+    seen = spy_loss_inputs(model, 'loss_tat_f')
+    model.train()
+    losses = model.loss(torch.randn(2, 3, 32, 32))
+    assert losses['distill.loss_tat_f'] > 0
+    assert seen['S'].min() < 0 and seen['T'].min() < 0
+
+
+def test_a_record_changed_in_place_during_training_is_refused():
+    """What the probe cannot see (here: the ReLU made in-place after the
+    model was built) still never reaches the loss."""
+    from mmtat.compat import RecordChangedInPlace
+    model = toy_algorithm('conv', 'conv')
+    model.student.conv.register_forward_hook(
+        lambda m, i, o: None if o.relu_() is None else None)
+    with pytest.raises(RecordChangedInPlace, match=r"of 'conv'"):
+        model.loss(torch.randn(2, 3, 32, 32))
+
+
+def test_pre_activation_errors_name_the_module():
+    from mmcv.cnn import ConvModule
+    with pytest.raises(ValueError, match=r"features\['f'\]\.student: "
+                       r"pre_activation: 'conv' ends with no activation"):
+        toy_algorithm(dict(module='conv', pre_activation=True), 'conv')
+    with pytest.raises(TypeError, match=r'pre_activation must be True or '
+                       r'False, got 1'):
+        toy_algorithm(dict(module='conv', pre_activation=1), 'conv')
+    with pytest.raises(ValueError, match='drop index or pre_activation'):
+        toy_algorithm(dict(module='conv', pre_activation=True, index=0),
+                      'conv')
+
+    class ActThenAdd(InPlaceAfter):
+        """The block's activation is not its last operation."""
+
+        def __init__(self, channels):
+            super().__init__('norm', channels)
+            self.block.forward = (
+                lambda x, f=self.block.forward: f(x) + 1)
+
+    with pytest.raises(ValueError, match='not the output of its last '
+                       "activation layer 'block.activate'"):
+        from mmrazor.registry import MODELS
+        with DefaultScope.overwrite_default_scope('mmrazor'):
+            MODELS.build(dict(
+                type='LeanSingleTeacherDistill',
+                data_preprocessor=dict(type='mmseg.SegDataPreProcessor',
+                                       size=(32, 32)),
+                architecture=ActThenAdd(4), teacher=ActThenAdd(8),
+                distiller=dict(type='TaTDistiller', features=dict(f=dict(
+                    student=dict(module='block', pre_activation=True),
+                    teacher='block')), **SMALL)))
+    del ConvModule

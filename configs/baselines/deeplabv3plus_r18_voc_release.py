@@ -1,0 +1,22 @@
+# Student-only baseline of configs/tat/deeplabv3plus_r101_r18_voc_release.py:
+# DeepLabV3+ R18-D8 alone with the authors' TaT release's recipe on Pascal
+# VOC 2012 + aug (its baseline script's settings; configs/tat/README.md,
+# "The release's recipe").
+_base_ = [
+    './deeplabv3plus_r18_voc.py',
+    '../_base_/recipes/tat_release_voc.py',
+]
+
+train_dataloader = {{_base_.release_train_dataloader}}
+optim_wrapper = {{_base_.release_optim_wrapper}}
+param_scheduler = {{_base_.release_param_scheduler}}
+train_cfg = {{_base_.release_train_cfg}}
+default_hooks = dict(checkpoint=dict(interval={{_base_.release_val_interval}}))
+
+data_preprocessor = dict(size=(513, 513))
+model = dict(
+    data_preprocessor=data_preprocessor,
+    # CE / 16 (the release's batch_average), a mean over the valid pixels
+    decode_head=dict(
+        loss_decode=dict(loss_weight=1 / 16, avg_non_ignore=True)),
+    auxiliary_head=None)

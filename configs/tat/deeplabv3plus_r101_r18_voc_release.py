@@ -1,0 +1,33 @@
+# TaT with the authors' release's whole training recipe (Lin et al., CVPR
+# 2022; sihaoevery/TaT-seg): DeepLabV3+ R101-D8 -> R18-D8 on Pascal VOC 2012
+# + aug, as far as MMSegmentation expresses it (configs/tat/README.md, "The
+# release's recipe", lists every setting and what cannot be matched).
+# 513x513 crops, 100 epochs of 16 images (66,100 iterations; 4 GPUs x 4).
+# Scored as MMSegmentation scores (full resolution); the release's 513x513
+# scoring is deeplabv3plus_r101_r18_voc_release_val513.py.
+_base_ = [
+    './deeplabv3plus_r101_r18_voc.py',
+    '../_base_/recipes/tat_release_voc.py',
+]
+
+train_dataloader = {{_base_.release_train_dataloader}}
+optim_wrapper = {{_base_.release_optim_wrapper}}
+param_scheduler = {{_base_.release_param_scheduler}}
+train_cfg = {{_base_.release_train_cfg}}
+default_hooks = dict(checkpoint=dict(interval={{_base_.release_val_interval}}))
+
+model = dict(
+    data_preprocessor=dict(size=(513, 513)),
+    architecture=dict(
+        # CE / 16 (batch_average=True: the release's CE, a mean over the
+        # valid pixels, is divided by its batch of 16, whatever the GPUs)
+        decode_head=dict(
+            loss_decode=dict(loss_weight=1 / 16, avg_non_ignore=True)),
+        # the release's DeepLabV3+ has no auxiliary head
+        auxiliary_head=None),
+    # the release runs the teacher in train mode (t_net.train()): its BN
+    # layers use batch statistics and update their running ones
+    teacher_norm_eval=False,
+    # alpha as in the paper's VOC setting, against CE / 16: the same ratio
+    # (16 * alpha) as the MMSegmentation-recipe config's 1.6 against CE
+    distiller=dict(loss_weight=0.1))
