@@ -111,10 +111,12 @@ class LeanSingleTeacherDistill(SingleTeacherDistill):
     statistics of norm layers it skips (auxiliary heads, layers after the
     last recorded module) are then not updated.
 
-    Networks can run in the channels-last memory layout (their 4-D weights
-    converted once when the algorithm is built; the loss inputs are handed
-    over in the default layout), which changes the recorded features only
-    by float32 rounding. Whether it pays is a matter of the hardware.
+    Both networks run in the channels-last memory layout by default (their
+    4-D weights converted once when the algorithm is built; the inputs of
+    the distillation losses are handed over in the default layout, since
+    some reshape with ``view``), which changes the recorded features and
+    the losses only by float32 rounding; the default is what was faster on
+    the CPU the project is measured on (README, "Cost").
 
     The algorithm also hands the training input size to a distiller that
     needs it for a shape pass when it is built (a distiller class that
@@ -129,9 +131,9 @@ class LeanSingleTeacherDistill(SingleTeacherDistill):
         lean_teacher (bool): run only what the teacher recorders need; False
             runs MMRazor's ``teacher(..., mode='loss')``. Defaults to True.
         teacher_channels_last (bool): the teacher in the channels-last
-            layout. Defaults to False.
+            layout. Defaults to True.
         student_channels_last (bool): the student in the channels-last
-            layout. Defaults to False.
+            layout. Defaults to True.
         **kwargs: the other arguments of MMRazor's ``SingleTeacherDistill``
             (``architecture``, ``data_preprocessor``, ``teacher_ckpt``,
             ``teacher_trainable``, ``teacher_norm_eval``, ...).
@@ -141,8 +143,8 @@ class LeanSingleTeacherDistill(SingleTeacherDistill):
                  distiller: dict,
                  teacher: Any,
                  lean_teacher: bool = True,
-                 teacher_channels_last: bool = False,
-                 student_channels_last: bool = False,
+                 teacher_channels_last: bool = True,
+                 student_channels_last: bool = True,
                  **kwargs) -> None:
         lean_teacher = _flag(lean_teacher, 'lean_teacher')
         teacher_channels_last = _flag(teacher_channels_last,
