@@ -194,12 +194,14 @@ def _teacher_timer(teacher, device: str) -> List[float]:
     return times
 
 
-def _loss_check(model, data, optim_wrapper) -> Dict[str, float]:
+def _loss_check(model, data, optim_wrapper,
+                records_path: Optional[str] = None) -> Dict[str, float]:
     """The losses of one forward pass (no update) with every dropout layer
     in eval mode and a fixed seed: the same for the full and the lean
     teacher pass when the lean one records the same features (the full pass
     runs dropout layers the lean one skips, which would shift the random
-    masks of the student's)."""
+    masks of the student's). With ``records_path``, the records the losses
+    read are saved there (as float32 in the default layout)."""
     import torch
     from torch import nn
     model.train()
@@ -213,7 +215,37 @@ def _loss_check(model, data, optim_wrapper) -> Dict[str, float]:
         losses = model(**batch, mode='loss')
     total, log_vars = model.parse_losses(losses)
     model.train()
+    if records_path is not None:
+        torch.save(_records_read(model.distiller), records_path)
     return {key: float(value) for key, value in log_vars.items()}
+
+
+def _records_read(distiller) -> Dict[str, Any]:
+    """``'teacher.<recorder>[i]'`` / ``'student...'`` -> each record a loss
+    of the distiller reads."""
+    records = {}
+    for mapping in distiller.loss_forward_mappings.values():
+        for spec in mapping.values():
+            side = 'student' if spec['from_student'] else 'teacher'
+            index = spec.get('record_idx', 0)
+            data = getattr(distiller, f'{side}_recorders').get_recorder(
+                spec['recorder']).get_record_data(index,
+                                                  spec.get('data_idx'))
+            records[f'{side}.{spec["recorder"]}[{index}]'] = data.detach(
+            ).float().cpu().contiguous()
+    return records
+
+
+def _records_relative_error(path: str, reference: str) -> Dict[str, float]:
+    """``|a - b| / |b|`` of each record saved at ``path`` against the one at
+    ``reference`` (:func:`_loss_check`)."""
+    import torch
+    got, want = (torch.load(p, weights_only=True) for p in (path, reference))
+    return {
+        key: float((got[key].double() - want[key].double()).norm() /
+                   want[key].double().norm().clamp(min=1e-30))
+        for key in sorted(want) if key in got
+    }
 
 
 def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
@@ -316,7 +348,8 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
             result['distill_params'] = _count_params(model.distiller)
             result['distill_time_s'] = _distill_time(model, spec, device)
             model.load_state_dict(initial_state)
-            result['loss_check'] = _loss_check(model, data, optim_wrapper)
+            result['loss_check'] = _loss_check(model, data, optim_wrapper,
+                                               spec.get('records_path'))
         result['teacher_pass_used'] = getattr(model, 'teacher_pass', None)
     return result
 
@@ -373,6 +406,7 @@ def _measure(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def run_benchmark(args) -> List[Dict[str, Any]]:
     import copy
+    import tempfile
 
     from mmengine.config import Config
 
@@ -400,6 +434,8 @@ def run_benchmark(args) -> List[Dict[str, Any]]:
         jobs += [(config, 'method', p) for p in passes]
 
     results = []
+    # records of the loss checks, compared between the passes of a config
+    records_dir = tempfile.TemporaryDirectory(prefix='mmtat_benchmark_')
     for index, (config, role, teacher_pass) in enumerate(jobs, 1):
         label = {'teacher': FLOOR_TEACHER, 'student': FLOOR_STUDENT}.get(
             role, 'method')
@@ -412,6 +448,9 @@ def run_benchmark(args) -> List[Dict[str, Any]]:
                     batch_size=args.batch_size, crop=list(args.crop),
                     device=args.device, amp=args.amp,
                     teacher_pass=teacher_pass)
+        if teacher_pass:
+            spec['records_path'] = osp.join(records_dir.name,
+                                            f'{index}_{teacher_pass}.pt')
         result = _measure(spec)
         if role == 'teacher':
             result['method'] = FLOOR_TEACHER
@@ -420,7 +459,24 @@ def run_benchmark(args) -> List[Dict[str, Any]]:
         results.append(result)
         print(f'    -> {result["method"]}: {result["iter_time_s"]:.3f} s/iter,'
               f' peak {result["peak_mem_mb"]:.0f} MB', flush=True)
+    _compare_records(results, jobs, records_dir.name)
+    records_dir.cleanup()
     return results
+
+
+def _compare_records(results, jobs, records_dir: str) -> None:
+    """``records_rel_error`` of each lean run: its loss check's records
+    against those of the full pass of the same config."""
+    paths: Dict[str, Dict[str, str]] = {}
+    for index, (config, _, teacher_pass) in enumerate(jobs, 1):
+        path = osp.join(records_dir, f'{index}_{teacher_pass}.pt')
+        if teacher_pass and osp.isfile(path):
+            paths.setdefault(config, {})[teacher_pass] = path
+    for (config, _, teacher_pass), result in zip(jobs, results):
+        saved = paths.get(config, {})
+        if teacher_pass == 'lean' and 'full' in saved:
+            result['records_rel_error'] = _records_relative_error(
+                saved['lean'], saved['full'])
 
 
 def benchmark_markdown(results, machine) -> str:
@@ -464,8 +520,9 @@ def _pass_label(row: Dict[str, Any]) -> str:
 
 
 def _relative_difference(a: Dict[str, float], b: Dict[str, float]) -> float:
+    """Largest relative difference of the losses (not the accuracies)."""
     return max(abs(a[k] - b[k]) / max(abs(b[k]), 1e-12) for k in b
-               if k in a)
+               if k in a and 'loss' in k)
 
 
 def _pass_comparison(results) -> List[str]:
@@ -480,19 +537,22 @@ def _pass_comparison(results) -> List[str]:
         return []
     lines = [
         '', 'Lean against full teacher pass (MMRazor\'s teacher(..., '
-        "mode='loss') in the default memory layout); losses of one "
-        'forward pass from the same weights and batch with dropout in eval '
-        'mode (largest relative difference over the logged values):', '',
+        "mode='loss') in the default memory layout); losses and the records "
+        'they read, of one forward pass from the same weights and batch with '
+        'dropout in eval mode (largest relative difference over the logged '
+        'values and over the teacher and student records):', '',
         '| method | dataset | config | s / iter full | lean | lean / full | '
         'teacher pass s full | lean | lean / full | peak mem (MB) full | '
-        'lean | losses rel. diff. |',
-        '|---|---|---|---|---|---|---|---|---|---|---|---|'
+        'lean | losses rel. diff. | records rel. diff. |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|'
     ]
     for config, by_pass in pairs:
         full, lean = by_pass['full'], by_pass['lean']
         diff = (_relative_difference(lean['loss_check'], full['loss_check'])
                 if lean.get('loss_check') and full.get('loss_check') else
                 None)
+        errors = lean.get('records_rel_error') or {}
+        records = max(errors.values()) if errors else None
         lines.append(
             f'| {lean["method"]} | {lean["dataset"]} | `{config}` | '
             f'{full["iter_time_s"]:.3f} | {lean["iter_time_s"]:.3f} | '
@@ -500,7 +560,7 @@ def _pass_comparison(results) -> List[str]:
             f'{full["teacher_pass_s"]:.3f} | {lean["teacher_pass_s"]:.3f} | '
             f'{lean["teacher_pass_s"] / full["teacher_pass_s"]:.2f}x | '
             f'{full["peak_mem_mb"]:.0f} | {lean["peak_mem_mb"]:.0f} | '
-            f'{fmt(diff, ".1e")} |')
+            f'{fmt(diff, ".1e")} | {fmt(records, ".1e")} |')
     return lines
 
 

@@ -126,14 +126,23 @@ def test_benchmark_counts_the_distillers_parameters(bench):
 
 def test_both_teacher_passes_give_the_same_losses(bench):
     """The loss check: one forward pass from the same weights and batch
-    (dropout in eval mode) per pass."""
+    (dropout in eval mode) per pass; the lean one (channels-last networks)
+    differs from MMRazor's by float32 rounding."""
     results = bench['report']['results']
     for full, lean in (results[2:4], results[4:6]):
-        assert full['loss_check'] and full['loss_check'] == lean[
-            'loss_check']
+        assert full['loss_check'].keys() == lean['loss_check'].keys()
         assert full['loss_check']['loss'] > 0
+        for key, value in full['loss_check'].items():
+            if 'loss' in key:
+                assert lean['loss_check'][key] == pytest.approx(
+                    value, rel=1e-4), key
+        assert 'records_rel_error' not in full
+        errors = lean['records_rel_error']
+        assert errors and all(0 <= e < 1e-4 for e in errors.values())
     assert 'distill.loss_tat_bottleneck' in results[2]['loss_check']
     assert 'distill.loss_kd' in results[4]['loss_check']
+    assert set(results[3]['records_rel_error']) == {
+        'student.bottleneck[0]', 'teacher.bottleneck[0]'}
 
 
 def test_benchmark_markdown_has_a_row_per_method(bench):
@@ -173,7 +182,9 @@ def test_benchmark_markdown_compares_the_teacher_passes(bench):
     for row, (full, lean) in zip(compared, (results[2:4], results[4:6])):
         ratio = row[header.index('lean / full')]
         assert ratio == f'{lean["iter_time_s"] / full["iter_time_s"]:.2f}x'
-        assert row[header.index('losses rel. diff.')] == '0.0e+00'
+        assert float(row[header.index('losses rel. diff.')]) < 1e-4
+        assert float(row[header.index('records rel. diff.')]) == float(
+            f'{max(lean["records_rel_error"].values()):.1e}')
 
 
 def test_benchmark_plot_is_a_png(bench):
