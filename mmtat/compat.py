@@ -1,13 +1,13 @@
 """Every workaround mmtat needs to run the OpenMMLab stack on current torch.
 
 All of them are listed here, each with the reason and the upstream versions
-it was written for, and all are applied by :func:`apply` when ``mmtat`` is
-imported (``import mmtat`` must therefore come before the first ``import
-mmrazor``; ``tools/*.py`` and ``custom_imports=dict(imports=['mmtat'])`` do
-that).  Fixes 1, 2, 5 and 6 live in this module; 3 and 4 must act before
-mmtat can be imported and live in ``_mmtat_startup`` (see the end of this
-list).  No installed file is edited: the fixes act on the running
-interpreter only.
+it was written for; all but fix 7 are applied by :func:`apply` when
+``mmtat`` is imported (``import mmtat`` must therefore come before the
+first ``import mmrazor``; ``tools/*.py`` and
+``custom_imports=dict(imports=['mmtat'])`` do that).  Fixes 1, 2, 5, 6
+and 7 live in this module; 3 and 4 must act before mmtat can be imported
+and live in ``_mmtat_startup`` (see the end of this list).  No installed
+file is edited: the fixes act on the running interpreter only.
 
 Fixes
 -----
@@ -86,6 +86,20 @@ Fixes
    layer's hook tables (forward, forward-pre, backward) to its
    replacement, so hooks and their handles keep working.
 
+7. **CPU BatchNorm backward with a strided size-1 batch** (torch 2.13,
+   CPU).  ``batch_norm``'s CPU backward returns a wrong input gradient, with
+   no error, for a contiguous input whose ``grad_output`` has channels-last
+   strides and a size-1 batch dimension with a stride smaller than one
+   image (exactly what the transposes of TaT's attention hand back for a
+   batch, or a CPU step, of one image with one patch).  A stride of a
+   size-1 dimension must not change any result; no upstream report was
+   found.  :class:`ContiguousGrad` (identity forward, contiguous gradient
+   backward) goes between TaT's embeddings and what consumes them;
+   :func:`cpu_batch_norm_backward_is_wrong` reproduces the bug (a test
+   checks that it does on torch 2.13, and that the guard is what makes a
+   one-image gradient right wherever it does).  Not applied globally: the
+   loss calls it where the layout arises.
+
 Fixes 3 and 4 must hold before the first ``Config.fromfile``, which
 MMSegmentation's own ``tools/train.py`` calls before anything imports mmtat
 (a config's ``custom_imports`` run after its bases are resolved).  They live
@@ -117,7 +131,8 @@ __all__ = [
     'apply', 'MMRazorQuantizationUnavailable', 'MMENGINE_SAFE_GLOBALS',
     'mmengine_checkpoint_globals', 'RecordChangedInPlace',
     'changed_record_versions', 'tensor_versions',
-    'revert_sync_batchnorm_keeping_hooks'
+    'revert_sync_batchnorm_keeping_hooks', 'ContiguousGrad',
+    'cpu_batch_norm_backward_is_wrong'
 ]
 
 _QUANT_MODULE = 'mmrazor.structures.quantization'
@@ -470,3 +485,35 @@ def apply() -> None:
     # fixes 3 and 4 (normally already active through mmtat-startup.pth)
     _mmtat_startup.install()
     _applied = True
+
+
+class ContiguousGrad(torch.autograd.Function):
+    """Identity whose backward hands on a contiguous gradient (fix 7).
+
+    Costs one copy of the gradient of the tensor it wraps.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore
+        return grad.contiguous()
+
+
+def cpu_batch_norm_backward_is_wrong() -> bool:
+    """Whether this torch has fix 7's bug: the CPU input gradient of a
+    training-mode ``batch_norm`` of one image, for a channels-last
+    ``grad_output`` whose batch stride is 1, differs from the gradient for
+    the same values in contiguous memory."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 8, 4, 4, dtype=torch.float64, generator=generator,
+                    requires_grad=True)
+    y = torch.nn.functional.batch_norm(x, None, None, training=True)
+    grad = torch.randn(1, 4, 4, 8, dtype=torch.float64,
+                       generator=generator).permute(0, 3, 1, 2)
+    strided = grad.as_strided(grad.shape, (1, ) + grad.stride()[1:])
+    (got, ) = torch.autograd.grad(y, x, strided, retain_graph=True)
+    (want, ) = torch.autograd.grad(y, x, strided.contiguous())
+    return not torch.allclose(got, want, rtol=1e-9, atol=1e-12)

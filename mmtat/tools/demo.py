@@ -17,8 +17,8 @@
    mIoU on the validation split, built from the metrics the three runs
    returned, and writes it to ``WORK_DIR/demo_results.{json,md}``;
 6. draws what the TaT student matches on the first validation image
-   (:mod:`mmtat.tools.visualize_tat`: attention of chosen positions, PCA
-   of the features) into ``WORK_DIR/pictures``.
+   (:mod:`mmtat.visualization.config_pictures`: attention of chosen
+   positions, PCA of the features) into ``WORK_DIR/pictures``.
 
 The configs are the real ones, loaded with ``mmengine.Config.fromfile``;
 this script only overrides what a CPU run on tiny images needs (see
@@ -57,9 +57,9 @@ from mmengine.runner import Runner
 # mmtat before anything imports MMRazor: compat fixes, registers TaT
 import mmtat  # noqa: F401
 from mmtat.datasets import VOC_CLASSES, make_synthetic_voc
-from mmtat.tools.visualize_tat import visualize
 from mmtat.utils import config_file, display_config
 from mmtat.utils.dry_run import shrink_for_dry_run
+from mmtat.visualization import visualize_config
 
 TAT_CONFIG = config_file('tat/deeplabv3_r101_r18_voc.py')
 BASELINE_CONFIG = config_file('baselines/deeplabv3_r18_voc.py')
@@ -346,7 +346,7 @@ def main(argv=None) -> dict:
                        'val.txt')) as f:
         image_id = f.readline().strip()
     pictures_dir = osp.join(work_dir, 'pictures')
-    pictures = visualize(
+    pictures = visualize_config(
         copy.deepcopy(tat_cfg), tat_student['checkpoint'],
         osp.join(data_root, 'JPEGImages', image_id + '.jpg'), pictures_dir,
         title='demo TaT student,')

@@ -1,4 +1,10 @@
-"""Pictures of what TaT matches (see :mod:`.tat_pictures`)."""
+"""Pictures of what TaT matches (see :mod:`.tat_pictures`), for a config and
+checkpoint (:mod:`.config_pictures`)."""
+from .config_pictures import (
+    DEFAULT_POSITIONS,
+    RANDOM_WEIGHTS,
+    visualize_config,
+)
 from .tat_pictures import (
     anchor_attention_map,
     draw_tat_pictures,
@@ -10,5 +16,6 @@ from .tat_pictures import (
 
 __all__ = [
     'prepare_image', 'inspect_tat', 'pca_colours', 'patch_attention_map',
-    'anchor_attention_map', 'draw_tat_pictures'
+    'anchor_attention_map', 'draw_tat_pictures', 'visualize_config',
+    'DEFAULT_POSITIONS', 'RANDOM_WEIGHTS'
 ]

@@ -1,6 +1,7 @@
-"""tools/analysis/gpu_check.py: the prepared GPU check runs its CPU parts
-on a machine without CUDA and says what it skipped; its GPU-part plumbing
-runs on the CPU at toy sizes."""
+"""mmtat.tools.gpu_check: the prepared GPU check runs its CPU checks on a
+machine without CUDA and says what it skipped; its GPU checks' plumbing
+runs on the CPU at toy sizes; the checks are one list a new check is
+appended to."""
 import json
 import os.path as osp
 
@@ -8,45 +9,57 @@ import pytest
 import torch
 from tool_utils import assert_ok, run_tool
 
-SCRIPT = 'tools/analysis/gpu_check.py'
+from mmtat.tools import gpu_check
+
+CUDA = torch.cuda.is_available()
 
 
-def test_cpu_machine_runs_the_cpu_parts_and_skips_the_gpu_parts(tmp_path):
-    out = str(tmp_path)
-    args = [SCRIPT, '--out', out]
-    if torch.cuda.is_available():  # the GPU parts would take minutes here
-        args += ['--skip', 'loss_benchmark', 'method_benchmark']
-    proc = run_tool(args)
-    assert_ok(proc)
+def _report(out):
     with open(osp.join(out, 'gpu_check.json')) as f:
         report = json.load(f)
-    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    with open(osp.join(out, 'gpu_check.md')) as f:
+        return report, f.read()
+
+
+def test_cpu_machine_runs_the_cpu_checks_and_skips_the_gpu_checks(tmp_path):
+    out = str(tmp_path)
+    argv = ['--out', out]
+    if CUDA:  # the GPU checks would take minutes here
+        argv += ['--skip', 'loss_benchmark', 'method_benchmark']
+    assert gpu_check.main(argv) == 0
+    report, text = _report(out)
+    device = 'cuda' if CUDA else 'cpu'
     assert report['environment']['device'] == device
-    rows = report['correctness']
+    rows = report['correctness']['rows']
+    assert report['correctness']['passed'] is True
     assert {r['case'] for r in rows} == {'patches_and_anchors',
                                         'large_attention'}
     assert all(r['passed'] and r['finite'] for r in rows), rows
+    # the release reference's loss, on the device within tolerance
+    for r in rows:
+        assert r['loss'] == pytest.approx(r['loss_reference'], rel=2e-3)
     large = [r for r in rows if r['case'] == 'large_attention']
     assert {r['attention'] for r in large} == {
         'sdpa' if device == 'cuda' else 'chunked'}
+    assert not any(r['warnings'] for r in rows)  # no fallback, no notice
     if device == 'cpu':
         assert {r['precision'] for r in rows} == {'fp32', 'amp_bf16'}
         for part in ('loss_benchmark', 'method_benchmark'):
             assert 'no CUDA device' in report[part]['skipped']
-    with open(osp.join(out, 'gpu_check.md')) as f:
-        text = f.read()
-    assert '## 1. TaTLoss against the CPU float64 result' in text
+    assert '## 1. TaTLoss against the release reference' in text
     if device == 'cpu':
         assert text.count('Skipped: no CUDA device') == 2
 
 
-def test_gpu_parts_plumbing_at_toy_sizes_on_the_cpu(tmp_path):
+def test_gpu_checks_plumbing_at_toy_sizes_on_the_cpu(tmp_path):
+    """The loss benchmark runs as its own tool (a subprocess, as the GPU
+    run does), through the repository's entry point."""
     out = str(tmp_path)
-    proc = run_tool([SCRIPT, '--out', out, '--device', 'cpu', '--quick',
-                     '--skip', 'method_benchmark'])
+    proc = run_tool(['tools/analysis/gpu_check.py', '--out', out, '--device',
+                     'cpu', '--quick', '--skip', 'method_benchmark',
+                     'correctness'])
     assert_ok(proc)
-    with open(osp.join(out, 'gpu_check.json')) as f:
-        report = json.load(f)
+    report, _ = _report(out)
     loss = report['loss_benchmark']
     assert {(r['case'], r['impl']) for r in loss['rows']} == {
         (case, impl) for case in ('tiny_patches', 'global_tiny')
@@ -56,12 +69,27 @@ def test_gpu_parts_plumbing_at_toy_sizes_on_the_cpu(tmp_path):
     assert loss['memory_ratio'] > 0
     assert osp.isfile(osp.join(out, 'tat_loss_benchmark.json'))
     assert report['method_benchmark'] == dict(skipped='--skip')
+    assert report['correctness'] == dict(skipped='--skip')
 
 
-@pytest.mark.skipif(torch.cuda.is_available(),
-                    reason='about machines without CUDA')
-def test_cuda_requested_without_cuda_is_refused(tmp_path):
-    proc = run_tool([SCRIPT, '--out', str(tmp_path), '--device', 'cuda'])
-    assert proc.returncode != 0
-    assert 'torch.cuda.is_available() is False' in proc.stdout
-    assert 'Traceback' not in proc.stdout
+def test_a_failed_check_makes_the_exit_status_1(tmp_path, monkeypatch):
+    def failing(ctx):
+        return dict(rows=[], passed=False)
+
+    monkeypatch.setattr(gpu_check, 'CHECKS', [
+        gpu_check.Check('always_fails', 'A check that fails', False, failing,
+                        lambda result: ['it failed'],
+                        lambda result: ['always_fails: failed'])
+    ])
+    assert gpu_check.main(['--out', str(tmp_path), '--device', 'cpu']) == 1
+    report, text = _report(str(tmp_path))
+    assert report['summary'] == ['always_fails: failed']
+    assert '## 1. A check that fails' in text and 'it failed' in text
+
+
+@pytest.mark.skipif(CUDA, reason='about machines without CUDA')
+def test_cuda_requested_without_cuda_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        gpu_check.main(['--out', str(tmp_path), '--device', 'cuda'])
+    assert 'torch.cuda.is_available() is False' in str(exc.value)
+    assert str(exc.value).startswith('ERROR: ')

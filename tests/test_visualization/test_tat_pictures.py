@@ -113,3 +113,17 @@ def test_a_model_without_tat_is_refused(voc_model):
     voc_model.distiller.distill_losses.clear()
     with pytest.raises(ValueError, match='has no TaT loss'):
         inspect_tat(voc_model, torch.zeros(1, 3, 128, 128))
+
+
+def test_a_config_without_distiller_is_one_paragraph(tmp_path):
+    """visualize_config (the tool's and the demo's) names what is wrong."""
+    from mmtat.utils import InputError
+    from mmtat.visualization import visualize_config
+    cfg = Config.fromfile(osp.join(REPO,
+                                   'configs/baselines/deeplabv3_r18_voc.py'))
+    with pytest.raises(InputError, match='the config has no distiller'):
+        visualize_config(cfg, 'none', 'no.jpg', str(tmp_path))
+    cfg = Config.fromfile(osp.join(REPO,
+                                   'configs/tat/deeplabv3_r101_r18_voc.py'))
+    with pytest.raises(InputError, match='the image no.jpg does not exist'):
+        visualize_config(cfg, 'none', 'no.jpg', str(tmp_path))

@@ -3,17 +3,27 @@ from .attention import (
     ChunkedAttentionMSE,
     attention_mse,
     floored_softmax_,
-    large_attention_impl,
+    tat_attention,
 )
 from .batch_norm import (
-    ContiguousGrad,
+    embedding_batch_norm,
     frozen_running_stats,
     per_image_batch_norm,
     update_running_stats_sequentially,
 )
+from .sdpa import (
+    FUSED_SDPA_BACKENDS,
+    LargeAttentionPlan,
+    attention_matrix_bytes,
+    choose_large_attention,
+    plan_large_attention,
+    sdpa_attention_mse,
+)
 
 __all__ = [
-    'attention_mse', 'large_attention_impl', 'floored_softmax_',
-    'ChunkedAttentionMSE', 'ContiguousGrad', 'frozen_running_stats',
-    'per_image_batch_norm', 'update_running_stats_sequentially'
+    'tat_attention', 'attention_mse', 'floored_softmax_',
+    'ChunkedAttentionMSE', 'embedding_batch_norm', 'frozen_running_stats',
+    'per_image_batch_norm', 'update_running_stats_sequentially',
+    'FUSED_SDPA_BACKENDS', 'LargeAttentionPlan', 'attention_matrix_bytes',
+    'choose_large_attention', 'plan_large_attention', 'sdpa_attention_mse'
 ]

@@ -1,56 +1,77 @@
 # Copyright (c) mmtat contributors. All rights reserved.
-"""Attention kernels of the TaT loss: ``mean((v softmax(q^T k)^T - t)^2)``.
+"""TaT's attention: ``out_i = sum_j softmax_j(q_i . k_j) v_j``, no scaling.
 
-TaT's attention has no ``1/sqrt(d)`` scaling, runs over up to tens of
-thousands of positions and is only ever consumed by a mean squared error, so
-it gets its own kernels instead of a generic attention module:
+:func:`tat_attention` is its one definition (the weights and the output,
+with the ``L x L`` attention materialised); the loss and
+:meth:`~mmtat.models.TaTLoss.reconfigure` both use it. The loss only ever
+needs ``mean((out - target) ** 2)``, which :func:`attention_mse` computes:
 
-* :func:`attention_mse` dispatches between a plain batched matmul (small
-  position counts), PyTorch's fused SDPA (large counts on CUDA) and
-  :class:`ChunkedAttentionMSE` (large counts elsewhere), always in float32 at
-  least with autocast off (unscaled dot products over hundreds of channels
-  overflow float16);
-* logits more than ``logit_floor`` below their row maximum are raised to that
-  floor (:func:`floored_softmax_`): otherwise most softmax weights are
-  subnormal floats, which slow x86 arithmetic by an order of magnitude, while
-  the weight moved is below float32 resolution of the result.
+* below ``large_positions`` positions per head with :func:`tat_attention`;
+* from there on without ever holding the ``L x L`` attention: PyTorch's
+  fused SDPA where one of its fused kernels can run the inputs (on CUDA,
+  see :mod:`.sdpa`), otherwise :class:`ChunkedAttentionMSE`.
+
+Always in float32 at least, autocast off: unscaled dot products over
+hundreds of channels overflow float16. Logits further than ``logit_floor``
+below their row maximum are raised to it (:func:`floored_softmax_`):
+otherwise most softmax weights are subnormal floats, on which x86
+arithmetic takes a slow path, while the weight moved is below the float32
+and float64 resolution of the result (the benchmark's ``tat_no_logit_floor``
+row measures the difference).
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .sdpa import plan_large_attention, sdpa_attention_mse
+
 __all__ = [
-    'attention_mse', 'large_attention_impl', 'floored_softmax_',
+    'tat_attention', 'attention_mse', 'floored_softmax_',
     'ChunkedAttentionMSE'
 ]
 
-_SDPA_HAS_SCALE = tuple(
-    int(p) for p in torch.__version__.split('+')[0].split('.')[:2]
-    if p.isdigit()) >= (2, 1)
+
+def _at_least_float32(*tensors: Tensor) -> Tuple[Tensor, ...]:
+    dtype = torch.promote_types(tensors[0].dtype, torch.float32)
+    return tuple(t.to(dtype) for t in tensors)
 
 
-def large_attention_impl(device: torch.device) -> str:
-    """``'sdpa'`` (fused memory-efficient kernel) on CUDA, otherwise
-    ``'chunked'``: on CPU, SDPA measured ~6x slower than the chunked path
-    (its unfloored softmax weights go subnormal). SDPA's ``scale`` argument
-    needs torch >= 2.1; older versions use the chunked path."""
-    if device.type == 'cuda' and _SDPA_HAS_SCALE:
-        return 'sdpa'
-    return 'chunked'
+def tat_attention(q: Tensor, k: Tensor, v: Tensor,
+                  logit_floor: float) -> Tuple[Tensor, Tensor]:
+    """TaT's attention, materialised.
+
+    Args:
+        q, k, v (Tensor): ``(..., d, L)``: a head's ``d`` channels, then its
+            ``L`` positions. ``d`` before ``L`` lets the matmuls read the
+            operands through transposed strides (no copies) and lines the
+            output up with a ``(..., d, L)`` target.
+        logit_floor (float): logits further than this below their row
+            maximum are raised to it.
+
+    Returns:
+        ``(attention (..., L, L), out (..., d, L))``: row ``i`` of the
+        attention holds the weights with which position ``i`` gathers the
+        values; float32 at least (float64 stays float64).
+    """
+    with torch.autocast(device_type=q.device.type, enabled=False):
+        q, k, v = _at_least_float32(q, k, v)
+        logits = torch.matmul(q.transpose(-1, -2), k)
+        floor_at = logits.detach().amax(dim=-1, keepdim=True) - logit_floor
+        attention = logits.clamp(min=floor_at).softmax(dim=-1)
+        return attention, torch.matmul(v, attention.transpose(-1, -2))
 
 
 def floored_softmax_(logits: Tensor, floor: float) -> Tensor:
     """In-place softmax over the last dim after raising every logit to at
     least ``row max - floor``. For use outside autograd.
 
-    Unscaled logits spread over hundreds of units, so most softmax weights
-    (and their gradients) would otherwise be subnormal floats. With the floor
-    every weight is at least ``exp(-floor) / L`` and the weight moved in
-    total is below ``L * exp(-floor)`` (~1e-18 for floor 50 and L = 1e4): far
-    under float32 (and float64) resolution of the result. The autograd path
-    of :func:`attention_mse` applies the same floor with ``clamp``.
+    With the floor every weight is at least ``exp(-floor) / L`` (a normal
+    float), and the weight moved in total is below ``L * exp(-floor)``
+    (~1e-18 for floor 50 and L = 1e4): far under the float32 (and float64)
+    resolution of the result. :func:`tat_attention` applies the same floor
+    with ``clamp``.
     """
     logits.sub_(logits.amax(dim=-1, keepdim=True)).clamp_(min=-floor)
     logits.exp_()
@@ -69,8 +90,8 @@ class ChunkedAttentionMSE(torch.autograd.Function):
     Queries are processed in chunks of ``chunk`` positions; backward
     recomputes each chunk's attention. Only the inputs are saved, so the
     memory beyond them is the gradients plus two ``N x chunk x L`` blocks,
-    allocated once per call and reused (re-allocating them per chunk left
-    the CPU heap fragmented: +20 MiB resident in a trial).
+    allocated once per call and reused (allocating them per chunk fragments
+    the CPU heap).
     """
 
     @staticmethod
@@ -138,50 +159,38 @@ def attention_mse(q: Tensor,
                   logit_floor: float,
                   large_positions: int,
                   chunk_elements: int,
-                  large_impl: Optional[str] = None) -> Tensor:
-    """MSE between the attention-reconfigured ``v`` and ``target``.
-
-    ``out[..., i] = sum_j softmax_j(q[..., i] . k[..., j]) v[..., j]`` (no
-    scaling), then ``mean((out - target) ** 2)``.
+                  large_kernel: Optional[str] = None) -> Tensor:
+    """``mean((out - target) ** 2)`` with ``out`` of :func:`tat_attention`.
 
     Args:
-        q, k, v, target (Tensor): ``(B, heads, d, L)``: the channels of a
-            head, then its ``L`` positions. Keeping ``d`` before ``L`` lets
-            the matmuls read the operands through transposed strides (no
-            copies) and makes the output line up with ``target`` directly.
-        logit_floor (float): logits further than this below their row
-            maximum are raised to it.
+        q, k, v, target (Tensor): ``(B, heads, d, L)``.
+        logit_floor (float): see :func:`tat_attention`.
         large_positions (int): from this many positions on, the ``L x L``
             attention is never materialised.
         chunk_elements (int): element budget of one ``(B * heads) x chunk x
-            L`` block of the chunked path.
-        large_impl (str, optional): ``'sdpa'`` or ``'chunked'`` for large
-            position counts; default :func:`large_attention_impl`.
+            L`` block of the chunked kernel.
+        large_kernel (str, optional): ``'sdpa'`` or ``'chunked'`` to force a
+            kernel for large position counts (diagnostics, tests); None
+            chooses with :func:`~.sdpa.plan_large_attention`, which warns
+            when a fused SDPA kernel was wanted but cannot run the inputs.
 
     Returns:
         Tensor: scalar, float32 (float64 for float64 inputs).
     """
     with torch.autocast(device_type=q.device.type, enabled=False):
-        # float32 at least (float64 stays float64).
-        dtype = torch.promote_types(q.dtype, torch.float32)
-        q, k, v, target = (t.to(dtype) for t in (q, k, v, target))
+        q, k, v, target = _at_least_float32(q, k, v, target)
         b, h, d, length = q.shape
         if length < large_positions:
-            logits = torch.matmul(q.transpose(-1, -2), k)
-            floor_at = logits.detach().amax(dim=-1, keepdim=True)
-            logits = logits.clamp(min=floor_at - logit_floor)
-            attn = logits.softmax(dim=-1)
-            out = torch.matmul(v, attn.transpose(-1, -2))
+            _, out = tat_attention(q, k, v, logit_floor)
             return F.mse_loss(out, target)
-        if large_impl is None:
-            large_impl = large_attention_impl(q.device)
-        if large_impl == 'sdpa':
-            # The memory-efficient kernels need contiguous 4-D
-            # (B, heads, L, d) operands; strided or 3-D ones fall back to
-            # the math path, which materialises L x L.
-            q, k, v = (t.transpose(-1, -2).contiguous() for t in (q, k, v))
-            out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
-            return F.mse_loss(out, target.transpose(-1, -2))
+        backends = operands = None  # forced SDPA: whichever kernel it picks
+        if large_kernel is None:
+            plan, operands = plan_large_attention(q, k, v)
+            large_kernel, backends = plan.kernel, plan.backends
+        if large_kernel == 'sdpa':
+            loss = sdpa_attention_mse(q, k, v, target, backends, operands)
+            if loss is not None:
+                return loss
         chunk = max(1, chunk_elements // (b * h * length))
         return ChunkedAttentionMSE.apply(
             q.reshape(b * h, d, length), k.reshape(b * h, d, length),

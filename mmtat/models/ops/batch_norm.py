@@ -4,10 +4,10 @@
 The authors' release runs the loss image by image, so each image's query,
 key and value are normalised with that image's own statistics and the
 running statistics see ``B`` batch-of-one updates. These kernels do the same
-in one batched call (:func:`per_image_batch_norm`), run a training-mode BN
-without touching its running statistics (:func:`frozen_running_stats`, for
-recomputation in backward), and guard a torch CPU backward bug
-(:class:`ContiguousGrad`).
+in one batched call (:func:`per_image_batch_norm`), and run a training-mode
+BN without touching its running statistics (:func:`frozen_running_stats`,
+for recomputation in backward); :func:`embedding_batch_norm` chooses between
+them.
 """
 from contextlib import contextmanager
 from typing import Iterator
@@ -18,29 +18,36 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 __all__ = [
-    'ContiguousGrad', 'frozen_running_stats', 'per_image_batch_norm',
+    'embedding_batch_norm', 'frozen_running_stats', 'per_image_batch_norm',
     'update_running_stats_sequentially'
 ]
 
 
-class ContiguousGrad(torch.autograd.Function):
-    """Identity whose backward hands on a contiguous gradient.
+def embedding_batch_norm(bn: _BatchNorm, y: Tensor, per_image: bool,
+                         update_stats: bool = True) -> Tensor:
+    """``bn(y)`` as TaT's embeddings normalise.
 
-    Works around a silent wrong-gradient bug of CPU ``batch_norm`` backward
-    (seen with torch 2.13): for a contiguous input and a channels-last-like
-    ``grad_output`` whose size-1 batch dimension has a non-canonical stride
-    (exactly what the transposes of the attention produce for B == 1), the
-    input gradient is wrong, with no error. Making the gradient contiguous
-    before it reaches the BN costs one copy of a feature map.
+    Args:
+        bn (_BatchNorm): the embedding's BN layer (plain or SyncBN).
+        y (Tensor): ``(B, C, H, W)``, the conv output.
+        per_image (bool): in training, each image by its own statistics
+            (:func:`per_image_batch_norm`); else ``bn``'s own batch
+            statistics.
+        update_stats (bool): whether the running statistics receive this
+            call (False for a recomputation in backward).
+
+    Returns:
+        Tensor: ``(B, C, H, W)``; in eval mode normalised with the running
+        statistics either way.
     """
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:  # type: ignore[override]
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
-        return grad.contiguous()
+    if not bn.training and bn.running_mean is not None:
+        return bn(y)
+    if per_image:
+        return per_image_batch_norm(bn, y, update_stats)
+    if update_stats:
+        return bn(y)
+    with frozen_running_stats(bn):
+        return bn(y)
 
 
 @contextmanager
