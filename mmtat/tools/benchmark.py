@@ -46,6 +46,7 @@ from mmtat.utils.errors import InputError
 from mmtat.utils.results import (
     FLOOR_STUDENT,
     FLOOR_TEACHER,
+    compare_teacher_passes,
     dataset_name,
     fmt,
     method_name,
@@ -421,8 +422,9 @@ def run_benchmark(args) -> List[Dict[str, Any]]:
         cfg = Config.fromfile(config)
         passes = [None]
         if 'distiller' in cfg.model:
-            for role, part in (('teacher', 'teacher'),
-                               ('student', 'architecture')):
+            floors = [] if args.no_floors else [('teacher', 'teacher'),
+                                                ('student', 'architecture')]
+            for role, part in floors:
                 key = (role, json.dumps(cfg.model[part].to_dict(),
                                         sort_keys=True, default=str))
                 if key not in seen_floors:
@@ -519,48 +521,32 @@ def _pass_label(row: Dict[str, Any]) -> str:
     return row['teacher_pass'] or row['teacher_pass_used'].split(':')[0]
 
 
-def _relative_difference(a: Dict[str, float], b: Dict[str, float]) -> float:
-    """Largest relative difference of the losses (not the accuracies)."""
-    return max(abs(a[k] - b[k]) / max(abs(b[k]), 1e-12) for k in b
-               if k in a and 'loss' in k)
-
-
 def _pass_comparison(results) -> List[str]:
     """Lean against full teacher pass, for the configs measured with
     both (``--teacher-pass full lean``)."""
-    runs: Dict[str, Dict[str, Any]] = {}
-    for r in results:
-        if r['role'] == 'method' and r.get('teacher_pass'):
-            runs.setdefault(r['config'], {})[r['teacher_pass']] = r
-    pairs = [(c, p) for c, p in runs.items() if {'full', 'lean'} <= set(p)]
-    if not pairs:
+    rows = compare_teacher_passes(results)
+    if not rows:
         return []
     lines = [
         '', 'Lean against full teacher pass (MMRazor\'s teacher(..., '
         "mode='loss') in the default memory layout); losses and the records "
         'they read, of one forward pass from the same weights and batch with '
         'dropout in eval mode (largest relative difference over the logged '
-        'values and over the teacher and student records):', '',
+        'losses and over the teacher and student records):', '',
         '| method | dataset | config | s / iter full | lean | lean / full | '
         'teacher pass s full | lean | lean / full | peak mem (MB) full | '
         'lean | losses rel. diff. | records rel. diff. |',
         '|---|---|---|---|---|---|---|---|---|---|---|---|---|'
     ]
-    for config, by_pass in pairs:
-        full, lean = by_pass['full'], by_pass['lean']
-        diff = (_relative_difference(lean['loss_check'], full['loss_check'])
-                if lean.get('loss_check') and full.get('loss_check') else
-                None)
-        errors = lean.get('records_rel_error') or {}
-        records = max(errors.values()) if errors else None
+    for r in rows:
         lines.append(
-            f'| {lean["method"]} | {lean["dataset"]} | `{config}` | '
-            f'{full["iter_time_s"]:.3f} | {lean["iter_time_s"]:.3f} | '
-            f'{lean["iter_time_s"] / full["iter_time_s"]:.2f}x | '
-            f'{full["teacher_pass_s"]:.3f} | {lean["teacher_pass_s"]:.3f} | '
-            f'{lean["teacher_pass_s"] / full["teacher_pass_s"]:.2f}x | '
-            f'{full["peak_mem_mb"]:.0f} | {lean["peak_mem_mb"]:.0f} | '
-            f'{fmt(diff, ".1e")} | {fmt(records, ".1e")} |')
+            f'| {r["method"]} | {r["dataset"]} | `{r["config"]}` | '
+            f'{r["iter_time_s"][0]:.3f} | {r["iter_time_s"][1]:.3f} | '
+            f'{r["iter_ratio"]:.2f}x | {r["teacher_pass_s"][0]:.3f} | '
+            f'{r["teacher_pass_s"][1]:.3f} | {r["teacher_pass_ratio"]:.2f}x '
+            f'| {r["peak_mem_mb"][0]:.0f} | {r["peak_mem_mb"][1]:.0f} | '
+            f'{fmt(r["losses_rel_diff"], ".1e")} | '
+            f'{fmt(r["records_rel_diff"], ".1e")} |')
     return lines
 
 
@@ -615,6 +601,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         'layout) and/or lean (LeanSingleTeacherDistill as the config sets '
         "it, with lean_teacher=True); default: the config's own. With both, "
         'the report compares them')
+    parser.add_argument(
+        '--no-floors', action='store_true',
+        help='measure the configs only, not the teacher-forward and '
+        'student-only floors of the distillation configs')
     parser.add_argument('--out', default='work_dirs/benchmark',
                         help='output directory')
     parser.add_argument('--collect', nargs='+', metavar='WORK_DIR',

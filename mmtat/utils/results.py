@@ -1,8 +1,11 @@
-"""Results of training runs: the method a config runs, what finished runs
-reached (mIoU, iterations, device-hours) and the accuracy table and plot.
+"""Results of mmtat's runs: the method a config runs, what finished
+training runs reached (mIoU, iterations, device-hours) with the accuracy
+table and plot, and the comparison of the two teacher passes of a cost
+benchmark.
 
-Shared by ``tools/benchmark.py --collect`` and ``tools/reproduce.py``, which
-ends a table with :func:`write_accuracy_report`.
+Shared by ``tools/benchmark.py`` (``--collect``, ``--teacher-pass``),
+``tools/reproduce.py``, which ends a table with :func:`write_accuracy_report`,
+and ``mmtat.tools.gpu_check``.
 """
 import glob
 import json
@@ -15,7 +18,8 @@ from typing import Any, Dict, List, Sequence
 __all__ = [
     'LOSS_METHODS', 'DISTILLER_METHODS', 'FLOOR_TEACHER', 'FLOOR_STUDENT',
     'method_name', 'dataset_name', 'collect_run', 'accuracy_markdown',
-    'accuracy_plot', 'write_accuracy_report', 'fmt'
+    'accuracy_plot', 'write_accuracy_report', 'fmt',
+    'compare_teacher_passes'
 ]
 
 # distillation loss type -> the method's usual name
@@ -235,3 +239,45 @@ def write_accuracy_report(work_dirs: Sequence[str], out: str) -> str:
         f.write(table)
     accuracy_plot(rows, osp.join(out, 'accuracy.png'))
     return table
+
+
+def _losses_relative_difference(a: Dict[str, float],
+                                b: Dict[str, float]) -> float:
+    """Largest relative difference of the losses (not the accuracies)."""
+    return max(abs(a[k] - b[k]) / max(abs(b[k]), 1e-12) for k in b
+               if k in a and 'loss' in k)
+
+
+def compare_teacher_passes(
+        results: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The lean against the full teacher pass of each config that a cost
+    benchmark (``tools/benchmark.py --teacher-pass full lean``) measured
+    with both: ``(full, lean)`` pairs of the iteration time, the teacher
+    pass time and the peak memory, the lean/full ratios, and the largest
+    relative differences of their loss checks' losses and records."""
+    runs: Dict[str, Dict[str, Any]] = {}
+    for r in results:
+        if r['role'] == 'method' and r.get('teacher_pass'):
+            runs.setdefault(r['config'], {})[r['teacher_pass']] = r
+    rows = []
+    for config, by_pass in runs.items():
+        if not {'full', 'lean'} <= set(by_pass):
+            continue
+        full, lean = by_pass['full'], by_pass['lean']
+        errors = lean.get('records_rel_error') or {}
+        pair = {
+            key: (full[key], lean[key])
+            for key in ('iter_time_s', 'teacher_pass_s', 'peak_mem_mb')
+        }
+        rows.append(dict(
+            config=config, method=lean['method'], dataset=lean['dataset'],
+            **pair,
+            iter_ratio=lean['iter_time_s'] / full['iter_time_s'],
+            teacher_pass_ratio=lean['teacher_pass_s'] /
+            full['teacher_pass_s'],
+            losses_rel_diff=(_losses_relative_difference(
+                lean['loss_check'], full['loss_check'])
+                if lean.get('loss_check') and full.get('loss_check') else
+                None),
+            records_rel_diff=max(errors.values()) if errors else None))
+    return rows
