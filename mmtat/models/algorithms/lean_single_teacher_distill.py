@@ -116,7 +116,7 @@ class LeanSingleTeacherDistill(SingleTeacherDistill):
     the distillation losses are handed over in the default layout, since
     some reshape with ``view``), which changes the recorded features and
     the losses only by float32 rounding; the default is what was faster on
-    the CPU the project is measured on (README, "Cost").
+    the CPU the project is measured on (README, "The teacher's pass").
 
     The algorithm also hands the training input size to a distiller that
     needs it for a shape pass when it is built (a distiller class that
