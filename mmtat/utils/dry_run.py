@@ -14,7 +14,7 @@ learning-rate policies are the config's own.
 import copy
 import math
 import os.path as osp
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 __all__ = [
     'SYNTHETIC_DATASETS', 'dataset_type', 'make_dry_run_dataset',
@@ -22,15 +22,16 @@ __all__ = [
 ]
 
 
-#: dataset type -> the generator of its stand-in (mmtat.datasets.synthetic)
-_GENERATORS = {
-    'PascalVOCDataset': 'make_synthetic_voc',
-    'COCOStuffDataset': 'make_synthetic_cocostuff10k',
-    'CityscapesDataset': 'make_synthetic_cityscapes',
-    'CamVidDataset': 'make_synthetic_camvid',
-}
-#: MMSegmentation dataset types that have a generated stand-in.
-SYNTHETIC_DATASETS = tuple(_GENERATORS)
+
+def _layout_kinds() -> Dict[str, str]:
+    """dataset type -> the kind of its generated stand-in (a key of
+    :data:`mmtat.datasets.SYNTHETIC_LAYOUTS`)."""
+    from mmtat.datasets import SYNTHETIC_LAYOUTS
+    return {layout.dataset: kind for kind, layout in SYNTHETIC_LAYOUTS.items()}
+
+
+#: Dataset types that have a generated stand-in.
+SYNTHETIC_DATASETS = tuple(_layout_kinds())
 
 
 def dataset_type(cfg: Any) -> str:
@@ -46,14 +47,15 @@ def make_dry_run_dataset(cfg: Any, root: str, num_train: int = 4,
                          num_val: int = 2) -> str:
     """Generate a small dataset in the layout ``cfg`` reads, under ``root``
     (idempotent), and return its ``data_root``."""
-    from mmtat.datasets import synthetic
-    kind = dataset_type(cfg)
-    if kind not in _GENERATORS:
+    from mmtat.datasets import make_synthetic_dataset
+    kinds = _layout_kinds()
+    dataset = dataset_type(cfg)
+    if dataset not in kinds:
         raise ValueError(
-            f'no generated stand-in for {kind}; dry runs support '
+            f'no generated stand-in for {dataset}; dry runs support '
             f'{", ".join(SYNTHETIC_DATASETS)}')
-    return getattr(synthetic, _GENERATORS[kind])(
-        root, num_train=num_train, num_val=num_val, seed=0)
+    return make_synthetic_dataset(
+        kinds[dataset], root, num_train=num_train, num_val=num_val, seed=0)
 
 
 def _config_crop(cfg: Any) -> Tuple[int, int]:

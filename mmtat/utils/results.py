@@ -30,6 +30,7 @@ LOSS_METHODS = {
     'L2Loss': 'FitNets',
     'ATLoss': 'AT',
     'MGDLoss': 'MGD',
+    'DISTLoss': 'DIST',
 }
 # distiller types that name their method themselves
 DISTILLER_METHODS = {'TaTDistiller': 'TaT'}

@@ -1,6 +1,6 @@
-"""The baseline distillation configs (KD, CWD, FitNets, AT, MGD) and the TaT
-configs build offline and give finite distillation losses that reach the
-student, on a random batch at a small crop."""
+"""The baseline distillation configs (KD, CWD, FitNets, AT, MGD, DIST) and
+the TaT configs build offline and give finite distillation losses that reach
+the student, on a random batch at a small crop."""
 import glob
 import os.path as osp
 
@@ -13,7 +13,7 @@ from mmengine.registry import MODELS, DefaultScope
 import mmtat  # noqa: F401  (compat fixes and TaT registration first)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-METHODS = ('kd', 'cwd', 'fitnets', 'at', 'mgd')
+METHODS = ('kd', 'cwd', 'fitnets', 'at', 'mgd', 'dist')
 DATASETS = ('voc', 'cocostuff10k')
 BASELINES = [
     f'configs/baselines/{method}_deeplabv3_r101_r18_{dataset}.py'
@@ -34,6 +34,7 @@ EXPECTED = {
     'fitnets': ('L2Loss', 'decode_head.bottleneck'),
     'at': ('ATLoss', 'decode_head.bottleneck'),
     'mgd': ('MGDLoss', 'decode_head.bottleneck'),
+    'dist': ('DISTLoss', 'decode_head.conv_seg'),
     'tat': ('TaTLoss', 'decode_head.bottleneck'),
 }
 

@@ -35,7 +35,12 @@ METAFILES = ('configs/tat/metafile.yml', 'configs/baselines/metafile.yml')
 #: way, at 513x513).
 DRY_RUN_TABLES = ('voc_deeplabv3plus', 'cocostuff10k_deeplabv3plus',
                   'cityscapes', 'cityscapes_segformer',
-                  'cocostuff10k_release_val513')
+                  'cocostuff10k_release_val513', 'ade20k', 'ade20k_segformer',
+                  'voc_ablation')
+#: configs of those tables that tests/test_tools trains through tools/train.py
+#: (tool_utils.TAT_VOC, BASELINE_VOC): not trained here a second time
+TRAINED_BY_THE_TOOL_TESTS = ('configs/tat/deeplabv3_r101_r18_voc.py',
+                             'configs/baselines/deeplabv3_r18_voc.py')
 
 
 def crop_height(path: str) -> int:
@@ -140,11 +145,21 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+def _configs_to_train(table: str):
+    """The table's configs that no earlier table of DRY_RUN_TABLES (nor the
+    tool tests) trains: each config trains once."""
+    tables = _tables()
+    earlier = DRY_RUN_TABLES[:DRY_RUN_TABLES.index(table)]
+    done = set(TRAINED_BY_THE_TOOL_TESTS).union(
+        *(tables[t] for t in earlier))
+    return sorted(set(tables[table]) - done)
+
+
 @pytest.mark.parametrize('table', DRY_RUN_TABLES)
 def test_configs_train_two_iterations_on_generated_data(
         table, data_dir, tmp_path, one_thread):
     from mmengine.runner import Runner
-    configs = sorted(set(_tables()[table]))
+    configs = _configs_to_train(table)
     assert configs
     for index, path in enumerate(configs):
         cfg = Config.fromfile(osp.join(REPO, path))
@@ -169,3 +184,87 @@ def test_configs_train_two_iterations_on_generated_data(
         else:
             assert not distill
         assert not glob.glob(osp.join(work_dir, '*.pth'))
+
+
+# config -> (student / teacher channels, teacher map at the real crop, and
+# per branch of TaTLoss: (heads, positions each attends over))
+REAL_CROP_GEOMETRY = {
+    'configs/tat/deeplabv3_r101_r18_ade20k.py':
+    ((128, 512), (64, 64), dict(patch=(128, 16), anchor=(1, 256))),
+    'configs/tat/segformer_mitb5_mitb0_ade20k.py':
+    ((256, 256), (128, 128), dict(patch=(512, 16), anchor=(1, 1024))),
+    'configs/tat/deeplabv3_r101_r18_voc_patch_only.py':
+    ((128, 512), (64, 64), dict(patch=(16, 64))),
+    'configs/tat/deeplabv3_r101_r18_voc_anchor_only.py':
+    ((128, 512), (64, 64), dict(anchor=(1, 256))),
+    # global one-to-all TaT: one head over every position of the map
+    'configs/tat/deeplabv3_r101_r18_voc_global.py':
+    ((128, 512), (64, 64), dict(patch=(1, 4096))),
+    'configs/tat/deeplabv3plus_r101_r18_voc_global.py':
+    ((128, 512), (128, 128), dict(patch=(1, 16384))),
+}
+
+
+def _build_offline(path):
+    from mmengine.registry import DefaultScope
+    from mmrazor.registry import MODELS
+
+    from mmtat.utils import make_offline
+    cfg = Config.fromfile(osp.join(REPO, path))
+    cfg.model.teacher_ckpt = None
+    make_offline(cfg, mode='train')
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return cfg, MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('path', sorted(REAL_CROP_GEOMETRY))
+def test_tat_configs_build_at_their_real_crop(path):
+    """Built as shipped (TaTDistiller's shape-only pass at the config's
+    crop), each pair finds its maps and TaTLoss lays out the intended
+    attention there."""
+    channels, map_size, branches = REAL_CROP_GEOMETRY[path]
+    cfg, model = _build_offline(path)
+    assert tuple(cfg.model.data_preprocessor.size) == (512, 512)
+    (pair, ) = model.distiller.feature_pairs
+    assert (pair['student']['channels'], pair['teacher']['channels']) == \
+        channels
+    assert pair['teacher']['map_size'] == map_size
+    (loss, ) = model.distiller.distill_losses.values()
+    geometry = loss.geometry(*map_size)
+    found = {}
+    if geometry.patch_size is not None:
+        found['patch'] = (geometry.num_heads,
+                          geometry.patch_size[0] * geometry.patch_size[1])
+    if geometry.anchor_counts is not None:
+        found['anchor'] = (1, geometry.anchor_counts[0] *
+                           geometry.anchor_counts[1])
+    assert found == branches
+
+
+def test_global_tat_trains_at_full_resolution(one_thread):
+    """The global config's loss on the 64x64 bottleneck maps of a 512x512
+    crop: 4096 positions attend to each other without the 4096 x 4096
+    attention being materialised, and the student gets the gradient."""
+    _, model = _build_offline('configs/tat/deeplabv3_r101_r18_voc_global.py')
+    loss = model.distiller.distill_losses['loss_tat_bottleneck']
+    assert loss.policy.uses_large_attention(loss.geometry(64, 64))
+    loss.train()
+    torch.manual_seed(0)
+    preds_s = torch.randn(1, 128, 64, 64, requires_grad=True)
+    value = loss(preds_s, torch.randn(1, 512, 64, 64))
+    assert value.dim() == 0 and torch.isfinite(value) and value > 0
+    value.backward()
+    assert preds_s.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in loss.parameters()
+               if p.requires_grad)
+
+
+def test_dist_configs_are_named_dist():
+    """tools/benchmark.py (and the accuracy tables of tools/reproduce.py)
+    name every DIST config by its method, not by its loss class."""
+    from mmtat.tools.benchmark import method_name
+    paths = [p for p in configs_on_disk()
+             if osp.basename(p).startswith('dist_')]
+    assert len(paths) == 8  # every table with KD
+    for path in paths:
+        assert method_name(Config.fromfile(osp.join(REPO, path))) == 'DIST'

@@ -162,6 +162,14 @@ def distill_configs():
     return found
 
 
+def _imagenet_init(network: dict, prefix: str) -> str:
+    """The key of a network's ImageNet weights: ``pretrained`` (ResNets) or
+    its backbone's ``init_cfg`` (MMSegmentation's SegFormers)."""
+    if network.get('pretrained') is None and 'init_cfg' in network.backbone:
+        return f'{prefix}.backbone.init_cfg.checkpoint'
+    return f'{prefix}.pretrained'
+
+
 @pytest.mark.parametrize('path', distill_configs())
 def test_offline_options_leave_nothing_to_download(path):
     cfg = load(path)
@@ -174,7 +182,9 @@ def test_offline_options_leave_nothing_to_download(path):
         from_zoo = cfg.model.teacher_ckpt.startswith('https://')
         if not from_zoo:
             assert cfg.model.teacher_ckpt.startswith('work_dirs/')
-        assert keys == {'model.architecture.pretrained'} | (
+        student_init = _imagenet_init(cfg.model.architecture,
+                                      'model.architecture')
+        assert keys == {student_init} | (
             {'model.teacher_ckpt'} if from_zoo else set())
         # without teacher_ckpt the teacher's ImageNet weights would be used
         no_teacher = copy.deepcopy(cfg)
@@ -183,14 +193,17 @@ def test_offline_options_leave_nothing_to_download(path):
                         if 'init_cfg' in cfg.model.teacher.backbone else
                         'model.teacher.pretrained')
         assert {f.key for f in find_remote_files(no_teacher, 'train')} == {
-            teacher_init, 'model.architecture.pretrained'
+            teacher_init, student_init
         }
         cfg.merge_from_dict(OFFLINE_DISTILL)
-        if teacher_init != 'model.teacher.pretrained':
-            cfg.merge_from_dict({'model.teacher.backbone.init_cfg': None})
+        for key in (teacher_init, student_init):
+            if key.endswith('.init_cfg.checkpoint'):
+                cfg.merge_from_dict({key[:-len('.checkpoint')]: None})
     else:
-        assert keys == {'model.pretrained'}
-        cfg.merge_from_dict({'model.pretrained': None})
+        init = _imagenet_init(cfg.model, 'model')
+        assert keys == {init}
+        cfg.merge_from_dict({init.replace('.init_cfg.checkpoint',
+                                          '.init_cfg'): None})
     assert find_remote_files(cfg, 'train') == []
     assert find_remote_files(cfg, 'test') == []
 

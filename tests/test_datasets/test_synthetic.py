@@ -10,13 +10,17 @@ import pytest
 
 import mmtat  # noqa: F401  (compat fixes before mmseg/mmrazor)
 from mmtat.datasets import (
+    ADE20K_CLASSES,
     CAMVID_CLASSES,
     CITYSCAPES_CLASSES,
     COCOSTUFF_CLASSES,
+    SYNTHETIC_LAYOUTS,
     VOC_CLASSES,
+    make_synthetic_ade20k,
     make_synthetic_camvid,
     make_synthetic_cityscapes,
     make_synthetic_cocostuff10k,
+    make_synthetic_dataset,
     make_synthetic_voc,
 )
 
@@ -152,7 +156,21 @@ def test_cocostuff10k_layout_loads_with_mmseg(tmp_path):
 
 
 MAKERS = [make_synthetic_voc, make_synthetic_cocostuff10k,
-          make_synthetic_cityscapes, make_synthetic_camvid]
+          make_synthetic_cityscapes, make_synthetic_camvid,
+          make_synthetic_ade20k]
+
+
+def test_every_layout_has_its_writer_and_unknown_kinds_are_refused(
+        tmp_path):
+    import mmtat.datasets as datasets
+    assert set(SYNTHETIC_LAYOUTS) == {
+        'voc', 'cocostuff10k', 'cityscapes', 'camvid', 'ade20k'}
+    for kind in SYNTHETIC_LAYOUTS:
+        assert getattr(datasets, f'make_synthetic_{kind}') in MAKERS
+    with pytest.raises(ValueError, match="no synthetic layout 'ade'; "
+                       'layouts: ade20k, camvid'):
+        make_synthetic_dataset('ade', str(tmp_path))
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize('maker', MAKERS)
@@ -236,6 +254,44 @@ def test_cityscapes_layout_loads_with_mmseg(tmp_path):
             assert item['img'].shape == SIZE + (3, )
             seen |= set(np.unique(item['gt_seg_map']).tolist())
     assert seen == set(CITYSCAPES_CLASSES) | {255}
+
+
+def test_ade20k_layout_loads_with_mmseg(tmp_path):
+    data_root = make_synthetic_ade20k(
+        str(tmp_path), num_train=4, num_val=3, image_size=SIZE, seed=1)
+    assert data_root == osp.join(str(tmp_path), 'ade',
+                                 'ADEChallengeData2016')
+    # the ADEChallengeData2016 names, numbered from 1
+    assert sorted(os.listdir(osp.join(data_root, 'images',
+                                      'validation'))) == [
+        f'ADE_val_0000000{i}.jpg' for i in (1, 2, 3)]
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', reduce_zero_label=True)
+    ]
+    seen = set()
+    for split, count in (('training', 4), ('validation', 3)):
+        # the dataset dicts of mmseg's _base_/datasets/ade20k.py
+        dataset = _build(
+            dict(
+                type='ADE20KDataset',
+                data_root=data_root,
+                data_prefix=dict(
+                    img_path=f'images/{split}',
+                    seg_map_path=f'annotations/{split}'),
+                pipeline=pipeline))
+        assert len(dataset) == count
+        classes = dataset.metainfo['classes']
+        assert len(classes) == 150
+        for index, name in ADE20K_CLASSES.items():
+            assert classes[index] == name
+        for i in range(len(dataset)):
+            item = dataset[i]
+            assert item['img'].shape == SIZE + (3, )
+            seen |= set(np.unique(item['gt_seg_map']).tolist())
+    # the files hold 1 + class index and 0 ('other') along boundaries,
+    # which reduce_zero_label turns into 255
+    assert seen == set(ADE20K_CLASSES) | {255}
 
 
 def _camvid(data_root, ann_file):

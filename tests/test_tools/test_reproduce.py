@@ -12,7 +12,14 @@ from tool_utils import assert_ok, run_tool, train_iters_logged
 TABLE = 'camvid'
 JOBS = ('deeplabv3_r101_camvid', 'tat_deeplabv3_r101_r18_camvid',
         'deeplabv3_r18_camvid', 'kd_deeplabv3_r101_r18_camvid',
-        'cwd_deeplabv3_r101_r18_camvid')
+        'cwd_deeplabv3_r101_r18_camvid', 'dist_deeplabv3_r101_r18_camvid')
+#: tables added after CamVid; their configs train two iterations in
+#: tests/test_configs/test_config_zoo.py, their dry-run plan is checked here
+NEW_TABLES = {
+    'ade20k': ('ADE20KDataset', 5),
+    'ade20k_segformer': ('ADE20KDataset', 5),
+    'voc_ablation': ('PascalVOCDataset', 8),
+}
 
 
 @pytest.fixture(scope='module')
@@ -30,7 +37,7 @@ def test_list_names_every_table_and_its_configs():
     assert_ok(proc)
     for table in ('voc', 'cocostuff10k', 'voc_deeplabv3plus',
                   'cocostuff10k_deeplabv3plus', 'cityscapes',
-                  'cityscapes_segformer', 'camvid'):
+                  'cityscapes_segformer', 'camvid') + tuple(NEW_TABLES):
         assert f'{table}:' in proc.stdout
     assert 'configs/baselines/deeplabv3_r101_camvid.py' in proc.stdout
 
@@ -65,9 +72,9 @@ def test_dry_run_trains_the_table_in_order_and_collects(dry_run):
     # the distillation runs loaded the teacher the table trained: their
     # teacher validates exactly as that teacher did
     teacher = rows['deeplabv3_r101_camvid']['student_mIoU']
-    for job in ('tat_deeplabv3_r101_r18_camvid',
-                'kd_deeplabv3_r101_r18_camvid',
-                'cwd_deeplabv3_r101_r18_camvid'):
+    for job in JOBS[1:]:
+        if job == 'deeplabv3_r18_camvid':
+            continue  # the student alone has no teacher
         assert rows[job]['teacher_mIoU'] == pytest.approx(teacher)
         with open(osp.join(dry_run['table_dir'], job,
                            'reproduce.log')) as f:
@@ -91,8 +98,9 @@ def test_finished_runs_are_skipped_and_interrupted_ones_resume(dry_run):
     proc = run_tool(['tools/reproduce.py', TABLE, '--dry-run', '--work-dir',
                      dry_run['work_dir'], '--poll', '0.2'], timeout=600)
     assert_ok(proc)
-    for job in JOBS[:-1]:
-        assert f'[skip] {job}: finished' in proc.stdout
+    for job in JOBS:
+        if job != 'cwd_deeplabv3_r101_r18_camvid':
+            assert f'[skip] {job}: finished' in proc.stdout
     assert 'resuming cwd_deeplabv3_r101_r18_camvid' in proc.stdout
     # nothing new in a skipped run
     assert sorted(os.listdir(osp.join(table_dir,
@@ -133,3 +141,36 @@ def test_dry_run_of_the_release_recipe_table(tmp_path):
                 'deeplabv3plus_r18_voc_release'):
         with open(osp.join(tmp_path, 'voc_release', job, 'done.json')) as f:
             assert json.load(f)['checkpoint'].endswith('iter_2.pth')
+
+
+@pytest.mark.parametrize('table', sorted(NEW_TABLES))
+def test_dry_run_of_the_new_tables(table, tmp_path):
+    """What ``tools/reproduce.py TABLE --dry-run`` runs for the new tables:
+    their jobs (teachers all released: none to train first) and, for the
+    table's TaT run, the two-iteration CPU config on generated data of the
+    table's layout, offline.  (Every config of these tables trains two
+    iterations in tests/test_configs/test_config_zoo.py.)"""
+    from mmengine.config import Config
+
+    from mmtat.tools.reproduce import Job, dry_run_config, load_tables
+    from mmtat.utils import find_remote_files
+    from mmtat.utils.dry_run import dataset_type
+    dataset, count = NEW_TABLES[table]
+    models = load_tables()[table]
+    assert len(models) == count
+    assert not any(m['In Collection'] == 'Teacher' for m in models)
+    for model in models:  # a released teacher, or none (a student alone)
+        teacher = model['Metadata'].get('Teacher', {})
+        assert teacher.get('Weights', 'https://').startswith('https://')
+    tat = [m for m in models if m['In Collection'] == 'TaT']
+    assert tat
+    job = Job(tat[0], str(tmp_path / table))
+    cfg = Config.fromfile(dry_run_config(job, str(tmp_path / 'data')))
+    assert dataset_type(cfg) == dataset
+    assert cfg.train_cfg.max_iters == 2 and cfg.launcher == 'none'
+    assert cfg.work_dir == job.work_dir
+    data_root = cfg.val_dataloader.dataset.data_root
+    assert data_root.startswith(str(tmp_path / 'data'))
+    assert osp.isfile(osp.join(data_root, '.mmtat_synthetic.json'))
+    assert find_remote_files(cfg, 'train') == []
+    assert 'SyncBN' not in str(cfg.model.to_dict())

@@ -155,6 +155,25 @@ def test_cityscapes_without_converted_labels(tmp_path):
     assert 'cityscapes.py data/cityscapes' in message
 
 
+def test_generated_ade20k_passes_for_the_ade20k_configs(tmp_path):
+    from mmtat.datasets import make_synthetic_ade20k
+    root = make_synthetic_ade20k(str(tmp_path), num_train=2, num_val=1,
+                                 image_size=(32, 32), seed=0)
+    for name in ('tat/deeplabv3_r101_r18_ade20k.py',
+                 'tat/segformer_mitb5_mitb0_ade20k.py'):
+        cfg = _config(name, root)
+        check_datasets(cfg, 'train')
+        check_datasets(cfg, 'test')
+    # the labels are one folder: without it the run is refused with the
+    # layout and the generator
+    shutil.rmtree(osp.join(root, 'annotations', 'validation'))
+    message = _refusal(_config('tat/deeplabv3_r101_r18_ade20k.py', root))
+    assert ('the label folder '
+            f'{osp.join(root, "annotations", "validation")} does not exist'
+            ) in message
+    assert 'make_synthetic_data.py ade20k OUT' in message
+
+
 def test_ade20k_without_images(tmp_path):
     root = tmp_path / 'ade' / 'ADEChallengeData2016'
     for sub in ('images/training', 'images/validation',

@@ -1,4 +1,5 @@
 """mmtat.utils.dry_run: what a dry run changes in a shipped config."""
+import os
 import os.path as osp
 
 import pytest
@@ -7,6 +8,7 @@ from mmengine.config import Config
 import mmtat  # noqa: F401
 from mmtat.utils import find_remote_files
 from mmtat.utils.dry_run import (
+    SYNTHETIC_DATASETS,
     dataset_type,
     dry_run_crop,
     make_dry_run_dataset,
@@ -55,8 +57,25 @@ def test_local_teacher_checkpoints_are_dropped(tmp_path):
 
 def test_unknown_dataset_is_refused(tmp_path):
     cfg = Config(dict(train_dataloader=dict(dataset=dict(
-        type='RepeatDataset', dataset=dict(type='ADE20KDataset')))))
-    assert dataset_type(cfg) == 'ADE20KDataset'
+        type='RepeatDataset', dataset=dict(type='PascalContextDataset')))))
+    assert dataset_type(cfg) == 'PascalContextDataset'
     with pytest.raises(ValueError, match='no generated stand-in for '
-                       'ADE20KDataset'):
+                       'PascalContextDataset; dry runs support '
+                       'PascalVOCDataset, .*ADE20KDataset'):
         make_dry_run_dataset(cfg, str(tmp_path))
+
+
+def test_every_layout_is_a_dry_run_dataset(tmp_path):
+    """Each generated layout is found for its dataset type (the one table
+    of mmtat.datasets.SYNTHETIC_LAYOUTS), ADE20K's included."""
+    from mmtat.datasets import SYNTHETIC_LAYOUTS
+    assert set(SYNTHETIC_DATASETS) == {
+        layout.dataset for layout in SYNTHETIC_LAYOUTS.values()}
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='ADE20KDataset'))))
+    data_root = make_dry_run_dataset(cfg, str(tmp_path), num_train=2,
+                                     num_val=1)
+    assert data_root == osp.join(str(tmp_path), 'ade',
+                                 'ADEChallengeData2016')
+    assert sorted(os.listdir(osp.join(data_root, 'images', 'training'))) == [
+        'ADE_train_00000001.jpg', 'ADE_train_00000002.jpg']

@@ -3,6 +3,10 @@
     python tools/misc/make_synthetic_data.py voc data/synthetic
     python tools/misc/make_synthetic_data.py cocostuff10k data/synthetic \
         --num-train 64 --num-val 16 --size 128
+    python tools/misc/make_synthetic_data.py ade20k data/synthetic
+
+(layouts: ``voc``, ``cocostuff10k``, ``cityscapes``, ``camvid``, ``ade20k``,
+the keys of :data:`mmtat.datasets.SYNTHETIC_LAYOUTS`).
 
 It prints the ``data_root`` to use, e.g. with
 ``--cfg-options train_dataloader.dataset.data_root=...`` (see
@@ -18,11 +22,7 @@ sys.path.insert(0, REPO)
 
 from mmtat import datasets  # noqa: E402
 
-MAKERS = dict(
-    voc=datasets.make_synthetic_voc,
-    cocostuff10k=datasets.make_synthetic_cocostuff10k,
-    cityscapes=datasets.make_synthetic_cityscapes,
-    camvid=datasets.make_synthetic_camvid)
+LAYOUTS = datasets.SYNTHETIC_LAYOUTS
 
 
 def parse_size(text: str):
@@ -41,19 +41,21 @@ def parse_size(text: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('dataset', choices=sorted(MAKERS))
+    parser.add_argument('dataset', choices=sorted(LAYOUTS))
     parser.add_argument('out_dir', help='root directory to write into')
     parser.add_argument('--num-train', type=int, default=32)
     parser.add_argument('--num-val', type=int, default=8)
     parser.add_argument(
         '--size', type=parse_size, default=None,
-        help='image size, N or HxW (default: 96 for voc and cocostuff10k, '
-        '96x192 for cityscapes, 90x120 for camvid)')
+        help='image size, N or HxW (default: ' + ', '.join(
+            f'{"x".join(map(str, layout.image_size))} for {kind}'
+            for kind, layout in sorted(LAYOUTS.items())) + ')')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     try:
         size = {} if args.size is None else dict(image_size=args.size)
-        data_root = MAKERS[args.dataset](
+        data_root = datasets.make_synthetic_dataset(
+            args.dataset,
             args.out_dir,
             num_train=args.num_train,
             num_val=args.num_val,

@@ -1,0 +1,10 @@
+# Ablation of TaT's hierarchy (the paper's ablation of its two stages, on
+# mmtat's DeepLabV3 R101-D8 -> R18-D8 VOC pair): patch-group distillation
+# alone.  Everything else, the patch geometry and alpha / beta included, is
+# deeplabv3_r101_r18_voc.py's; the anchor-point stage is switched off
+# (gamma = anchor_weight = 0, so TaTLoss skips that branch).  Compare with
+# deeplabv3_r101_r18_voc_anchor_only.py and the full method
+# (deeplabv3_r101_r18_voc.py) in the ``voc_ablation`` table.
+_base_ = './deeplabv3_r101_r18_voc.py'
+
+model = dict(distiller=dict(anchor_weight=0.0))
