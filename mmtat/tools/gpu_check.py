@@ -91,6 +91,7 @@ TEACHER_PASS_CONFIGS = METHOD_CONFIGS + [
     'baselines/fitnets_deeplabv3_r101_r18_voc.py',
     'baselines/at_deeplabv3_r101_r18_voc.py',
     'baselines/mgd_deeplabv3_r101_r18_voc.py',
+    'baselines/dist_deeplabv3_r101_r18_voc.py',
 ]
 #: largest relative difference of the lean pass's losses and records from
 #: the full pass's: channels-last convolutions round differently (TF32 on

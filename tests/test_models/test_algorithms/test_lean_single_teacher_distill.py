@@ -33,23 +33,35 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
 
 #: One case per teacher network and distiller (recorders, connectors,
-#: losses); the configs it stands for differ from it only in the dataset:
-#: class count, crop, loss weights, teacher checkpoint.
+#: losses); the configs it stands for differ from it only in the dataset
+#: (class count, crop, teacher checkpoint) or in the losses' settings
+#: (weights; TaT's geometry in the ablations).
 SHIPPED_CASES = {
     'configs/tat/deeplabv3_r101_r18_voc.py': [
         'configs/tat/deeplabv3_r101_r18_cocostuff10k.py',
         'configs/tat/deeplabv3_r101_r18_cityscapes.py',
-        'configs/tat/deeplabv3_r101_r18_camvid.py'],
+        'configs/tat/deeplabv3_r101_r18_camvid.py',
+        'configs/tat/deeplabv3_r101_r18_ade20k.py',
+        'configs/tat/deeplabv3_r101_r18_voc_anchor_only.py',
+        'configs/tat/deeplabv3_r101_r18_voc_patch_only.py',
+        'configs/tat/deeplabv3_r101_r18_voc_global.py'],
     'configs/tat/deeplabv3_r101_r18_voc_multilayer.py': [],
     'configs/tat/deeplabv3_r101_r18_voc_tatloss.py': [],
     'configs/baselines/kd_deeplabv3_r101_r18_voc.py': [
         'configs/baselines/kd_deeplabv3_r101_r18_cocostuff10k.py',
         'configs/baselines/kd_deeplabv3_r101_r18_cityscapes.py',
-        'configs/baselines/kd_deeplabv3_r101_r18_camvid.py'],
+        'configs/baselines/kd_deeplabv3_r101_r18_camvid.py',
+        'configs/baselines/kd_deeplabv3_r101_r18_ade20k.py'],
     'configs/baselines/cwd_deeplabv3_r101_r18_voc.py': [
         'configs/baselines/cwd_deeplabv3_r101_r18_cocostuff10k.py',
         'configs/baselines/cwd_deeplabv3_r101_r18_cityscapes.py',
-        'configs/baselines/cwd_deeplabv3_r101_r18_camvid.py'],
+        'configs/baselines/cwd_deeplabv3_r101_r18_camvid.py',
+        'configs/baselines/cwd_deeplabv3_r101_r18_ade20k.py'],
+    'configs/baselines/dist_deeplabv3_r101_r18_voc.py': [
+        'configs/baselines/dist_deeplabv3_r101_r18_cocostuff10k.py',
+        'configs/baselines/dist_deeplabv3_r101_r18_cityscapes.py',
+        'configs/baselines/dist_deeplabv3_r101_r18_camvid.py',
+        'configs/baselines/dist_deeplabv3_r101_r18_ade20k.py'],
     'configs/baselines/fitnets_deeplabv3_r101_r18_voc.py': [
         'configs/baselines/fitnets_deeplabv3_r101_r18_cocostuff10k.py',
         'configs/baselines/fitnets_deeplabv3_r101_r18_cityscapes.py'],
@@ -60,11 +72,14 @@ SHIPPED_CASES = {
         'configs/baselines/mgd_deeplabv3_r101_r18_cocostuff10k.py',
         'configs/baselines/mgd_deeplabv3_r101_r18_cityscapes.py'],
     'configs/tat/deeplabv3plus_r101_r18_voc.py': [
-        'configs/tat/deeplabv3plus_r101_r18_cocostuff10k.py'],
+        'configs/tat/deeplabv3plus_r101_r18_cocostuff10k.py',
+        'configs/tat/deeplabv3plus_r101_r18_voc_global.py'],
     'configs/baselines/kd_deeplabv3plus_r101_r18_voc.py': [
         'configs/baselines/kd_deeplabv3plus_r101_r18_cocostuff10k.py'],
     'configs/baselines/cwd_deeplabv3plus_r101_r18_voc.py': [
         'configs/baselines/cwd_deeplabv3plus_r101_r18_cocostuff10k.py'],
+    'configs/baselines/dist_deeplabv3plus_r101_r18_voc.py': [
+        'configs/baselines/dist_deeplabv3plus_r101_r18_cocostuff10k.py'],
     # the release's recipe: pre-activation feature, teacher in train mode
     'configs/tat/deeplabv3plus_r101_r18_voc_release.py': [
         'configs/tat/deeplabv3plus_r101_r18_voc_release_val513.py',
@@ -72,6 +87,10 @@ SHIPPED_CASES = {
         'configs/tat/deeplabv3plus_r101_r18_cocostuff10k_release_val513.py'],
     'configs/tat/segformer_mitb5_deeplabv3_r18_cityscapes.py': [],
     'configs/baselines/cwd_segformer_mitb5_deeplabv3_r18_cityscapes.py': [],
+    'configs/tat/segformer_mitb5_mitb0_ade20k.py': [],
+    'configs/baselines/kd_segformer_mitb5_mitb0_ade20k.py': [],
+    'configs/baselines/cwd_segformer_mitb5_mitb0_ade20k.py': [],
+    'configs/baselines/dist_segformer_mitb5_mitb0_ade20k.py': [],
 }
 #: what each case's teacher pass must leave out: (module, why)
 SKIPPED = {
