@@ -3,6 +3,7 @@
 what the distiller records."""
 import contextlib
 import inspect
+import logging
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import torch
@@ -339,13 +340,14 @@ class LeanSingleTeacherDistill(SingleTeacherDistill):
         # A recorded module that the lean pass does not reach (e.g. one
         # that runs only in mode='loss'): the whole pass, from now on.
         self._full_pass_reason = (
-            f'teacher recorder(s) {", ".join(map(repr, missing))} recorded '
-            "nothing in the lean pass (mode='tensor'), so their modules run "
-            "only in mode='loss'")
+            f'teacher recorder(s) {", ".join(map(repr, missing))} did not '
+            "record what the losses read in the lean pass (mode='tensor'), "
+            "so their modules run only in mode='loss'")
         print_log(
             f'{type(self).__name__}: {self._full_pass_reason}; the teacher '
             "runs MMRazor's whole pass from now on.",
-            logger='current')
+            logger='current',
+            level=logging.WARNING)
         for name in self._needed:
             recorders.get_recorder(name).reset_data_buffer()
         network_forward(inputs, data_samples, mode='loss')

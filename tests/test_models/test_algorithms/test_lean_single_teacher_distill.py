@@ -433,8 +433,9 @@ def test_a_module_that_runs_only_in_loss_mode_falls_back_once(mmengine_log):
     data = batch((64, 64))
     first = loss_records_grads(model, data)
     assert model.teacher_pass == (
-        "full: teacher recorder(s) 'ce' recorded nothing in the lean pass "
-        "(mode='tensor'), so their modules run only in mode='loss'")
+        "full: teacher recorder(s) 'ce' did not record what the losses read "
+        "in the lean pass (mode='tensor'), so their modules run only in "
+        "mode='loss'")
     assert mmengine_log.getvalue().count(
         "the teacher runs MMRazor's whole pass from now on") == 1
     ce = model.distiller.teacher_recorders.get_recorder('ce').data_buffer
@@ -560,13 +561,15 @@ MODELS.register_module(module=MyLeanDistill, force=True)
 SMALL = dict(patch_size=(2, 2), patches_per_group=2, anchor_window=(2, 2))
 
 
-def toy_tat(algorithm, crop=(32, 32), in_channels=3, **distiller):
+def toy_tat(algorithm, crop=(32, 32), image_channels=3, **distiller):
     preprocessor = dict(type='mmseg.SegDataPreProcessor', size=crop,
-                        mean=[0.0] * in_channels, std=[1.0] * in_channels)
+                        mean=[0.0] * image_channels,
+                        std=[1.0] * image_channels)
     with DefaultScope.overwrite_default_scope('mmrazor'):
         return MODELS.build(dict(
             type=algorithm, data_preprocessor=preprocessor,
-            architecture=Toy(4, in_channels), teacher=Toy(8, in_channels),
+            architecture=Toy(4, image_channels),
+            teacher=Toy(8, image_channels),
             distiller=dict(type='TaTDistiller', features=dict(
                 f=dict(student='conv', teacher='conv')), **SMALL,
                 **distiller)))
@@ -575,8 +578,9 @@ def toy_tat(algorithm, crop=(32, 32), in_channels=3, **distiller):
 @pytest.mark.parametrize('algorithm', ['LeanSingleTeacherDistill',
                                        'MyLeanDistill'])
 def test_mmtats_algorithm_hands_over_the_input_size(algorithm):
-    model = toy_tat(algorithm, crop=(64, 48), in_channels=4)
+    model = toy_tat(algorithm, crop=(64, 48), image_channels=4)
     assert model.distiller._input_size == (64, 48)
+    assert model.distiller._in_channels == 4
     assert model.distiller.feature_pairs[0]['teacher']['map_size'] == (16,
                                                                        12)
     losses = model.loss(torch.randn(2, 4, 64, 48))
@@ -598,3 +602,9 @@ def test_a_given_input_size_is_kept():
     model = toy_tat('LeanSingleTeacherDistill', crop=(32, 32),
                     input_size=(64, 48))
     assert model.distiller._input_size == (64, 48)
+
+
+def test_a_given_in_channels_is_checked():
+    with pytest.raises(ValueError, match='in_channels must be positive, '
+                       'got 0'):
+        toy_tat('LeanSingleTeacherDistill', in_channels=0)
