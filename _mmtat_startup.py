@@ -21,6 +21,13 @@ is first imported, whoever imports it:
   ``mmrazor.``/``mmseg.`` types), so the tag would only make mmengine warn
   and fall back to another registry.
 
+The patches act on mmengine 0.10's internals, so the hook steps aside for
+any other mmengine release: when the first of those modules is imported it
+looks up the installed mmengine version (``importlib.metadata``, mmengine
+itself is not imported for that) and, for a version outside
+:data:`SUPPORTED_MMENGINE`, says so in one line on stderr and leaves
+mmengine as it is.
+
 Why at start-up: MMSegmentation's own ``tools/train.py`` calls
 ``Config.fromfile`` before it imports anything of mmtat (a config's
 ``custom_imports`` run only after every base is resolved), so ``import
@@ -36,11 +43,51 @@ import os
 import os.path as osp
 import sys
 import warnings
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
-__all__ = ['install', 'patch_loaded_modules', 'MMTAT_PACKAGE']
+__all__ = [
+    'install', 'patch_loaded_modules', 'mmengine_supported',
+    'MMTAT_PACKAGE', 'SUPPORTED_MMENGINE'
+]
 
 MMTAT_PACKAGE = 'mmtat'
+#: The mmengine releases whose internals the patches below were written for
+#: (a version prefix; setup.py pins 0.10.7).
+SUPPORTED_MMENGINE = '0.10.'
+
+
+# --------------------------------------------------------------------------
+# which mmengine
+# --------------------------------------------------------------------------
+def _installed_mmengine() -> Optional[str]:
+    from importlib import metadata
+    try:
+        return metadata.version('mmengine')
+    except metadata.PackageNotFoundError:
+        return None
+
+
+_GATE: Dict[str, Optional[bool]] = {'supported': None}
+
+
+def mmengine_supported() -> bool:
+    """Whether the installed mmengine is one the patches were written for.
+
+    Looked up once per process, when the first patched module is imported;
+    the first ``False`` writes one line to stderr saying why the hook
+    steps aside.
+    """
+    if _GATE['supported'] is None:
+        version = _installed_mmengine()
+        supported = bool(version) and version.startswith(SUPPORTED_MMENGINE)
+        _GATE['supported'] = supported
+        if not supported:
+            sys.stderr.write(
+                f'mmtat start-up hook: mmengine {version or "(no version)"} '
+                'is installed, but its patches (mmtat:: configs, mmengine '
+                'without pkg_resources) were written for mmengine '
+                f'{SUPPORTED_MMENGINE}x, so it leaves mmengine unchanged.\n')
+    return bool(_GATE['supported'])
 
 
 # --------------------------------------------------------------------------
@@ -212,7 +259,7 @@ class _MMEngineFinder(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname: str, path: Any = None,
                   target: Any = None) -> Any:
-        if fullname not in _PATCHES:
+        if fullname not in _PATCHES or not mmengine_supported():
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, 'find_spec'):
@@ -230,6 +277,10 @@ class _MMEngineFinder(importlib.abc.MetaPathFinder):
 
 def patch_loaded_modules() -> None:
     """Patch those of the modules that are already imported."""
+    if not any(name in sys.modules for name in _PATCHES):
+        return
+    if not mmengine_supported():
+        return
     for name in _PATCHES:
         module = sys.modules.get(name)
         if module is not None:

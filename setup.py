@@ -121,6 +121,7 @@ setup(
             'mmtat-train=mmtat.tools.train:main',
             'mmtat-test=mmtat.tools.test:main',
             'mmtat-convert-student=mmtat.tools.convert_student:main',
+            'mmtat-check-data=mmtat.tools.check_data:main',
         ]
     },
     # Tested: Python 3.11, torch 2.13.0 (CPU), mmengine 0.10.7, mmcv 2.1.0,

@@ -110,6 +110,8 @@ imports neither torch nor mmengine, and patches ``mmengine.utils.
 package_utils``, ``mmengine.config.utils`` and ``mmengine.config.config``
 right after each is first imported.  :func:`apply` installs the same finder
 and patches those already imported (a checkout used without installing).
+Both act only on mmengine 0.10.x, whose internals they change: with another
+installed mmengine the hook says so in one line and leaves it alone.
 
 Not here: distributed training on CPUs (gloo) is a feature mmengine 0.10
 lacks rather than a version breakage; it lives in
@@ -125,14 +127,21 @@ from typing import Any, Iterator, List
 
 import torch
 
+# Fixes 3 and 4 must act before mmtat can be imported, so their code is the
+# top-level module that mmtat-startup.pth loads at interpreter start.  This
+# is the one module of the package that imports it: apply() installs the
+# same hook for a checkout used without installing it, and the helpers of
+# fix 4 that the package also uses (mmtat.utils.package_files) are taken
+# from here.
 import _mmtat_startup
+from _mmtat_startup import missing_config_message, shipped_configs
 
 __all__ = [
     'apply', 'MMRazorQuantizationUnavailable', 'MMENGINE_SAFE_GLOBALS',
-    'mmengine_checkpoint_globals', 'RecordChangedInPlace',
-    'changed_record_versions', 'tensor_versions',
-    'revert_sync_batchnorm_keeping_hooks', 'ContiguousGrad',
-    'cpu_batch_norm_backward_is_wrong'
+    'mmengine_checkpoint_globals', 'missing_config_message',
+    'shipped_configs', 'RecordChangedInPlace', 'changed_record_versions',
+    'tensor_versions', 'revert_sync_batchnorm_keeping_hooks',
+    'ContiguousGrad', 'cpu_batch_norm_backward_is_wrong'
 ]
 
 _QUANT_MODULE = 'mmrazor.structures.quantization'

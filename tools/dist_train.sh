@@ -13,6 +13,15 @@ if [ -z "${PYTHON:-}" ]; then
     if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi
 fi
 
+# Preemption: slurm (or kill -- -PGID) sends SIGTERM to every process of the
+# job: this shell, torchrun's agent and the workers.  The workers save a
+# checkpoint at the end of the current iteration and exit with 143; the agent
+# forwards SIGTERM to them (the same request to them) and waits.  This shell
+# waits for torchrun too (a trapped signal runs after the command ends),
+# instead of ending at once and leaving them behind, and then exits with 143.
+TERMINATED=0
+trap 'TERMINATED=1' TERM
+STATUS=0
 PYTHONPATH="$ROOT:$PYTHONPATH" \
 "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
@@ -22,4 +31,9 @@ PYTHONPATH="$ROOT:$PYTHONPATH" \
     --master_port="$PORT" \
     "$ROOT/tools/train.py" \
     "$CONFIG" \
-    --launcher pytorch "${@:3}"
+    --launcher pytorch "${@:3}" || STATUS=$?
+if [ "$TERMINATED" = 1 ] && [ "$STATUS" != 0 ]; then
+    echo "tools/dist_train.sh: stopped by SIGTERM; continue with the same command and --resume." >&2
+    exit 143
+fi
+exit "$STATUS"

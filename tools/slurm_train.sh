@@ -15,6 +15,13 @@ if [ -z "${PYTHON:-}" ]; then
     if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi
 fi
 
+# Preemption: slurm sends SIGTERM to the tasks (and srun forwards its own);
+# they save a checkpoint at the end of the current iteration and exit with
+# 143.  This shell waits for srun (a trapped signal runs after the command
+# ends) and exits with 143 too, so that a requeued job can --resume.
+TERMINATED=0
+trap 'TERMINATED=1' TERM
+STATUS=0
 PYTHONPATH="$ROOT:$PYTHONPATH" \
 srun -p "${PARTITION}" \
     --job-name="${JOB_NAME}" \
@@ -24,4 +31,8 @@ srun -p "${PARTITION}" \
     --cpus-per-task="${CPUS_PER_TASK}" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    "$PYTHON" -u "$ROOT/tools/train.py" "${CONFIG}" --launcher="slurm" ${PY_ARGS}
+    "$PYTHON" -u "$ROOT/tools/train.py" "${CONFIG}" --launcher="slurm" ${PY_ARGS} || STATUS=$?
+if [ "$TERMINATED" = 1 ] && [ "$STATUS" != 0 ]; then
+    exit 143
+fi
+exit "$STATUS"

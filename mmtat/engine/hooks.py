@@ -9,12 +9,16 @@
 * :class:`CheckpointFitHook`: ``tools/test.py`` refuses a checkpoint whose
   weights do not fit the evaluated model, instead of evaluating randomly
   initialised layers (mmengine loads with ``strict=False`` and only warns).
+* :class:`ResumeFitHook`: ``tools/train.py --resume`` refuses a checkpoint
+  written by a run of another config, instead of failing in the optimizer's
+  ``load_state_dict`` (or training on with half of the weights restored).
 """
 import os
 import os.path as osp
 import re
 import signal
 import threading
+import time
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -22,26 +26,48 @@ from mmengine.dist import all_reduce, barrier, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 
-from ..utils.errors import InputError
+from ..utils.errors import InputError, RunRefused
 from .atomic_io import atomic_write
 
 __all__ = [
     'PreemptionHook', 'TrainingPreempted', 'install_termination_handler',
     'uninstall_termination_handler', 'termination_requested',
-    'NonEmptyDataHook', 'CheckpointFitHook', 'checkpoint_fit_problems'
+    'NonEmptyDataHook', 'CheckpointFitHook', 'ResumeFitHook',
+    'checkpoint_fit_problems'
 ]
 
 # --------------------------------------------------------------------------
 # SIGTERM -> checkpoint and stop
 # --------------------------------------------------------------------------
-_TERMINATION: Dict[str, Any] = {'signum': None, 'active': False}
+#: A SIGTERM that comes this many seconds or more after the first one is a
+#: deliberate second request (e.g. a user's second ``kill``) and ends the
+#: process at once.  One sooner is the same request once more: slurm and
+#: ``kill -- -PGID`` signal every process of a job, and torchrun's agent (or
+#: srun) then forwards the SIGTERM it got to each worker, milliseconds later.
+SECOND_SIGTERM_AFTER_S = 5.0
+
+_TERMINATION: Dict[str, Any] = {
+    'signum': None, 'active': False, 'first': 0.0, 'repeated': 0
+}
 _AT_FORK: Dict[str, bool] = {'registered': False}
 
 
-def _on_termination(signum: int, frame: Any) -> None:
-    _TERMINATION['signum'] = signum
-    # a second SIGTERM ends the process at once (the default action)
+def _end_now(signum: int) -> None:
+    # the default action: the process ends as killed by the signal
     signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _on_termination(signum: int, frame: Any) -> None:
+    now = time.monotonic()
+    if _TERMINATION['signum'] is None:
+        _TERMINATION['signum'] = signum
+        _TERMINATION['first'] = now
+    elif now - _TERMINATION['first'] >= SECOND_SIGTERM_AFTER_S:
+        _end_now(signum)
+    else:
+        # a launcher forwarding the job's SIGTERM: already being acted on
+        _TERMINATION['repeated'] += 1
 
 
 def _wait_for_parent_termination(parent: int) -> None:
@@ -70,12 +96,15 @@ def _shield_child_from_termination() -> None:
 def install_termination_handler() -> None:
     """Turn SIGTERM into a request that :class:`PreemptionHook` acts on.
 
-    Processes forked from here on (data loader workers) ignore a SIGTERM
-    that does not come from this process, so that they keep serving
-    batches until the checkpoint is written.  Call it before any data
-    loader starts its workers.
+    Further SIGTERMs within :data:`SECOND_SIGTERM_AFTER_S` seconds of the
+    first are the same request forwarded by a launcher and change nothing;
+    a later one ends the process at once.  Processes forked from here on
+    (data loader workers) ignore a SIGTERM that does not come from this
+    process, so that they keep serving batches until the checkpoint is
+    written.  Call it before any data loader starts its workers.
     """
     _TERMINATION['signum'] = None
+    _TERMINATION['repeated'] = 0
     _TERMINATION['active'] = True
     signal.signal(signal.SIGTERM, _on_termination)
     if not _AT_FORK['registered']:
@@ -112,7 +141,12 @@ class PreemptionHook(Hook):
     ``CheckpointHook``, whose file it reuses when that one just saved).  In
     a distributed run the ranks agree on the request (a one-element
     all-reduce per iteration), so all of them stop after the same
-    iteration; rank 0 writes the checkpoint, the others wait for it.
+    iteration, whichever of them got the signal; rank 0 writes the
+    checkpoint and every rank waits for it to be complete before it stops
+    (so that srun's ``--kill-on-bad-exit`` cannot cut the write short).
+    Under torchrun this must end within the agent's shutdown timeout
+    (``TORCH_ELASTIC_SHUTDOWN_TIMEOUT``, 30 s by default), after which it
+    kills the workers.
     """
     priority = 'LOWEST'
 
@@ -132,6 +166,12 @@ class PreemptionHook(Hook):
         iteration = runner.iter + 1
         if iteration >= runner.max_iters:
             return  # the run ends now anyway, with its own last checkpoint
+        repeated = _TERMINATION['repeated']
+        runner.logger.warning(
+            f'SIGTERM: saving a checkpoint of iteration {iteration}, then '
+            'stopping' + (f' ({repeated} more SIGTERM within '
+                          f'{SECOND_SIGTERM_AFTER_S:g} s: the same request, '
+                          'forwarded)' if repeated else '') + '.')
         path = self._save(runner, iteration)
         barrier()
         raise TrainingPreempted(iteration, path)
@@ -257,11 +297,32 @@ def checkpoint_fit_problems(model: Any,
                 ], checkpoint=list(ckpt))
 
 
-def _examples(keys: List[Any]) -> str:
+def format_examples(keys: List[Any]) -> str:
     shown = ', '.join(
         f'{k[0]} (model {k[1]}, checkpoint {k[2]})' if isinstance(k, tuple)
         else k for k in keys[:_EXAMPLES])
     return shown + (', ...' if len(keys) > _EXAMPLES else '')
+
+
+def misfit_parts(found: Dict[str, List], weights: str,
+                 owner: str) -> List[str]:
+    """The clauses that describe what :func:`checkpoint_fit_problems`
+    found: ``'N of the M <weights> are not in it (e.g. ...)'``, ``'N have
+    another shape (...)'``, ``'N of its T tensors belong to no <owner>
+    (...)'``, for those that apply."""
+    parts = []
+    if found['missing']:
+        parts.append(f'{len(found["missing"])} of the '
+                     f'{len(found["evaluated"])} {weights} are not in it '
+                     f'(e.g. {format_examples(found["missing"])})')
+    if found['mismatched']:
+        parts.append(f'{len(found["mismatched"])} have another shape (e.g. '
+                     f'{format_examples(found["mismatched"])})')
+    if found['unexpected']:
+        parts.append(f'{len(found["unexpected"])} of its '
+                     f'{len(found["checkpoint"])} tensors belong to no '
+                     f'{owner} (e.g. {format_examples(found["unexpected"])})')
+    return parts
 
 
 class CheckpointFitHook(Hook):
@@ -285,18 +346,8 @@ class CheckpointFitHook(Hook):
         limit = UNEXPECTED_TOLERANCE * max(len(found['checkpoint']), 1)
         if not missing and not mismatched and len(unexpected) <= limit:
             return
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} of the {len(found["evaluated"])} '
-                         'weights the evaluation uses are not in it (e.g. '
-                         f'{_examples(missing)})')
-        if mismatched:
-            parts.append(f'{len(mismatched)} have another shape (e.g. '
-                         f'{_examples(mismatched)})')
-        if unexpected:
-            parts.append(f'{len(unexpected)} of its '
-                         f'{len(found["checkpoint"])} tensors belong to no '
-                         f'weight of the model (e.g. {_examples(unexpected)})')
+        parts = misfit_parts(found, 'weights the evaluation uses',
+                             'weight of the model')
         text = (f'The checkpoint {self.checkpoint_name} does not fit the '
                 'model of this config: ' + '; '.join(parts) + '. ')
         text += self._hint(runner.model, found)
@@ -310,7 +361,7 @@ class CheckpointFitHook(Hook):
         else:
             text += (' So many extra tensors mean it is probably not this '
                      'model\'s checkpoint; nothing was evaluated.')
-        raise InputError(
+        raise RunRefused(
             text + ' To load it partially on purpose, add '
             '--allow-partial-checkpoint.')
 
@@ -334,3 +385,78 @@ class CheckpointFitHook(Hook):
                     'distillation config it was trained with.')
         return ('Check that the config is the one the checkpoint was trained '
                 'with (classes, backbone depth, heads).')
+
+
+# --------------------------------------------------------------------------
+# --resume of a checkpoint written for another config
+# --------------------------------------------------------------------------
+_TIMESTAMP = re.compile(r'_\d{8}_\d{6}$')
+
+
+def checkpoint_run_name(checkpoint: Dict[str, Any]) -> Optional[str]:
+    """The config name of the run that wrote ``checkpoint`` (mmengine's
+    ``meta.experiment_name`` is ``<config name>_<timestamp>``)."""
+    name = (checkpoint.get('meta') or {}).get('experiment_name')
+    if not isinstance(name, str) or not name:
+        return None
+    return _TIMESTAMP.sub('', name)
+
+
+def _optimizer_groups(state: Any) -> Optional[List[int]]:
+    """Parameters per group of an optimizer state dict (None if it is not
+    one, e.g. the dict of an ``OptimWrapperDict``)."""
+    if not isinstance(state, dict) or not isinstance(
+            state.get('param_groups'), list):
+        return None
+    return [len(group.get('params', ())) for group in state['param_groups']]
+
+
+class ResumeFitHook(Hook):
+    """Refuse to resume from a checkpoint of another config.
+
+    Resuming restores the model's weights, the optimizer's state and the
+    schedules.  A checkpoint of another config (a CWD run's work dir
+    resumed with the TaT config, another class count) has other weights,
+    which mmengine would skip with a warning, and another optimizer state,
+    on which torch's ``load_state_dict`` fails with a traceback.  Before
+    either is loaded, this hook compares the checkpoint's tensors with every
+    weight of the model and its optimizer state's parameter groups with the
+    config's optimizer, and names both configs.
+
+    Args:
+        checkpoint_name: the checkpoint, as the run found or was given it.
+        config_name: the config of this run.
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self, checkpoint_name: str, config_name: str) -> None:
+        self.checkpoint_name = checkpoint_name
+        self.config_name = config_name
+
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        found = checkpoint_fit_problems(runner.model, checkpoint, prefix='')
+        parts = misfit_parts(found, 'weights of this config\'s model',
+                             'weight of this model')
+        optimizer = getattr(getattr(runner, 'optim_wrapper', None),
+                            'optimizer', None)
+        saved = _optimizer_groups(checkpoint.get('optimizer'))
+        if optimizer is not None and saved is not None:
+            own = [len(g['params']) for g in optimizer.param_groups]
+            if own != saved:
+                parts.append('its optimizer state has parameter groups of '
+                             f'{saved} parameters, this config\'s optimizer '
+                             f'groups of {own}')
+        if not parts:
+            return
+        run = checkpoint_run_name(checkpoint)
+        written = (f'a run of {run}' if run else
+                   'a run whose config it does not record')
+        raise RunRefused(
+            f'--resume: the checkpoint {self.checkpoint_name} was written by '
+            f'{written}, not for this config ({self.config_name}): '
+            + '; '.join(parts) + '. Nothing was trained. Resume it with the '
+            'config that wrote it, give this config a work dir of its own '
+            '(--work-dir), or start it without --resume; to start this '
+            'model from the checkpoint\'s fitting weights (iteration 0, a '
+            'new optimizer) use --cfg-options load_from=' +
+            self.checkpoint_name + ' instead of --resume.')

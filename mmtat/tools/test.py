@@ -4,12 +4,15 @@
 tools/test.py CONFIG CHECKPOINT ...``.  Refused before anything is built,
 with one paragraph naming the value and the fix: a ``--cfg-options`` key the
 config does not have, a missing / empty / truncated checkpoint (or one that
-cannot be fetched), a missing or empty test dataset.  Refused after the
-model is built and before anything is evaluated: a checkpoint whose weights
-do not fit the evaluated model (e.g. a distillation checkpoint with a plain
-student config), which mmengine would load partially, only warning, and
-score randomly initialised layers; ``--allow-partial-checkpoint`` evaluates
-it anyway.
+cannot be fetched), a missing or empty test dataset, a ``--launcher`` that
+did not start this process (or a backend this machine cannot run).
+Refused after the model is built and before anything is evaluated: a
+checkpoint whose weights do not fit the evaluated model (e.g. a
+distillation checkpoint with a plain student config), which mmengine would
+load partially, only warning, and score randomly initialised layers;
+``--allow-partial-checkpoint`` evaluates it anyway.  While it evaluates, a
+sample that cannot be loaded or whose labels are not classes stops it with
+one paragraph naming the file (:mod:`mmtat.engine.data_guard`).
 """
 import argparse
 import os
@@ -20,7 +23,12 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
-from mmtat.engine import CheckpointFitHook, NonEmptyDataHook
+from mmtat.engine import (
+    CheckpointFitHook,
+    DataGuardHook,
+    NonEmptyDataHook,
+    check_data_command,
+)
 from mmtat.tools._common import (
     load_config,
     remove_refused_run,
@@ -30,12 +38,15 @@ from mmtat.tools._common import (
 from mmtat.utils import (
     REMOTE_PREFIXES,
     InputError,
+    RunRefused,
     add_cfg_options_argument,
     apply_cfg_options,
     check_checkpoint_file,
     check_datasets,
+    check_launcher,
     check_local_checkpoints,
     check_remote_files,
+    setup_cpu_distributed,
 )
 
 
@@ -112,6 +123,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg = load_config(args.config)
         cfg.launcher = args.launcher
         apply_cfg_options(cfg, args.cfg_options)
+        check_launcher(cfg, tool='test')
 
         set_work_dir(cfg, args.work_dir, args.config)
 
@@ -142,15 +154,20 @@ def main(argv: Optional[List[str]] = None) -> None:
         check_local_checkpoints(cfg, mode='test')
         check_datasets(cfg, mode='test')
 
+        # DDP without CUDA (gloo): mmtat/utils/cpu_dist.py.
+        setup_cpu_distributed(cfg)
+
         work_dir_existed = osp.isdir(cfg.work_dir)
         runner = Runner.from_cfg(cfg)
         runner.register_hook(
             CheckpointFitHook(args.checkpoint,
                               allow_partial=args.allow_partial_checkpoint))
         runner.register_hook(NonEmptyDataHook())
+        runner.register_hook(DataGuardHook(
+            check_data_command(args.config, bool(args.cfg_options))))
         try:
             runner.test()
-        except InputError:
+        except RunRefused:
             remove_refused_run(runner, work_dir_existed)
             raise
 

@@ -6,9 +6,19 @@ is imported first so that its compatibility fixes are in place before
 MMRazor is loaded and its components are registered.
 
 Before anything is built, the run is refused with one paragraph naming the
-value and the fix when: a ``--cfg-options`` key does not exist in the
-config, a checkpoint to load is missing, empty, truncated or cannot be
-fetched, or a dataset folder / split file is missing or empty.
+value and the fix when: ``--launcher`` names a launcher that did not start
+this process (or a backend this machine cannot run), a ``--cfg-options``
+key does not exist in the config, a checkpoint to load is missing, empty,
+truncated or cannot be fetched, or a dataset folder / split file is missing
+or empty.  After the model is built and before the first iteration:
+``--resume`` of a checkpoint written for another config, and, for a
+distillation config, a teacher checkpoint (``model.teacher_ckpt`` or an
+``init_cfg`` one) whose weights do not fit the teacher
+(``--allow-partial-teacher`` trains anyway).  The teacher's first
+validation mIoU is logged next to the one published for its weights.
+While it trains and validates, a sample that cannot be loaded or whose
+labels are not classes stops the run with one paragraph naming the file
+(:mod:`mmtat.engine.data_guard`).
 
 For every config, whatever its hooks:
 
@@ -17,10 +27,15 @@ For every config, whatever its hooks:
   ``--resume`` continues from the newest complete one;
 * SIGTERM (slurm's notice before preemption) saves a checkpoint at the end
   of the current iteration and stops with exit status 143; the same command
-  with ``--resume`` continues from it.
+  with ``--resume`` continues from it.  In a distributed run every rank
+  stops after the same iteration; the SIGTERM that torchrun's agent or
+  srun forwards right after the job's own is the same request, a second
+  one after :data:`mmtat.engine.hooks.SECOND_SIGTERM_AFTER_S` seconds ends
+  the process at once.
 """
 import argparse
 import os
+import os.path as osp
 import sys
 from typing import List, Optional
 
@@ -28,27 +43,36 @@ from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
 from mmtat.engine import (
+    DataGuardHook,
     NonEmptyDataHook,
     PreemptionHook,
+    ResumeFitHook,
+    TeacherCheckpointHook,
+    TeacherMIoUHook,
     TrainingPreempted,
+    check_data_command,
     install_termination_handler,
     remove_partial_files,
     use_atomic_checkpoints,
 )
 from mmtat.tools._common import (
     load_config,
+    remove_refused_run,
     reported_errors,
     set_amp,
     set_work_dir,
 )
 from mmtat.utils import (
+    RunRefused,
     add_cfg_options_argument,
     apply_cfg_options,
     check_checkpoint_file,
     check_datasets,
+    check_launcher,
     check_local_checkpoints,
     check_remote_files,
     latest_checkpoint,
+    published_teacher_miou,
     setup_cpu_distributed,
 )
 
@@ -70,6 +94,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='resume from the given checkpoint; without a path, resume from '
         'the newest complete checkpoint in the work dir (start from the '
         'beginning when there is none)')
+    parser.add_argument(
+        '--allow-partial-teacher',
+        action='store_true',
+        help='train even if weights of the teacher are missing from its '
+        'checkpoint (model.teacher_ckpt or an init_cfg checkpoint) or have '
+        'another shape (they keep their initial values)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -129,6 +159,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg = load_config(args.config)
         cfg.launcher = args.launcher
         apply_cfg_options(cfg, args.cfg_options)
+        check_launcher(cfg, tool='train')
 
         set_work_dir(cfg, args.work_dir, args.config)
 
@@ -148,15 +179,33 @@ def main(argv: Optional[List[str]] = None) -> None:
         # DDP without CUDA (gloo): mmtat/utils/cpu_dist.py.
         setup_cpu_distributed(cfg)
 
+        work_dir_existed = osp.isdir(cfg.work_dir)
         runner = Runner.from_cfg(cfg)
         runner.register_hook(NonEmptyDataHook())
+        data_guard = DataGuardHook(
+            check_data_command(args.config, bool(args.cfg_options)))
+        runner.register_hook(data_guard)
         runner.register_hook(PreemptionHook())
+        if cfg.get('resume'):
+            runner.register_hook(ResumeFitHook(cfg.load_from, args.config))
+        teacher_ckpt = cfg.model.get('teacher_ckpt')
+        runner.register_hook(TeacherCheckpointHook(
+            teacher_ckpt, allow_partial=args.allow_partial_teacher))
+        runner.register_hook(
+            TeacherMIoUHook(published_teacher_miou(teacher_ckpt)))
         try:
+            data_guard.build_train_dataloader(runner)
             runner.train()
+        except RunRefused:
+            remove_refused_run(runner, work_dir_existed)
+            raise
         except TrainingPreempted as stop:
+            world = int(os.environ.get('WORLD_SIZE', '1'))
+            rank = (f' (rank {os.environ.get("RANK", "0")} of {world})'
+                    if world > 1 else '')
             print(f'Stopped by SIGTERM after iteration {stop.iteration}; '
                   f'checkpoint {stop.checkpoint}. Continue with the same '
-                  'command and --resume.', flush=True)
+                  f'command and --resume.{rank}', flush=True)
             sys.exit(PREEMPTED_EXIT)
 
 

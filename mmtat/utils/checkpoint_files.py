@@ -16,8 +16,8 @@ import re
 import zipfile
 from typing import Any, List, Optional, Tuple
 
+from .config_checkpoints import REMOTE_PREFIXES, walk_checkpoint_keys
 from .errors import InputError
-from .remote_files import REMOTE_PREFIXES, walk_checkpoint_keys
 
 __all__ = [
     'checkpoint_file_problem', 'check_checkpoint_file',

@@ -15,15 +15,45 @@ gloo process group itself (the Runner then skips ``init_dist``) and asks for
 CI, e.g. ``python -m torch.distributed.run --nproc_per_node 2
 tools/train.py CONFIG --launcher pytorch --cfg-options
 env_cfg.dist_cfg.backend=gloo``; note that SyncBN needs GPUs, so the model's
-``norm_cfg`` must be plain BN there.
+``norm_cfg`` must be plain BN there.  ``tools/test.py`` does the same for a
+distributed evaluation.
 """
 import datetime
-from typing import Any
+from typing import Any, Optional
 
 import torch
 import torch.distributed as torch_dist
 
-__all__ = ['setup_cpu_distributed']
+from .errors import InputError
+
+__all__ = ['setup_cpu_distributed', 'cpu_distributed_problem']
+
+
+def _backend(cfg: Any) -> str:
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {}) or {}
+    # no backend named: the CPU one (mmengine's default, NCCL, cannot work)
+    return dist_cfg.get('backend', 'gloo')
+
+
+def cpu_distributed_problem(cfg: Any) -> Optional[str]:
+    """What stops ``cfg``'s distributed run on this machine, if it has no
+    CUDA: a launcher other than ``pytorch``, or a backend other than
+    ``gloo``.  None when there is nothing wrong (or CUDA is available)."""
+    launcher = cfg.get('launcher', 'none') or 'none'
+    if launcher == 'none' or torch.cuda.is_available():
+        return None
+    if launcher != 'pytorch':
+        return ('Distributed training without CUDA is supported with '
+                f'--launcher pytorch only (torchrun, tools/dist_train.sh), '
+                f'got --launcher {launcher}.')
+    backend = _backend(cfg)
+    if backend != 'gloo':
+        return (f'env_cfg.dist_cfg.backend = {backend!r}: this distributed '
+                'backend needs CUDA, which this machine does not have '
+                f'(torch {torch.__version__} sees no GPU). Use the CPU '
+                'backend with --cfg-options env_cfg.dist_cfg.backend=gloo '
+                '(and BN instead of SyncBN in the model\'s norm_cfg).')
+    return None
 
 
 def setup_cpu_distributed(cfg: Any) -> bool:
@@ -37,23 +67,18 @@ def setup_cpu_distributed(cfg: Any) -> bool:
         there was nothing to do (not distributed, or CUDA is available).
 
     Raises:
-        RuntimeError: for a launcher other than ``pytorch`` or a backend
-            other than ``gloo`` without CUDA.
+        InputError: for a launcher other than ``pytorch`` or a backend
+            other than ``gloo`` without CUDA
+            (:func:`cpu_distributed_problem`).
     """
     launcher = cfg.get('launcher', 'none')
     if launcher == 'none' or torch.cuda.is_available():
         return False
-    if launcher != 'pytorch':
-        raise RuntimeError(
-            'Distributed training without CUDA is supported with '
-            f'--launcher pytorch only, got --launcher {launcher}.')
+    problem = cpu_distributed_problem(cfg)
+    if problem is not None:
+        raise InputError(problem)
     dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}) or {})
-    backend = dist_cfg.pop('backend', 'gloo')
-    if backend != 'gloo':
-        raise RuntimeError(
-            f'The {backend!r} distributed backend needs CUDA, which this '
-            'machine does not have; use the CPU backend with '
-            '--cfg-options env_cfg.dist_cfg.backend=gloo')
+    backend = dist_cfg.pop('backend', _backend(cfg))
     if not torch_dist.is_initialized():
         timeout = dist_cfg.pop('timeout', None)
         if timeout is not None:

@@ -1,6 +1,6 @@
-"""The error the tools report as one paragraph, without a traceback."""
+"""The errors the tools report as one paragraph, without a traceback."""
 
-__all__ = ['InputError']
+__all__ = ['InputError', 'RunRefused', 'DataSampleError']
 
 
 class InputError(ValueError):
@@ -9,3 +9,28 @@ class InputError(ValueError):
     The message names the value and the fix; ``mmtat.tools`` print it and
     exit with a non-zero status instead of showing a traceback.
     """
+
+
+class RunRefused(InputError):
+    """A wrong input found by a hook after the Runner was built and before
+    anything was trained or evaluated (a checkpoint that does not fit the
+    model, teacher weights of another network).  The tools remove what the
+    refused run wrote (its log folder) before reporting it."""
+
+
+class DataSampleError(InputError):
+    """A sample of a run's data cannot be loaded or holds wrong labels.
+
+    Raised in a data loader worker, it reaches the training process through
+    torch's ``ExceptionWrapper``, which builds a new one from a message
+    holding the worker's traceback; the paragraph after this class's name
+    on the traceback's last line is taken back out, so the tools still
+    print one paragraph.
+    """
+
+    def __init__(self, message: str) -> None:
+        marker = f'{type(self).__module__}.{type(self).__qualname__}: '
+        at = message.rfind(marker)
+        if at >= 0:
+            message = message[at + len(marker):].strip()
+        super().__init__(message)

@@ -8,7 +8,7 @@ repository's own folders, in a wheel they are copies (see ``setup.py``).
 import os
 import os.path as osp
 
-from _mmtat_startup import missing_config_message, shipped_configs
+from ..compat import missing_config_message, shipped_configs
 
 __all__ = [
     'mim_dir', 'configs_dir', 'config_file', 'display_config',

@@ -8,8 +8,9 @@ starts).  On a machine without network access mmengine only fails when it
 reaches them, after the datasets and the model are built, with a bare
 ``URLError``.  :func:`check_remote_files` finds them all up front:
 
-* it walks the config for checkpoint paths: ``load_from``,
-  ``teacher_ckpt``, ``pretrained`` and the ``checkpoint`` of
+* it walks the config for checkpoint paths
+  (:func:`~mmtat.utils.config_checkpoints.walk_checkpoint_keys`):
+  ``load_from``, ``teacher_ckpt``, ``pretrained`` and the ``checkpoint`` of
   ``init_cfg=dict(type='Pretrained')``, skipping those a run of the given
   ``mode`` never loads (``pretrained`` and ``init_cfg`` in testing, where
   ``init_weights`` is not called; those of a teacher whose weights come
@@ -34,24 +35,25 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
+
+from .checkpoint_files import checkpoint_file_problem
+from .config_checkpoints import (
+    REMOTE_PREFIXES,
+    URL_PREFIXES,
+    walk_checkpoint_keys,
+)
 
 __all__ = [
     'RemoteFile', 'RemoteFileUnavailableError', 'find_remote_files',
-    'check_remote_files', 'checkpoint_cache_dir', 'REMOTE_PREFIXES'
+    'check_remote_files', 'checkpoint_cache_dir', 'download_cache_path',
+    'REMOTE_PREFIXES'
 ]
 
 SKIP_ENV = 'MMTAT_SKIP_REMOTE_CHECK'
 TIMEOUT_ENV = 'MMTAT_REMOTE_CHECK_TIMEOUT'
 DEFAULT_TIMEOUT = 5.0
 
-_URL_PREFIXES = ('http://', 'https://')
-_ZOO_PREFIXES = ('open-mmlab://', 'openmmlab://', 'torchvision://',
-                 'modelzoo://', 'mmcls://')
-#: Path prefixes of files that mmengine's CheckpointLoader downloads.
-REMOTE_PREFIXES = _URL_PREFIXES + _ZOO_PREFIXES
-
-_MODES = ('train', 'test')
 
 
 class RemoteFileUnavailableError(RuntimeError):
@@ -91,7 +93,6 @@ class RemoteFile:
         there is none or it is complete."""
         if self.cache_path is None or not osp.exists(self.cache_path):
             return None
-        from .checkpoint_files import checkpoint_file_problem
         return checkpoint_file_problem(self.cache_path)
 
 
@@ -101,13 +102,9 @@ def checkpoint_cache_dir() -> str:
     return osp.join(torch.hub.get_dir(), 'checkpoints')
 
 
-def _is_remote(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(REMOTE_PREFIXES)
-
-
 def _resolve(value: str) -> Tuple[Optional[str], Optional[str]]:
     """Return ``(url, error)`` for a remote path, as mmengine resolves it."""
-    if value.startswith(_URL_PREFIXES):
+    if value.startswith(URL_PREFIXES):
         return value, None
     from mmengine.runner import checkpoint as ckpt
     try:
@@ -127,50 +124,20 @@ def _resolve(value: str) -> Tuple[Optional[str], Optional[str]]:
     if url is None:
         return None, ('unknown model-zoo name (not in mmengine\'s table of '
                       f'{value.split("://", 1)[0]}:// models)')
-    if not url.startswith(_URL_PREFIXES):
+    if not url.startswith(URL_PREFIXES):
         # open-mmlab:// names may map to a file under the mmengine home;
         # mmengine loads it from disk, nothing is downloaded.
         return None, None
     return url, None
 
 
-def _walk(node: Any, path: str, mode: str, from_ckpt: bool,
-          want: Callable[[Any], bool] = _is_remote
-          ) -> Iterator[Tuple[str, str]]:
-    """Yield ``(key, value)`` for each checkpoint path a run would load
-    whose value passes ``want``."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            sub = f'{path}.{key}' if path else str(key)
-            if key in ('load_from', 'teacher_ckpt') and want(value):
-                yield sub, value
-            elif (key == 'pretrained' and mode == 'train' and not from_ckpt
-                  and want(value)):
-                yield sub, value
-            elif (key == 'checkpoint' and mode == 'train' and not from_ckpt
-                  and node.get('type') == 'Pretrained' and want(value)):
-                yield sub, value
-            else:
-                # A teacher loaded from ``teacher_ckpt`` is marked
-                # initialised (MMRazor's SingleTeacherDistill), so its own
-                # ``pretrained`` / ``init_cfg`` are never fetched.
-                child_from_ckpt = from_ckpt or (
-                    key == 'teacher' and bool(node.get('teacher_ckpt')))
-                yield from _walk(value, sub, mode, child_from_ckpt, want)
-    elif isinstance(node, (list, tuple)):
-        for index, value in enumerate(node):
-            yield from _walk(value, f'{path}.{index}', mode, from_ckpt, want)
-
-
-def walk_checkpoint_keys(cfg: Any, mode: str, want: Callable[[Any], bool]
-                         ) -> Iterator[Tuple[str, str]]:
-    """``(dotted key, value)`` of every checkpoint path a run of ``mode``
-    loads (see :func:`find_remote_files`) for which ``want(value)``."""
-    if mode not in _MODES:
-        raise ValueError(f'mode must be one of {_MODES}, got {mode!r}')
-    if hasattr(cfg, 'to_dict'):
-        cfg = cfg.to_dict()
-    return _walk(cfg, '', mode, False, want)
+def download_cache_path(value: str) -> Optional[str]:
+    """Where mmengine keeps its download of the remote checkpoint path
+    ``value`` (whether it is there yet or not); None if ``value`` does not
+    resolve to a URL."""
+    url, _ = _resolve(value)
+    name = osp.basename(urllib.parse.urlparse(url).path) if url else ''
+    return osp.join(checkpoint_cache_dir(), name) if name else None
 
 
 def find_remote_files(cfg: Any, mode: str = 'train') -> List[RemoteFile]:
@@ -187,13 +154,9 @@ def find_remote_files(cfg: Any, mode: str = 'train') -> List[RemoteFile]:
         One :class:`RemoteFile` per config key, in config order, resolved to
         its URL and cache path (nothing is fetched).
     """
-    if mode not in _MODES:
-        raise ValueError(f'mode must be one of {_MODES}, got {mode!r}')
-    if hasattr(cfg, 'to_dict'):
-        cfg = cfg.to_dict()
     found = []
     cache_dir = checkpoint_cache_dir()
-    for key, value in _walk(cfg, '', mode, False):
+    for key, value in walk_checkpoint_keys(cfg, mode):
         url, error = _resolve(value)
         if url is None and error is None:
             continue  # a local file behind a model-zoo name

@@ -2,6 +2,8 @@
 import logging
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -14,11 +16,13 @@ from mmtat.engine import (
     CheckpointFitHook,
     NonEmptyDataHook,
     PreemptionHook,
+    ResumeFitHook,
     TrainingPreempted,
+    hooks,
     install_termination_handler,
     uninstall_termination_handler,
 )
-from mmtat.utils import InputError
+from mmtat.utils import InputError, RunRefused
 
 
 def _runner(work_dir, max_iters, resume=False, size=8, hooks=()):
@@ -74,8 +78,8 @@ def test_sigterm_saves_current_iteration_and_stops(tmp_path,
     ckpt = CheckpointLoader.load_checkpoint(str(tmp_path / 'iter_3.pth'))
     assert ckpt['meta']['iter'] == 3
     assert 'optimizer' in ckpt and 'message_hub' in ckpt
-    # a second SIGTERM would end the process: the default action is back
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    # still handled: a launcher's forwarded SIGTERM must not end it
+    assert signal.getsignal(signal.SIGTERM) is hooks._on_termination
 
     # the requeued job resumes at iteration 3
     install_termination_handler()
@@ -201,3 +205,124 @@ def test_unexpected_tensors_beyond_tolerance():
     assert '1 of its 9 tensors belong to no weight of the model (e.g. ' \
         'aux_head.weight)' in str(err.value)
     assert 'probably not' in str(err.value)
+
+
+class WiderToy(ToyModel):
+    """The toy model of another config: one more layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extra = nn.Linear(1, 1)
+
+
+def _resumed(work_dir, model, ckpt, optim_wrapper=None):
+    runner = Runner(
+        model=model,
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=ToyDataset(8),
+            sampler=dict(type='InfiniteSampler', shuffle=False),
+            batch_size=2,
+            num_workers=0),
+        optim_wrapper=optim_wrapper or dict(
+            optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=4),
+        default_hooks=dict(checkpoint=dict(
+            type='CheckpointHook', interval=100, by_epoch=False)),
+        resume=True,
+        load_from=ckpt,
+        experiment_name=f'resumed_{work_dir.name}_{type(model).__name__}',
+        default_scope='mmengine')
+    runner.register_hook(ResumeFitHook(ckpt, 'configs/other.py'))
+    return runner
+
+
+@pytest.fixture
+def toy_checkpoint(tmp_path):
+    first = _runner(tmp_path / 'first', max_iters=2)
+    first.train()
+    return str(tmp_path / 'first' / 'iter_2.pth')
+
+
+def test_resume_of_the_same_model_passes(toy_checkpoint, tmp_path):
+    runner = _resumed(tmp_path / 'again', ToyModel(), toy_checkpoint)
+    runner.train()
+    assert runner.iter == 4
+
+
+def test_resume_of_another_model_is_refused_naming_both(toy_checkpoint,
+                                                        tmp_path):
+    runner = _resumed(tmp_path / 'wider', WiderToy(), toy_checkpoint)
+    with pytest.raises(RunRefused) as err:
+        runner.train()
+    message = str(err.value)
+    assert message.startswith(
+        f'--resume: the checkpoint {toy_checkpoint} was written by a run of '
+        'hooks_first_2_False_8, not for this config (configs/other.py): 2 '
+        'of the 4 weights of this config\'s model are not in it (e.g. '
+        'extra.weight, extra.bias)')
+    assert 'its optimizer state has parameter groups of [2] parameters, ' \
+        "this config's optimizer groups of [4]" in message
+    assert f'--cfg-options load_from={toy_checkpoint} instead of --resume' \
+        in message
+    assert runner.iter == 0  # nothing was loaded or trained
+
+
+def test_resume_with_other_optimizer_groups_is_refused(toy_checkpoint,
+                                                       tmp_path):
+    # the same weights, but every parameter in a group of its own (what a
+    # paramwise_cfg does): torch's load_state_dict would fail
+    runner = _resumed(
+        tmp_path / 'groups', ToyModel(), toy_checkpoint,
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01),
+                           paramwise_cfg=dict(bias_lr_mult=2.0)))
+    with pytest.raises(RunRefused, match=r'parameter groups of \[2\] '
+                       r"parameters, this config's optimizer groups of "
+                       r'\[1, 1\]'):
+        runner.train()
+
+
+class FakeClock:
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_second_sigterm_ends_the_process_only_when_deliberate(
+        sigterm_handler, monkeypatch):
+    clock = FakeClock()
+    ended = []
+    monkeypatch.setattr(hooks.time, 'monotonic', clock)
+    monkeypatch.setattr(hooks, '_end_now', ended.append)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert hooks.termination_requested() and not ended
+    # torchrun's agent (or srun) forwards the job's SIGTERM at once
+    clock.now += 0.05
+    os.kill(os.getpid(), signal.SIGTERM)
+    clock.now += hooks.SECOND_SIGTERM_AFTER_S - 0.1
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert not ended and hooks._TERMINATION['repeated'] == 2
+    # a user's second request, seconds later: the default action, now
+    clock.now += 0.1
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert ended == [signal.SIGTERM]
+
+
+def test_end_now_is_the_default_action():
+    """What a deliberate second SIGTERM does: the process ends as killed
+    by the signal (status 143 in a shell), in a child process here."""
+    code = ('import os, signal, time\n'
+            'from mmtat.engine import hooks\n'
+            'hooks.install_termination_handler()\n'
+            'os.kill(os.getpid(), signal.SIGTERM)\n'
+            'hooks._TERMINATION["first"] -= hooks.SECOND_SIGTERM_AFTER_S\n'
+            'os.kill(os.getpid(), signal.SIGTERM)\n'
+            'time.sleep(1)\n'
+            'print("still running")\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert 'still running' not in proc.stdout

@@ -19,6 +19,7 @@ from tool_utils import (
     TAT_COCO,
     TAT_VOC,
     assert_ok,
+    in_process_options,
     run_tool,
     smoke_options,
 )
@@ -215,3 +216,83 @@ def test_student_checkpoint_with_distillation_config(voc_tat_run,
     assert 'architecture.backbone.stem.0.weight' in proc.stdout
     assert "evaluate it with the student's own config" in proc.stdout
     assert 'Traceback' not in proc.stdout
+
+
+LAUNCH_ENV = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT',
+              'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+
+
+@pytest.fixture
+def no_launcher_env(monkeypatch):
+    """A process started by hand, on a machine without CUDA."""
+    for name in LAUNCH_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    return monkeypatch
+
+
+def test_launcher_without_its_environment(no_runner, no_launcher_env,
+                                          tmp_path):
+    work_dir = tmp_path / 'w'
+    message = refused(train.main, [BASELINE_VOC, '--launcher', 'pytorch',
+                                   '--work-dir', str(work_dir)])
+    assert message.startswith(
+        'ERROR: --launcher pytorch runs this process as one of a '
+        'distributed run that torchrun (python -m torch.distributed.run) '
+        'starts')
+    assert 'this process lacks RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT' \
+        in message
+    assert 'bash tools/dist_train.sh CONFIG N [options]' in message
+    assert 'leave --launcher out' in message
+    message = refused(test.main, [BASELINE_VOC, _checkpoint(
+        tmp_path / 'c.pth'), '--launcher', 'pytorch'])
+    assert 'bash tools/dist_test.sh CONFIG CHECKPOINT N' in message
+    message = refused(train.main, [BASELINE_VOC, '--launcher', 'slurm'])
+    assert 'that srun starts' in message
+    assert 'lacks SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST' in message
+    assert 'bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG' in message
+    assert not work_dir.exists()
+
+
+def test_nccl_without_cuda_names_the_cpu_backend(no_runner, no_launcher_env,
+                                                 tmp_path):
+    for name, value in (('RANK', '0'), ('WORLD_SIZE', '1'),
+                        ('MASTER_ADDR', '127.0.0.1'), ('MASTER_PORT', '1')):
+        no_launcher_env.setenv(name, value)
+    # MMSegmentation's default_runtime.py asks for NCCL
+    message = refused(train.main, [BASELINE_VOC, '--launcher', 'pytorch',
+                                   '--work-dir', str(tmp_path / 'w')])
+    assert "env_cfg.dist_cfg.backend = 'nccl': this distributed backend " \
+        'needs CUDA, which this machine does not have' in message
+    assert '--cfg-options env_cfg.dist_cfg.backend=gloo' in message
+    message = refused(test.main, [
+        BASELINE_VOC, _checkpoint(tmp_path / 'c.pth'), '--launcher',
+        'pytorch'])
+    assert 'env_cfg.dist_cfg.backend=gloo' in message
+
+
+def test_teacher_checkpoint_of_the_student_is_refused(voc_tat_run,
+                                                      student_checkpoint,
+                                                      tmp_path):
+    """The R18 student's weights as the R101 teacher's: before, the run
+    trained to the end with a randomly initialised teacher."""
+    from mmtat.engine import uninstall_termination_handler
+    work_dir = tmp_path / 'w'
+    opts = smoke_options('voc', voc_tat_run['data_root']) + [
+        f'model.teacher_ckpt={student_checkpoint}'
+    ] + in_process_options(work_dir)
+    try:
+        message = refused(train.main, [TAT_VOC, '--work-dir', str(work_dir),
+                                       '--cfg-options'] + opts)
+    finally:
+        uninstall_termination_handler()
+    assert message.startswith(
+        f'ERROR: model.teacher_ckpt = {student_checkpoint} does not fit the '
+        'teacher of this config: ')
+    assert 'teacher weights are not in it (e.g. backbone.layer1.0.conv3.' \
+        'weight' in message
+    assert 'have another shape (e.g. backbone.layer1.0.conv1.weight (model ' \
+        '(64, 64, 1, 1), checkpoint (64, 64, 3, 3))' in message
+    assert "another network than this config's teacher" in message
+    assert '--allow-partial-teacher' in message
+    assert not work_dir.exists()  # nothing trained, the run's folder gone

@@ -10,6 +10,7 @@ from tool_utils import (
     TAT_COCO,
     TAT_VOC,
     assert_ok,
+    in_process_options,
     load_checkpoint,
     read_scalars,
     run_tool,
@@ -40,6 +41,10 @@ def check_distill_run(proc, work_dir: str, max_iters: int) -> None:
         assert 0 <= val_rows[0][key] <= 100, val_rows[0]
     # both are printed in the validation summary line
     assert 'teacher.mIoU:' in proc.stdout and ' mIoU:' in proc.stdout
+    # and the teacher's next to its published figure (none: random weights)
+    assert (f"Teacher: validation mIoU {val_rows[0]['teacher.mIoU']:.2f} "
+            '(the metafiles state no published mIoU for its weights).'
+            ) in proc.stdout
 
     ckpt_path = osp.join(work_dir, f'iter_{max_iters}.pth')
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
@@ -125,3 +130,39 @@ def test_baseline_voc_trains_and_validates(synthetic_data, tmp_path):
     assert {k.split('.', 1)[0] for k in ckpt['state_dict']} == {
         'backbone', 'decode_head', 'auxiliary_head'
     }
+
+
+CWD_VOC = 'configs/baselines/cwd_deeplabv3_r101_r18_voc.py'
+
+
+@pytest.fixture
+def in_process_train():
+    from mmtat.engine import uninstall_termination_handler
+    from mmtat.tools import train
+    yield train.main
+    uninstall_termination_handler()  # train.main installs it
+
+
+def test_resume_with_another_config_is_refused(voc_tat_run, in_process_train,
+                                               tmp_path):
+    """The TaT run's checkpoint resumed with the CWD config: before, the
+    optimizer's load_state_dict failed with a traceback."""
+    assert_ok(voc_tat_run['proc'])
+    ckpt = osp.join(voc_tat_run['work_dir'], 'iter_2.pth')
+    work_dir = tmp_path / 'cwd'
+    with pytest.raises(SystemExit) as exc:
+        in_process_train([CWD_VOC, '--work-dir', str(work_dir), '--resume',
+                          ckpt, '--cfg-options'] +
+                         smoke_options('voc', voc_tat_run['data_root'],
+                                       max_iters=3) +
+                         in_process_options(work_dir))
+    message = exc.value.code
+    assert message.startswith(
+        f'ERROR: --resume: the checkpoint {ckpt} was written by a run of '
+        'deeplabv3_r101_r18_voc, not for this config '
+        f'({CWD_VOC}): ')
+    assert 'tensors belong to no weight of this model (e.g. ' \
+        'distiller.distill_losses.loss_tat_bottleneck.' in message
+    assert 'its optimizer state has parameter groups of' in message
+    assert '\n' not in message
+    assert not work_dir.exists()  # the refused run's folder was removed

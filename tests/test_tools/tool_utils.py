@@ -135,6 +135,14 @@ def smoke_options(dataset: str,
     return opts
 
 
+def in_process_options(work_dir: str) -> List[str]:
+    """``--cfg-options`` for a tool run through ``main(argv)`` in the test
+    process: mmengine keeps one visualizer per name for the process, which
+    would write into an earlier run's (possibly removed) work dir."""
+    return [f'visualizer.name=visualizer_{osp.basename(str(work_dir))}_'
+            f'{abs(hash(str(work_dir)))}']
+
+
 def bn_options() -> List[str]:
     """norm_cfg of both networks as BN: SyncBN needs GPUs under DDP."""
     return [

@@ -4,7 +4,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmtat.utils import cpu_dist, setup_cpu_distributed
+from mmtat.utils import (
+    InputError,
+    cpu_dist,
+    cpu_distributed_problem,
+    setup_cpu_distributed,
+)
 
 
 @pytest.fixture
@@ -50,8 +55,25 @@ def test_cpu_ddp_wrapper_has_no_device_ids(no_cuda):
 
 
 def test_gpu_only_settings_are_refused_with_the_fix(no_cuda):
-    with pytest.raises(RuntimeError, match='env_cfg.dist_cfg.backend=gloo'):
+    with pytest.raises(InputError, match='env_cfg.dist_cfg.backend=gloo'):
         setup_cpu_distributed(
             cfg_with(env_cfg=dict(dist_cfg=dict(backend='nccl'))))
-    with pytest.raises(RuntimeError, match='--launcher pytorch only'):
+    with pytest.raises(InputError, match='--launcher pytorch only'):
         setup_cpu_distributed(cfg_with(launcher='slurm'))
+
+
+def test_problem_is_named_before_anything_is_set_up(no_cuda):
+    assert cpu_distributed_problem(cfg_with()) is None
+    # no backend named: the CPU one
+    assert cpu_distributed_problem(cfg_with(env_cfg=dict())) is None
+    assert cpu_distributed_problem(cfg_with(launcher='none')) is None
+    problem = cpu_distributed_problem(
+        cfg_with(env_cfg=dict(dist_cfg=dict(backend='nccl'))))
+    assert problem.startswith("env_cfg.dist_cfg.backend = 'nccl': this "
+                              'distributed backend needs CUDA')
+
+
+def test_no_problem_where_cuda_is_available(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert cpu_distributed_problem(
+        cfg_with(env_cfg=dict(dist_cfg=dict(backend='nccl')))) is None

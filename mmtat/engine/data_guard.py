@@ -1,0 +1,155 @@
+"""Stop a run at the first sample that cannot be loaded or holds labels
+outside its classes, naming the file, instead of a traceback.
+
+A label value that is neither a class nor the ignore index reaches the
+loss as a target index out of range: ``IndexError: Target 40 is out of
+bounds`` on the CPU, a device-side assert that names no file on a GPU, in
+both cases after the sample has left the data pipeline.  An unreadable file
+ends in the decoder's own error inside a data loader worker.
+
+:class:`DataGuardHook` (added to every run by ``tools/train.py`` and
+``tools/test.py``) wraps the loading transforms of each dataset's pipeline
+(its ``Load*`` ones) in :class:`GuardedLoading` before the data
+loaders start their workers (:func:`guard_dataloader`).  It runs them as
+before and checks what they produced with
+:func:`mmtat.utils.data_check.loaded_problems`: one min and max over the
+label in the common case, a masked comparison when the ignore index occurs,
+on the CPU side, before a GPU sees the target.  A problem raises
+:class:`~mmtat.utils.errors.DataSampleError`: one paragraph with the file,
+the problem and the command that checks the whole dataset.
+"""
+from typing import Any, List, Optional
+
+from mmengine.hooks import Hook
+
+from ..utils.data_check import (
+    LabelRule,
+    label_rule,
+    leaf_datasets,
+    loaded_problems,
+    loading_transforms,
+    run_loaders,
+)
+from ..utils.errors import DataSampleError
+
+__all__ = [
+    'GuardedLoading', 'DataGuardHook', 'guard_dataloader', 'check_data_command'
+]
+
+
+def check_data_command(config: str, has_cfg_options: bool = False) -> str:
+    """The command that checks a config's whole data."""
+    command = f'python tools/misc/check_data.py {config}'
+    if has_cfg_options:
+        command += ' --cfg-options ... (those of this run)'
+    return command
+
+
+class GuardedLoading:
+    """A pipeline's loading transforms, then the sample's checks.
+
+    Args:
+        loaders: the transforms it replaces (``LoadImageFromFile``,
+            ``LoadAnnotations``), run in this order.
+        rule: the label values the dataset may hold.
+        where: the dataset, for messages (``training data
+            (PascalVOCDataset)``).
+        command: the command that checks the whole dataset.
+    """
+
+    def __init__(self, loaders: List[Any], rule: LabelRule, where: str,
+                 command: str) -> None:
+        self.loaders = list(loaders)
+        self.rule = rule
+        self.where = where
+        self.command = command
+
+    def __call__(self, results: dict) -> Optional[dict]:
+        loaded, failure = run_loaders(self.loaders, results)
+        problems = [failure] if failure else loaded_problems(
+            loaded, self.rule)
+        if problems:
+            where = self.where[:1].upper() + self.where[1:]
+            raise DataSampleError(
+                f'{where}: {problems[0].sentence()}. The run stopped at this '
+                f'sample; check the whole dataset with {self.command}, '
+                'which lists every such file, and fix or remove them (or '
+                'their lines in the split file).')
+        return loaded
+
+    def __repr__(self) -> str:
+        inner = ', '.join(type(t).__name__ for t in self.loaders)
+        return f'{type(self).__name__}([{inner}], {self.rule})'
+
+
+def guard_dataloader(dataloader: Any, role: str, command: str) -> int:
+    """Put :class:`GuardedLoading` in place of the loading transforms of
+    each dataset of ``dataloader`` (a built one); before its workers start,
+    as they copy the pipeline.  Returns the number of datasets guarded."""
+    dataset = getattr(dataloader, 'dataset', None)
+    if dataset is None:
+        return 0
+    guarded = 0
+    for leaf in leaf_datasets(dataset):
+        loaders = loading_transforms(leaf)
+        if not loaders:
+            continue  # no Load* transforms, or guarded already
+        try:
+            rule = label_rule(leaf)
+        except ValueError:
+            continue  # no classes: not a segmentation dataset
+        where = (f'{role} ({type(leaf).__name__}, data_root='
+                 f'{getattr(leaf, "data_root", None)!r})')
+        for position, transform in loaders:
+            leaf.pipeline.transforms[position] = GuardedLoading(
+                [transform], rule, where, command)
+        guarded += 1
+    return guarded
+
+
+class DataGuardHook(Hook):
+    """Guard the loading of every sample of the run's datasets.
+
+    The validation and test loaders start their workers when they are
+    first iterated, after ``before_train`` / ``before_val`` /
+    ``before_test``.  An iteration-based training loop starts the training
+    loader's workers when it is built, before any hook runs, so
+    :meth:`build_train_dataloader` builds and guards that loader first.
+
+    Args:
+        command: the command that checks the config's whole data
+            (:func:`check_data_command`).
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def build_train_dataloader(self, runner: Any) -> None:
+        """Build the runner's training loader (as its training loop would,
+        with the runner's seed) and guard it; call before ``train()``."""
+        loader = runner._train_dataloader
+        if isinstance(loader, dict) and loader:
+            loader = runner.build_dataloader(
+                loader,
+                seed=runner.seed,
+                diff_rank_seed=runner._randomness_cfg.get(
+                    'diff_rank_seed', False))
+            runner._train_dataloader = loader
+        guard_dataloader(loader, 'training data', self.command)
+
+    def before_train(self, runner: Any) -> None:
+        guard_dataloader(runner.train_dataloader, 'training data',
+                         self.command)
+        val_loop = runner._val_loop
+        if val_loop is not None and hasattr(val_loop, 'dataloader'):
+            guard_dataloader(val_loop.dataloader, 'validation data',
+                             self.command)
+
+    def before_val(self, runner: Any) -> None:
+        guard_dataloader(getattr(runner.val_loop, 'dataloader', None),
+                         'validation data', self.command)
+
+    def before_test(self, runner: Any) -> None:
+        guard_dataloader(getattr(runner.test_loop, 'dataloader', None),
+                         'test data', self.command)

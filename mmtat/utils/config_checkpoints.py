@@ -1,0 +1,72 @@
+"""Which checkpoint files a config makes a run load, and where they come
+from (a local path or a download).
+
+Both pre-flight checks walk the config the same way:
+:mod:`~mmtat.utils.checkpoint_files` looks at the local files and
+:mod:`~mmtat.utils.remote_files` at the downloads, so the walk lives here,
+below both of them.
+"""
+from typing import Any, Callable, Iterator, Tuple
+
+__all__ = [
+    'URL_PREFIXES', 'ZOO_PREFIXES', 'REMOTE_PREFIXES', 'MODES', 'is_remote',
+    'walk_checkpoint_keys'
+]
+
+URL_PREFIXES = ('http://', 'https://')
+ZOO_PREFIXES = ('open-mmlab://', 'openmmlab://', 'torchvision://',
+                'modelzoo://', 'mmcls://')
+#: Path prefixes of files that mmengine's CheckpointLoader downloads.
+REMOTE_PREFIXES = URL_PREFIXES + ZOO_PREFIXES
+
+#: ``'train'``: the model is built and initialised, then ``load_from`` is
+#: loaded; ``'test'``: built and ``load_from`` loaded, no ``init_weights``.
+MODES = ('train', 'test')
+
+
+def is_remote(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(REMOTE_PREFIXES)
+
+
+def _walk(node: Any, path: str, mode: str, from_ckpt: bool,
+          want: Callable[[Any], bool]) -> Iterator[Tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            sub = f'{path}.{key}' if path else str(key)
+            if key in ('load_from', 'teacher_ckpt') and want(value):
+                yield sub, value
+            elif (key == 'pretrained' and mode == 'train' and not from_ckpt
+                  and want(value)):
+                yield sub, value
+            elif (key == 'checkpoint' and mode == 'train' and not from_ckpt
+                  and node.get('type') == 'Pretrained' and want(value)):
+                yield sub, value
+            else:
+                # A teacher loaded from ``teacher_ckpt`` is marked
+                # initialised (MMRazor's SingleTeacherDistill), so its own
+                # ``pretrained`` / ``init_cfg`` are never fetched.
+                child_from_ckpt = from_ckpt or (
+                    key == 'teacher' and bool(node.get('teacher_ckpt')))
+                yield from _walk(value, sub, mode, child_from_ckpt, want)
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from _walk(value, f'{path}.{index}', mode, from_ckpt, want)
+
+
+def walk_checkpoint_keys(cfg: Any,
+                         mode: str,
+                         want: Callable[[Any], bool] = is_remote
+                         ) -> Iterator[Tuple[str, str]]:
+    """``(dotted key, value)`` of every checkpoint path a run of ``mode``
+    loads, in config order, for which ``want(value)``.
+
+    The keys are ``load_from``, ``teacher_ckpt``, ``pretrained`` and the
+    ``checkpoint`` of ``init_cfg=dict(type='Pretrained')``; ``pretrained``
+    and ``init_cfg`` only in training (testing calls no ``init_weights``),
+    and not inside a teacher whose weights come from ``teacher_ckpt``.
+    """
+    if mode not in MODES:
+        raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+    if hasattr(cfg, 'to_dict'):
+        cfg = cfg.to_dict()
+    return _walk(cfg, '', mode, False, want)

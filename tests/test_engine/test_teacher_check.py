@@ -1,0 +1,203 @@
+"""Teacher weights that do not fit are refused before training, and the
+teacher's validation mIoU is logged next to its published one
+(mmtat.engine.teacher_check), on small modules shaped like MMSegmentation's
+segmentors inside an MMRazor distillation algorithm."""
+import itertools
+import logging
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch import nn
+
+from mmtat.engine import (
+    TEACHER_MIOU_WARN_RATIO,
+    TeacherCheckpointHook,
+    TeacherMIoUHook,
+    teacher_weight_sources,
+)
+from mmtat.utils import PublishedResult, RunRefused
+
+
+class Head(nn.Module):
+
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3)
+        self.conv_seg = nn.Conv2d(4, classes, 1)
+
+
+class Segmentor(BaseModule):
+    """backbone + decode_head.conv_seg, as MMSegmentation names them."""
+
+    def __init__(self, depth: int = 2, classes: int = 3,
+                 init_cfg=None, backbone_init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.backbone = BaseModule(init_cfg=backbone_init_cfg)
+        self.backbone.layers = nn.Sequential(
+            *[nn.Conv2d(4, 4, 1) for _ in range(depth)])
+        self.backbone.bn = nn.BatchNorm2d(4)
+        self.decode_head = Head(classes)
+
+
+class Distill(nn.Module):
+    """Shaped like MMRazor's SingleTeacherDistill."""
+
+    def __init__(self, teacher: nn.Module) -> None:
+        super().__init__()
+        self.architecture = Segmentor(depth=1)
+        self.teacher = teacher
+        self.distiller = nn.Linear(2, 2)
+
+
+class FakeRunner:
+
+    def __init__(self, model):
+        self.model = model
+        self.logger = logging.getLogger('fake_runner')
+
+
+def _save(path, state):
+    torch.save({'meta': {}, 'state_dict': state}, str(path))
+    return str(path)
+
+
+def _check(model, teacher_ckpt=None, allow=False):
+    TeacherCheckpointHook(teacher_ckpt, allow_partial=allow).before_train(
+        FakeRunner(model))
+
+
+def test_fitting_teacher_checkpoint_passes(tmp_path):
+    teacher = Segmentor(depth=4)
+    state = dict(teacher.state_dict())
+    state.pop('backbone.bn.num_batches_tracked')
+    _check(Distill(Segmentor(depth=4)), _save(tmp_path / 't.pth', state))
+    # saved from DDP ("module." prefix), in torch's pre-zip format
+    path = str(tmp_path / 'legacy.pth')
+    torch.save({'state_dict': {f'module.{k}': v for k, v in state.items()}},
+               path, _use_new_zipfile_serialization=False)
+    _check(Distill(Segmentor(depth=4)), path)
+    _check(Segmentor(), None)  # not a distillation model: nothing to check
+
+
+def test_student_checkpoint_for_the_teacher_is_refused(tmp_path):
+    """The case of the issue: the R18 student's weights for the R101
+    teacher trained to the end with a random teacher."""
+    student = _save(tmp_path / 'student.pth', Segmentor(depth=1).state_dict())
+    with pytest.raises(RunRefused) as err:
+        _check(Distill(Segmentor(depth=4)), student)
+    message = str(err.value)
+    assert message.startswith(
+        f'model.teacher_ckpt = {student} does not fit the teacher of this '
+        'config: 6 of the 16 teacher weights are not in it (e.g. '
+        'backbone.layers.1.weight, backbone.layers.1.bias, '
+        'backbone.layers.2.weight, ...).')
+    assert "another network than this config's teacher" in message
+    assert 'nothing was trained' in message
+    assert message.endswith('add --allow-partial-teacher.')
+
+
+def test_distillation_checkpoint_names_its_teacher_part(tmp_path):
+    distill = Distill(Segmentor(depth=4))
+    path = _save(tmp_path / 'distill.pth', distill.state_dict())
+    with pytest.raises(RunRefused) as err:
+        _check(Distill(Segmentor(depth=4)), path)
+    message = str(err.value)
+    assert 'tensors belong to no teacher weight (e.g. architecture.' \
+        in message
+    assert 'It is a distillation checkpoint: its teacher is under ' \
+        'teacher.*' in message
+    fix = ("model.teacher.init_cfg=dict(type='Pretrained',"
+           f"checkpoint='{path}',prefix='teacher.')")
+    assert fix in message
+    # that fix: the teacher's own init_cfg with the prefix fits
+    fixed = Distill(Segmentor(depth=4, init_cfg=dict(
+        type='Pretrained', checkpoint=path, prefix='teacher.')))
+    [source] = teacher_weight_sources(fixed, None)
+    assert (source.what, source.prefix) == (
+        'the init_cfg checkpoint of teacher', 'teacher.')
+    _check(fixed, None)
+
+
+def test_other_class_count_and_allowing_a_partial_teacher(tmp_path, caplog):
+    path = _save(tmp_path / 'coco.pth', Segmentor(classes=171).state_dict())
+    with pytest.raises(RunRefused) as err:
+        _check(Distill(Segmentor(classes=21)), path)
+    assert ('Only the classifier differs (decode_head.conv_seg.weight: 171 '
+            'classes in the checkpoint, 21 in this config)') in str(err.value)
+    with caplog.at_level(logging.WARNING, logger='fake_runner'):
+        _check(Distill(Segmentor(classes=21)), path, allow=True)
+    assert 'Training anyway (--allow-partial-teacher).' in caplog.text
+
+
+def test_init_cfg_checkpoints_of_the_teacher_are_checked(tmp_path):
+    """Without teacher_ckpt the teacher's init_cfg checkpoints load (e.g.
+    model.teacher.pretrained, which becomes the backbone's)."""
+    backbone = Segmentor(depth=1).backbone.state_dict()
+    path = _save(tmp_path / 'r18.pth', backbone)
+    teacher = Segmentor(depth=4, backbone_init_cfg=dict(
+        type='Pretrained', checkpoint=path))
+    [source] = teacher_weight_sources(Distill(teacher), None)
+    assert source.what == 'the init_cfg checkpoint of teacher.backbone'
+    with pytest.raises(RunRefused, match='the init_cfg checkpoint of '
+                       'teacher.backbone = .* 6 of the 12 teacher weights'):
+        _check(Distill(teacher), None)
+    # teacher_ckpt wins: the teacher's init_cfg is never applied then
+    assert [s.what for s in teacher_weight_sources(
+        Distill(teacher), 'x.pth')] == ['model.teacher_ckpt']
+
+
+_LOGGERS = itertools.count()
+
+
+class Records(logging.Handler):
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append((record.levelno, record.getMessage()))
+
+
+@pytest.fixture
+def current_log():
+    """What mmengine's current logger (``logger='current'``) receives."""
+    # a new instance is the current one
+    logger = MMLogger.get_instance(f'teacher_check_{next(_LOGGERS)}')
+    assert MMLogger.get_current_instance() is logger
+    handler = Records()
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+def _logged(records, hook, metrics):
+    records.records.clear()
+    hook.after_val_epoch(None, metrics)
+    return list(records.records)
+
+
+def test_teacher_miou_is_logged_next_to_the_published_one(current_log):
+    published = PublishedResult(77.92, 'deeplabv3_r101', 'a metafile')
+    hook = TeacherMIoUHook(published)
+    assert _logged(current_log, hook, {'mIoU': 50.0}) == []  # no teacher
+    # the evaluator's numpy scalar
+    [(level, text)] = _logged(current_log, hook,
+                              {'teacher.mIoU': np.float32(76.5)})
+    assert level == logging.INFO
+    assert text == ('Teacher: validation mIoU 76.50; published 77.92 for '
+                    'deeplabv3_r101 (a metafile).')
+    # only the first validation
+    assert _logged(current_log, hook, {'teacher.mIoU': 1.4}) == []
+    low = 77.92 * TEACHER_MIOU_WARN_RATIO - 0.01
+    [(level, text)] = _logged(current_log, TeacherMIoUHook(published),
+                              {'teacher.mIoU': low})
+    assert level == logging.WARNING
+    assert 'Below 50% of it' in text and 'model.teacher_ckpt' in text
+    [(level, text)] = _logged(current_log, TeacherMIoUHook(None),
+                              {'teacher.mIoU': 1.4})
+    assert text == ('Teacher: validation mIoU 1.40 (the metafiles state no '
+                    'published mIoU for its weights).')
