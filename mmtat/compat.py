@@ -4,8 +4,8 @@ All of them are listed here, each with the reason and the upstream versions
 it was written for; all but fix 7 are applied by :func:`apply` when
 ``mmtat`` is imported (``import mmtat`` must therefore come before the
 first ``import mmrazor``; ``tools/*.py`` and
-``custom_imports=dict(imports=['mmtat'])`` do that).  Fixes 1, 2 and 5
-to 8 live in this module; 3 and 4 must act before mmtat can be imported
+``custom_imports=dict(imports=['mmtat'])`` do that).  Fixes 1, 2, 5, 6
+and 7 live in this module; 3 and 4 must act before mmtat can be imported
 and live in ``_mmtat_startup`` (see the end of this list).  No installed
 file is edited: the fixes act on the running interpreter only.
 
@@ -99,16 +99,6 @@ Fixes
    checks that it does on torch 2.13, and that the guard is what makes a
    one-image gradient right wherever it does).  Not applied globally: the
    loss calls it where the layout arises.
-
-8. **Every ``pkg::`` base re-reads all of the package's metafiles**
-   (mmengine 0.10.x).  To resolve ``mmseg::...`` mmengine's
-   ``_get_cfg_metainfo`` parses MMSegmentation's ``model-index.yml`` and
-   each of its 53 metafiles, for every such base of every config: most of
-   the time ``Config.fromfile`` of a shipped config takes (measured here:
-   0.55 s a config before, 0.10 s after).  The parsed table (config name
-   -> metafile entry) is kept per package and rebuilt when its
-   ``model-index.yml`` changes; lookups, results and the errors for
-   unknown names are mmengine's.
 
 Fixes 3 and 4 must hold before the first ``Config.fromfile``, which
 MMSegmentation's own ``tools/train.py`` calls before anything imports mmtat
@@ -489,53 +479,6 @@ def _revert_sync_batchnorm_keeps_hooks() -> None:
         owner.revert_sync_batchnorm = revert_sync_batchnorm_keeping_hooks
 
 
-# --------------------------------------------------------------------------
-# 8. metafiles of pkg:: configs read once
-# --------------------------------------------------------------------------
-_METAFILE_TABLES: dict = {}
-
-
-def _metafile_table(package_path: str) -> dict:
-    """Config name -> metafile entry of an installed package (the first
-    entry naming a config, as mmengine picks it)."""
-    import os
-    import os.path as osp
-
-    from mmengine.fileio import load
-    index_path = osp.join(package_path, '.mim', 'model-index.yml')
-    stamp = os.stat(index_path).st_mtime_ns
-    cached = _METAFILE_TABLES.get(package_path)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    table: dict = {}
-    for meta_path in load(index_path)['Import']:
-        for entry in load(osp.join(package_path, '.mim', meta_path))['Models']:
-            if 'Config' not in entry:
-                warnings.warn(f'There is not `Config` define in {entry}')
-                continue
-            table.setdefault(entry['Config'].partition('/')[-1], entry)
-    _METAFILE_TABLES[package_path] = (stamp, table)
-    return table
-
-
-def _read_metafiles_once() -> None:
-    import mmengine.config.utils as config_utils
-    original = config_utils._get_cfg_metainfo
-    if getattr(original, '__mmtat_patched__', False):
-        return
-
-    def get_cfg_metainfo(package_path: str, cfg_path: str) -> dict:
-        table = _metafile_table(package_path)
-        if cfg_path not in table:
-            raise ValueError(f'Expected configs: {table.keys()}, but got '
-                             f'{cfg_path}')
-        return table[cfg_path]
-
-    get_cfg_metainfo.__mmtat_patched__ = True
-    get_cfg_metainfo.__wrapped__ = original
-    config_utils._get_cfg_metainfo = get_cfg_metainfo
-
-
 _applied = False
 
 
@@ -548,7 +491,6 @@ def apply() -> None:
     _scope_mmengine_checkpoint_loading()
     _guard_mmrazor_recorders()
     _revert_sync_batchnorm_keeps_hooks()
-    _read_metafiles_once()
     # fixes 3 and 4 (normally already active through mmtat-startup.pth)
     _mmtat_startup.install()
     _applied = True
