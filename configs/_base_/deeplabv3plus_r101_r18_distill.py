@@ -39,7 +39,10 @@ data_preprocessor = dict(
 
 model = dict(
     _scope_='mmrazor',
-    type='SingleTeacherDistill',
+    # mmtat's MMRazor SingleTeacherDistill (mmtat.models.algorithms): the
+    # frozen teacher computes only what the distiller records, and the crop
+    # is handed to a distiller that needs it (TaTDistiller's shape pass).
+    type='LeanSingleTeacherDistill',
     data_preprocessor=data_preprocessor,
     # Student: MMSegmentation's deeplabv3plus_r18-d8 (its Cityscapes
     # recipe), with one change shared by every config of these tables (the
@@ -155,4 +158,11 @@ model = dict(
     # *_release.py configs do that with teacher_norm_eval=False
     # (configs/tat/README.md, "Teacher normalisation").
     teacher_trainable=False,
-    teacher_norm_eval=True)
+    teacher_norm_eval=True,
+    # No auxiliary head, loss or logits upsampling in the teacher's pass,
+    # which stops after the last recorded module; False runs MMRazor's
+    # teacher(..., mode='loss').  Both networks in the channels-last memory
+    # layout (faster on CPUs; losses equal up to float32 rounding).
+    lean_teacher=True,
+    teacher_channels_last=True,
+    student_channels_last=True)

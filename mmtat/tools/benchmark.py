@@ -13,7 +13,14 @@ Every configuration is measured in its own subprocess, so that on the CPU the
 rise of the process's peak resident memory belongs to that configuration
 alone. For distillation configs the teacher's forward pass alone and the
 student's training step alone are measured too: they are the floor that no
-distillation method can go below.
+distillation method can go below; and within each distillation iteration,
+the time of the teacher's pass as the algorithm runs it.
+
+``--teacher-pass full lean`` measures each distillation config twice, with
+MMRazor's teacher pass (``teacher(..., mode='loss')``, default memory
+layout) and with mmtat's lean one (:class:`~mmtat.models.
+LeanSingleTeacherDistill`), and adds a table of the ratios and of the
+losses of both from the same weights and batch.
 
 Accuracy, from finished training runs::
 
@@ -27,64 +34,39 @@ mIoU per device-hour (GPU-hours on GPUs; process-hours on the CPU), and
 spent when it was measured (a comparison at matched training cost).
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
 import time
-from datetime import datetime
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
-# distillation loss type -> the method's usual name
-LOSS_METHODS = {
-    'TaTLoss': 'TaT',
-    'KLDivergence': 'KD',
-    'ChannelWiseDivergence': 'CWD',
-    'L2Loss': 'FitNets',
-    'ATLoss': 'AT',
-    'MGDLoss': 'MGD',
-    'DISTLoss': 'DIST',
+from mmtat.utils.errors import InputError
+from mmtat.utils.results import (
+    FLOOR_STUDENT,
+    FLOOR_TEACHER,
+    compare_teacher_passes,
+    dataset_name,
+    fmt,
+    method_name,
+    write_accuracy_report,
+)
+
+#: --teacher-pass: the algorithm options each pass sets
+TEACHER_PASSES = {
+    # MMRazor's SingleTeacherDistill: teacher(..., mode='loss'), networks in
+    # the default memory layout
+    'full': dict(lean_teacher=False, teacher_channels_last=False,
+                 student_channels_last=False),
+    # LeanSingleTeacherDistill as the config sets it, with the lean pass on
+    'lean': dict(lean_teacher=True),
 }
-# distiller types that name their method themselves
-DISTILLER_METHODS = {'TaTDistiller': 'TaT'}
-# what a configuration costs when it is one of the floors
-FLOOR_TEACHER = 'teacher forward only'
-FLOOR_STUDENT = 'student only'
 
 
 # --------------------------------------------------------------------------
 # configuration handling (shared by the parent and the workers)
 # --------------------------------------------------------------------------
-def method_name(cfg) -> str:
-    """The distillation method a config runs, from its distiller or loss
-    types."""
-    model = cfg.model
-    if 'distiller' not in model:
-        return FLOOR_STUDENT
-    distiller_type = model.distiller.get('type', '').split('.')[-1]
-    if distiller_type in DISTILLER_METHODS:
-        return DISTILLER_METHODS[distiller_type]
-    losses = model.distiller.get('distill_losses', {})
-    names = []
-    for loss in losses.values():
-        loss_type = loss['type'].split('.')[-1]
-        names.append(LOSS_METHODS.get(loss_type, loss_type))
-    return '+'.join(dict.fromkeys(names)) or 'distill'
-
-
-def dataset_name(cfg) -> str:
-    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
-    while 'datasets' in dataset or 'dataset' in dataset:
-        if 'datasets' in dataset:
-            dataset = dataset['datasets'][0]
-        else:
-            dataset = dataset['dataset']
-    return str(dataset.get('type', 'unknown')).split('.')[-1]
-
-
 def _set_offline_and_size(cfg, crop) -> None:
     """Random weights, no download, data preprocessor padding to ``crop``."""
     from mmtat.utils import make_offline
@@ -94,6 +76,26 @@ def _set_offline_and_size(cfg, crop) -> None:
         if isinstance(holder, dict) and isinstance(
                 holder.get('data_preprocessor'), dict):
             holder['data_preprocessor']['size'] = tuple(crop)
+
+
+def _set_teacher_pass(cfg, teacher_pass: Optional[str]) -> None:
+    """The options of ``teacher_pass`` (:data:`TEACHER_PASSES`) in
+    ``cfg.model``, which must be mmtat's algorithm."""
+    if teacher_pass is None or 'distiller' not in cfg.model:
+        return
+    from mmrazor.registry import MODELS
+
+    from mmtat.models import LeanSingleTeacherDistill
+    algorithm = str(cfg.model.get('type', '')).split('.')[-1]
+    cls = MODELS.get(algorithm)
+    if not (isinstance(cls, type)
+            and issubclass(cls, LeanSingleTeacherDistill)):
+        raise InputError(
+            f'--teacher-pass {teacher_pass}: the config\'s algorithm is '
+            f'{algorithm!r}; the pass is an option of mmtat\'s '
+            "LeanSingleTeacherDistill (model.type='LeanSingleTeacherDistill'"
+            ', as in the shipped configs).')
+    cfg.model.update(TEACHER_PASSES[teacher_pass])
 
 
 def _num_classes(cfg) -> int:
@@ -169,7 +171,87 @@ def _median(values: List[float]) -> float:
     return 0.5 * (ordered[mid - 1] + ordered[mid])
 
 
+def _teacher_timer(teacher, device: str) -> List[float]:
+    """Hooks on ``teacher`` that time each of its calls (in a distillation
+    iteration: the teacher's pass alone); returns the list they fill."""
+    import torch
+    times: List[float] = []
+    started: List[float] = []
+
+    def sync():
+        if device == 'cuda':
+            torch.cuda.synchronize()
+
+    def start(*_):
+        sync()
+        started.append(time.perf_counter())
+
+    def stop(*_):
+        sync()
+        times.append(time.perf_counter() - started.pop())
+
+    teacher.register_forward_pre_hook(start)
+    teacher.register_forward_hook(stop)
+    return times
+
+
+def _loss_check(model, data, optim_wrapper,
+                records_path: Optional[str] = None) -> Dict[str, float]:
+    """The losses of one forward pass (no update) with every dropout layer
+    in eval mode and a fixed seed: the same for the full and the lean
+    teacher pass when the lean one records the same features (the full pass
+    runs dropout layers the lean one skips, which would shift the random
+    masks of the student's). With ``records_path``, the records the losses
+    read are saved there (as float32 in the default layout)."""
+    import torch
+    from torch import nn
+    model.train()
+    for module in model.modules():
+        if isinstance(module, nn.modules.dropout._DropoutNd) or type(
+                module).__name__ == 'DropPath':
+            module.eval()
+    torch.manual_seed(1)
+    with torch.no_grad(), optim_wrapper.optim_context(model):
+        batch = model.data_preprocessor(data, True)
+        losses = model(**batch, mode='loss')
+    total, log_vars = model.parse_losses(losses)
+    model.train()
+    if records_path is not None:
+        torch.save(_records_read(model.distiller), records_path)
+    return {key: float(value) for key, value in log_vars.items()}
+
+
+def _records_read(distiller) -> Dict[str, Any]:
+    """``'teacher.<recorder>[i]'`` / ``'student...'`` -> each record a loss
+    of the distiller reads."""
+    records = {}
+    for mapping in distiller.loss_forward_mappings.values():
+        for spec in mapping.values():
+            side = 'student' if spec['from_student'] else 'teacher'
+            index = spec.get('record_idx', 0)
+            data = getattr(distiller, f'{side}_recorders').get_recorder(
+                spec['recorder']).get_record_data(index,
+                                                  spec.get('data_idx'))
+            records[f'{side}.{spec["recorder"]}[{index}]'] = data.detach(
+            ).float().cpu().contiguous()
+    return records
+
+
+def _records_relative_error(path: str, reference: str) -> Dict[str, float]:
+    """``|a - b| / |b|`` of each record saved at ``path`` against the one at
+    ``reference`` (:func:`_loss_check`)."""
+    import torch
+    got, want = (torch.load(p, weights_only=True) for p in (path, reference))
+    return {
+        key: float((got[key].double() - want[key].double()).norm() /
+                   want[key].double().norm().clamp(min=1e-30))
+        for key in sorted(want) if key in got
+    }
+
+
 def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
+    import copy
+
     import torch
     from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
@@ -183,6 +265,7 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     torch.manual_seed(0)
     cfg = Config.fromfile(spec['config'])
     _set_offline_and_size(cfg, spec['crop'])
+    _set_teacher_pass(cfg, spec.get('teacher_pass'))
     scope = cfg.get('default_scope', 'mmseg')
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
@@ -204,7 +287,10 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
         batch_size=spec['batch_size'],
         crop=list(spec['crop']),
         device=device,
-        amp=amp)
+        amp=amp,
+        teacher_pass=spec.get('teacher_pass'),
+        teacher_pass_s=None,
+        loss_check=None)
 
     with DefaultScope.overwrite_default_scope(scope):
         if role == 'teacher':
@@ -230,6 +316,10 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
                 optim_wrapper.update_params(loss)
         else:
             optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+            if is_distill:
+                # for the loss check after the timed (training) iterations
+                initial_state = copy.deepcopy(model.state_dict())
+                teacher_times = _teacher_timer(model.teacher, device)
 
             def step():
                 model.train_step(data, optim_wrapper)
@@ -254,8 +344,14 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
             distill_params=0)
 
         if role == 'method' and is_distill:
+            result['teacher_pass_s'] = _median(
+                teacher_times[spec['warmup']:])
             result['distill_params'] = _count_params(model.distiller)
             result['distill_time_s'] = _distill_time(model, spec, device)
+            model.load_state_dict(initial_state)
+            result['loss_check'] = _loss_check(model, data, optim_wrapper,
+                                               spec.get('records_path'))
+        result['teacher_pass_used'] = getattr(model, 'teacher_pass', None)
     return result
 
 
@@ -310,6 +406,9 @@ def _measure(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def run_benchmark(args) -> List[Dict[str, Any]]:
+    import copy
+    import tempfile
+
     from mmengine.config import Config
 
     import mmtat  # noqa: F401
@@ -319,28 +418,41 @@ def run_benchmark(args) -> List[Dict[str, Any]]:
     seen_floors = set()
     for config in args.configs:
         if not osp.isfile(config):
-            raise FileNotFoundError(f'config not found: {config}')
+            raise InputError(f'the config file {config} does not exist.')
         cfg = Config.fromfile(config)
+        passes = [None]
         if 'distiller' in cfg.model:
-            for role, part in (('teacher', 'teacher'),
-                               ('student', 'architecture')):
+            floors = [] if args.no_floors else [('teacher', 'teacher'),
+                                                ('student', 'architecture')]
+            for role, part in floors:
                 key = (role, json.dumps(cfg.model[part].to_dict(),
                                         sort_keys=True, default=str))
                 if key not in seen_floors:
                     seen_floors.add(key)
-                    jobs.append((config, role))
-        jobs.append((config, 'method'))
+                    jobs.append((config, role, None))
+            passes = args.teacher_pass or [None]
+            for teacher_pass in passes:
+                _set_teacher_pass(copy.deepcopy(cfg), teacher_pass)  # check
+        jobs += [(config, 'method', p) for p in passes]
 
     results = []
-    for index, (config, role) in enumerate(jobs, 1):
+    # records of the loss checks, compared between the passes of a config
+    records_dir = tempfile.TemporaryDirectory(prefix='mmtat_benchmark_')
+    for index, (config, role, teacher_pass) in enumerate(jobs, 1):
         label = {'teacher': FLOOR_TEACHER, 'student': FLOOR_STUDENT}.get(
             role, 'method')
+        if teacher_pass:
+            label += f', {teacher_pass} teacher pass'
         print(f'[{index}/{len(jobs)}] {config}: {label}', flush=True)
         spec = dict(config=osp.abspath(config), role=role,
                     display=display_config(config),
                     iters=args.iters, warmup=args.warmup,
                     batch_size=args.batch_size, crop=list(args.crop),
-                    device=args.device, amp=args.amp)
+                    device=args.device, amp=args.amp,
+                    teacher_pass=teacher_pass)
+        if teacher_pass:
+            spec['records_path'] = osp.join(records_dir.name,
+                                            f'{index}_{teacher_pass}.pt')
         result = _measure(spec)
         if role == 'teacher':
             result['method'] = FLOOR_TEACHER
@@ -349,11 +461,24 @@ def run_benchmark(args) -> List[Dict[str, Any]]:
         results.append(result)
         print(f'    -> {result["method"]}: {result["iter_time_s"]:.3f} s/iter,'
               f' peak {result["peak_mem_mb"]:.0f} MB', flush=True)
+    _compare_records(results, jobs, records_dir.name)
+    records_dir.cleanup()
     return results
 
 
-def _fmt(value, spec: str, missing: str = '-') -> str:
-    return missing if value is None else format(value, spec)
+def _compare_records(results, jobs, records_dir: str) -> None:
+    """``records_rel_error`` of each lean run: its loss check's records
+    against those of the full pass of the same config."""
+    paths: Dict[str, Dict[str, str]] = {}
+    for index, (config, _, teacher_pass) in enumerate(jobs, 1):
+        path = osp.join(records_dir, f'{index}_{teacher_pass}.pt')
+        if teacher_pass and osp.isfile(path):
+            paths.setdefault(config, {})[teacher_pass] = path
+    for (config, _, teacher_pass), result in zip(jobs, results):
+        saved = paths.get(config, {})
+        if teacher_pass == 'lean' and 'full' in saved:
+            result['records_rel_error'] = _records_relative_error(
+                saved['lean'], saved['full'])
 
 
 def benchmark_markdown(results, machine) -> str:
@@ -367,9 +492,10 @@ def benchmark_markdown(results, machine) -> str:
         f'{first["crop"][1]}, '
         f'{"AMP (float16), " if first.get("amp") else ""}random weights, '
         f'synthetic data; peak memory: {first["peak_mem_method"]}.', '',
-        '| method | dataset | config | s / iter (median) | vs. student '
-        'only | distill losses s / iter | peak mem (MB) | distiller params |',
-        '|---|---|---|---|---|---|---|---|'
+        '| method | dataset | config | teacher pass | s / iter (median) | '
+        'vs. student only | teacher pass s / iter | distill losses s / iter '
+        '| peak mem (MB) | distiller params |',
+        '|---|---|---|---|---|---|---|---|---|---|'
     ]
     student_times = {
         r['dataset']: r['iter_time_s']
@@ -381,10 +507,47 @@ def benchmark_markdown(results, machine) -> str:
                  if base and r['role'] == 'method' else '-')
         lines.append(
             f'| {r["method"]} | {r["dataset"]} | `{r["config"]}` | '
-            f'{r["iter_time_s"]:.3f} | {ratio} | '
-            f'{_fmt(r["distill_time_s"], ".3f")} | '
+            f'{_pass_label(r)} | {r["iter_time_s"]:.3f} | {ratio} | '
+            f'{fmt(r.get("teacher_pass_s"), ".3f")} | '
+            f'{fmt(r["distill_time_s"], ".3f")} | '
             f'{r["peak_mem_mb"]:.0f} | {r["distill_params"]:,} |')
+    lines += _pass_comparison(results)
     return '\n'.join(lines) + '\n'
+
+
+def _pass_label(row: Dict[str, Any]) -> str:
+    if row['role'] != 'method' or not row.get('teacher_pass_used'):
+        return '-'
+    return row['teacher_pass'] or row['teacher_pass_used'].split(':')[0]
+
+
+def _pass_comparison(results) -> List[str]:
+    """Lean against full teacher pass, for the configs measured with
+    both (``--teacher-pass full lean``)."""
+    rows = compare_teacher_passes(results)
+    if not rows:
+        return []
+    lines = [
+        '', 'Lean against full teacher pass (MMRazor\'s teacher(..., '
+        "mode='loss') in the default memory layout); losses and the records "
+        'they read, of one forward pass from the same weights and batch with '
+        'dropout in eval mode (largest relative difference over the logged '
+        'losses and over the teacher and student records):', '',
+        '| method | dataset | config | s / iter full | lean | lean / full | '
+        'teacher pass s full | lean | lean / full | peak mem (MB) full | '
+        'lean | losses rel. diff. | records rel. diff. |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|'
+    ]
+    for r in rows:
+        lines.append(
+            f'| {r["method"]} | {r["dataset"]} | `{r["config"]}` | '
+            f'{r["iter_time_s"][0]:.3f} | {r["iter_time_s"][1]:.3f} | '
+            f'{r["iter_ratio"]:.2f}x | {r["teacher_pass_s"][0]:.3f} | '
+            f'{r["teacher_pass_s"][1]:.3f} | {r["teacher_pass_ratio"]:.2f}x '
+            f'| {r["peak_mem_mb"][0]:.0f} | {r["peak_mem_mb"][1]:.0f} | '
+            f'{fmt(r["losses_rel_diff"], ".1e")} | '
+            f'{fmt(r["records_rel_diff"], ".1e")} |')
+    return lines
 
 
 def benchmark_plot(results, path: str) -> None:
@@ -392,7 +555,11 @@ def benchmark_plot(results, path: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    labels = [f'{r["method"]}\n{r["dataset"]}' for r in results]
+    labels = [
+        f'{r["method"]}\n{r["dataset"]}' +
+        (f'\n{r["teacher_pass"]}' if r.get('teacher_pass') else '')
+        for r in results
+    ]
     colors = ['#999999' if r['role'] != 'method' else '#1f77b4'
               for r in results]
     fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.4 * len(results)), 4))
@@ -406,170 +573,6 @@ def benchmark_plot(results, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-
-
-# --------------------------------------------------------------------------
-# --collect: accuracy and training cost from finished work directories
-# --------------------------------------------------------------------------
-_LOG_TIME = re.compile(r'^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})')
-_TRAIN_LINE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\]')
-# mmengine logs the world size in its environment summary as 'GPU number'
-# (on the CPU too)
-_WORLD_SIZE = re.compile(r'(?:world_size[\'"]?\s*[:=]|GPU number:)\s*(\d+)')
-
-
-def _run_dirs(work_dir: str) -> List[str]:
-    """The timestamped run directories of a work dir, oldest first."""
-    runs = sorted(
-        d for d in glob.glob(osp.join(work_dir, '*'))
-        if osp.isdir(d) and re.fullmatch(r'\d{8}_\d{6}', osp.basename(d)))
-    if not runs:
-        raise FileNotFoundError(
-            f'{work_dir} holds no run directory (YYYYMMDD_HHMMSS/) written '
-            'by tools/train.py')
-    return runs
-
-
-def collect_run(work_dir: str) -> Dict[str, Any]:
-    from mmengine.config import Config
-
-    configs = glob.glob(osp.join(work_dir, '*.py'))
-    if not configs:
-        raise FileNotFoundError(
-            f'{work_dir} holds no dumped config (*.py); is it a work dir of '
-            'tools/train.py?')
-    cfg = Config.fromfile(configs[0])
-    # metrics and iterations over every run in the dir (a resumed run
-    # continues in a new run directory), wall time summed over runs.
-    runs = _run_dirs(work_dir)
-    val_records: List[Dict[str, Any]] = []
-    wall_s = 0.0
-    last_iter = 0
-    world_size = 1
-    # training wall time (summed over runs) at which each logged iteration
-    # ended, for the accuracy-vs-time curve
-    iter_wall: Dict[int, float] = {}
-    for run in runs:
-        scalars = osp.join(run, 'vis_data', 'scalars.json')
-        if osp.isfile(scalars):
-            with open(scalars) as f:
-                for line in f:
-                    record = json.loads(line)
-                    if 'mIoU' in record:
-                        val_records.append(record)
-        logs = glob.glob(osp.join(run, '*.log'))
-        if not logs:
-            continue
-        # A training line is logged at the end of every `interval`-th
-        # iteration: training starts at the message logged before the first
-        # one (the start of the train loop) and ends with the log's last
-        # message (the last iterations, checkpoint, validation).
-        first_t = last_t = prev_t = None
-        with open(logs[0]) as f:
-            for line in f:
-                match = _WORLD_SIZE.search(line)
-                if match:
-                    world_size = int(match.group(1))
-                train = _TRAIN_LINE.search(line)
-                stamp = _LOG_TIME.match(line)
-                if not stamp:
-                    continue
-                t = datetime.strptime(stamp.group(1), '%Y/%m/%d %H:%M:%S')
-                if train:
-                    first_t = first_t or prev_t or t
-                    last_iter = max(last_iter, int(train.group(1)))
-                    iter_wall[int(train.group(1))] = wall_s + (
-                        t - first_t).total_seconds()
-                prev_t = last_t = t
-        if first_t is not None:
-            wall_s += (last_t - first_t).total_seconds()
-    if not val_records:
-        raise ValueError(f'{work_dir}: no validation result (mIoU) logged')
-    final = val_records[-1]
-    teacher_miou = next((v for k, v in final.items()
-                         if k.startswith('teacher') and k.endswith('mIoU')),
-                        None)
-    device_hours = wall_s * world_size / 3600.0
-    student_miou = float(final['mIoU'])
-    curve = []
-    for record in val_records:
-        step = int(record.get('step', 0))
-        # the validation after iteration `step`: the time that iteration
-        # ended (or the last logged one before it)
-        logged = [i for i in iter_wall if i <= step]
-        seconds = iter_wall[max(logged)] if logged else 0.0
-        curve.append(dict(iteration=step, mIoU=float(record['mIoU']),
-                          device_hours=seconds * world_size / 3600.0))
-    method = method_name(cfg)
-    if method == FLOOR_STUDENT:
-        method = f'{_network_name(cfg.model)} alone'
-    return dict(
-        work_dir=work_dir,
-        method=method,
-        dataset=dataset_name(cfg),
-        teacher_mIoU=teacher_miou,
-        student_mIoU=student_miou,
-        iterations=max(last_iter, int(final.get('step', 0))),
-        train_wall_s=wall_s,
-        world_size=world_size,
-        device_hours=device_hours,
-        mIoU_per_device_hour=(student_miou / device_hours
-                              if device_hours > 0 else None),
-        curve=curve)
-
-
-def _network_name(model) -> str:
-    """``DeepLabV3+ R18`` style name of a segmentor config."""
-    heads = {'ASPPHead': 'DeepLabV3', 'DepthwiseSeparableASPPHead':
-             'DeepLabV3+', 'PSPHead': 'PSPNet', 'SegformerHead': 'SegFormer',
-             'FCNHead': 'FCN'}
-    head = heads.get(str(model['decode_head']['type']).split('.')[-1],
-                     str(model['decode_head']['type']))
-    backbone = model['backbone']
-    depth = backbone.get('depth')
-    return f'{head} R{depth}' if depth else head
-
-
-def accuracy_plot(rows, path: str) -> None:
-    """Student mIoU against device-hours, one curve per run (its
-    validations), for a comparison at matched training cost."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for r in rows:
-        curve = r.get('curve') or []
-        if not curve:
-            continue
-        xs = [p['device_hours'] for p in curve]
-        ys = [p['mIoU'] for p in curve]
-        ax.plot(xs, ys, marker='o', markersize=3,
-                label=f'{r["method"]} ({r["dataset"]})')
-    ax.set_xlabel('training device-hours (GPU-hours on GPUs; processes x '
-                  'hours)')
-    ax.set_ylabel('student mIoU (validation)')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title('accuracy at matched training cost', fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def accuracy_markdown(rows) -> str:
-    lines = [
-        '| method | dataset | teacher mIoU | student mIoU | iterations | '
-        'training wall time | processes | mIoU per device-hour |',
-        '|---|---|---|---|---|---|---|---|'
-    ]
-    for r in rows:
-        lines.append(
-            f'| {r["method"]} | {r["dataset"]} | '
-            f'{_fmt(r["teacher_mIoU"], ".2f")} | {r["student_mIoU"]:.2f} | '
-            f'{r["iterations"]} | {r["train_wall_s"] / 60:.1f} min | '
-            f'{r["world_size"]} | {_fmt(r["mIoU_per_device_hour"], ".1f")} |')
-    return '\n'.join(lines) + '\n'
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -591,6 +594,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp', action='store_true',
         help='mixed precision as tools/train.py --amp trains (CUDA only)')
+    parser.add_argument(
+        '--teacher-pass', nargs='+', choices=sorted(TEACHER_PASSES),
+        help='teacher pass of each distillation config, one measurement per '
+        "pass: full (MMRazor's teacher(..., mode='loss'), default memory "
+        'layout) and/or lean (LeanSingleTeacherDistill as the config sets '
+        "it, with lean_teacher=True); default: the config's own. With both, "
+        'the report compares them')
+    parser.add_argument(
+        '--no-floors', action='store_true',
+        help='measure the configs only, not the teacher-forward and '
+        'student-only floors of the distillation configs')
     parser.add_argument('--out', default='work_dirs/benchmark',
                         help='output directory')
     parser.add_argument('--collect', nargs='+', metavar='WORK_DIR',
@@ -620,16 +634,15 @@ def main(argv=None) -> None:
     if args.worker is not None:
         print(json.dumps(run_worker(json.loads(args.worker))))
         return
+    from mmtat.tools._common import reported_errors
+    with reported_errors():
+        _run(args)
+
+
+def _run(args) -> None:
     os.makedirs(args.out, exist_ok=True)
     if args.collect:
-        rows = [collect_run(d) for d in args.collect]
-        with open(osp.join(args.out, 'accuracy.json'), 'w') as f:
-            json.dump(dict(results=rows), f, indent=2)
-        table = accuracy_markdown(rows)
-        with open(osp.join(args.out, 'accuracy.md'), 'w') as f:
-            f.write(table)
-        accuracy_plot(rows, osp.join(args.out, 'accuracy.png'))
-        print(table)
+        print(write_accuracy_report(args.collect, args.out))
         print(f'written: {args.out}/accuracy.json, accuracy.md, '
               'accuracy.png')
         return

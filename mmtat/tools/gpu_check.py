@@ -24,6 +24,13 @@ tables and the goals). The checks, in :data:`CHECKS` (a new one is a
 3. ``method_benchmark`` (``python -m mmtat.tools.benchmark``): VOC configs
    at 512x512, batch 8, with and without ``--amp``, for student only, TaT,
    KD and CWD. Goal: a TaT iteration within 1.05x of CWD's with AMP.
+4. ``teacher_pass`` (``python -m mmtat.tools.benchmark --teacher-pass full
+   lean``): every VOC DeepLabV3 method at 512x512, batch 8, with and
+   without ``--amp``, with MMRazor's teacher pass and with
+   :class:`~mmtat.models.LeanSingleTeacherDistill`'s (iteration, teacher
+   pass, peak memory; the floors are check 3's). Passed when the lean
+   pass's losses and records match the full pass's within the precision's
+   tolerance.
 
 Without CUDA (``--device auto`` on a CPU machine) the checks that do not
 need a GPU run on the CPU (correctness in float32 and bfloat16 autocast:
@@ -80,6 +87,16 @@ METHOD_CONFIGS = [
     'baselines/kd_deeplabv3_r101_r18_voc.py',
     'baselines/cwd_deeplabv3_r101_r18_voc.py',
 ]
+TEACHER_PASS_CONFIGS = METHOD_CONFIGS + [
+    'baselines/fitnets_deeplabv3_r101_r18_voc.py',
+    'baselines/at_deeplabv3_r101_r18_voc.py',
+    'baselines/mgd_deeplabv3_r101_r18_voc.py',
+    'baselines/dist_deeplabv3_r101_r18_voc.py',
+]
+#: largest relative difference of the lean pass's losses and records from
+#: the full pass's: channels-last convolutions round differently (TF32 on
+#: Ampere and later), and in float16 more so
+TEACHER_PASS_TOLERANCE = dict(fp32=2e-3, amp=5e-2)
 
 
 class Context(NamedTuple):
@@ -321,12 +338,17 @@ def loss_benchmark_summary(result: Dict[str, Any]) -> List[str]:
             f"({result['memory_ratio']:.3f})"]
 
 
+def _benchmark_size(quick: bool) -> List[str]:
+    if quick:
+        return ['--crop', '128', '128', '--batch-size', '2', '--iters', '1',
+                '--warmup', '0']
+    return ['--crop', '512', '512', '--batch-size', '8', '--iters', '10',
+            '--warmup', '3']
+
+
 def method_benchmark(ctx: Context) -> Dict[str, Any]:
     from mmtat.utils import config_file
-    size = ['--crop', '128', '128', '--batch-size', '2', '--iters', '1',
-            '--warmup', '0'] if ctx.quick else [
-                '--crop', '512', '512', '--batch-size', '8', '--iters', '10',
-                '--warmup', '3']
+    size = _benchmark_size(ctx.quick)
     configs = [config_file(name) for name in METHOD_CONFIGS]
     runs: Dict[str, Any] = {}
     for mode in ('fp32', 'amp'):
@@ -379,6 +401,90 @@ def method_benchmark_summary(result: Dict[str, Any]) -> List[str]:
             f"{_goal(result['time_goal_met'])} ({result['time_ratio']:.3f})"]
 
 
+def teacher_pass_check(ctx: Context) -> Dict[str, Any]:
+    from mmtat.utils import config_file
+    from mmtat.utils.results import compare_teacher_passes
+
+    # quick: one config, to check the command
+    names = TEACHER_PASS_CONFIGS[1:2] if ctx.quick else TEACHER_PASS_CONFIGS
+    configs = [config_file(name) for name in names]
+    runs: Dict[str, Any] = {}
+    for mode in ('fp32', 'amp'):
+        if mode == 'amp' and ctx.device != 'cuda':
+            runs[mode] = dict(skipped='AMP training needs CUDA (mmengine '
+                              'AmpOptimWrapper)')
+            continue
+        run_dir = osp.join(ctx.out_dir, f'teacher_pass_{mode}')
+        _tool('mmtat.tools.benchmark',
+              [*configs, '--teacher-pass', 'full', 'lean', '--no-floors',
+               '--device', ctx.device, *_benchmark_size(ctx.quick), '--out',
+               run_dir] +
+              (['--amp'] if mode == 'amp' else []))
+        with open(osp.join(run_dir, 'benchmark.json')) as f:
+            report = json.load(f)
+        rows = compare_teacher_passes(report['results'])
+        tolerance = TEACHER_PASS_TOLERANCE[mode]
+        for row in rows:
+            diffs = [d for d in (row['losses_rel_diff'],
+                                 row['records_rel_diff']) if d is not None]
+            row['passed'] = bool(diffs) and max(diffs) <= tolerance
+        runs[mode] = dict(file=osp.relpath(osp.join(run_dir,
+                                                    'benchmark.json'),
+                                           ctx.out_dir),
+                          tolerance=tolerance, rows=rows)
+    measured = [r for run in runs.values() for r in run.get('rows', [])]
+    return dict(runs=runs,
+                passed=bool(measured) and all(r['passed'] for r in measured))
+
+
+def teacher_pass_markdown(result: Dict[str, Any]) -> List[str]:
+    lines: List[str] = []
+    for mode, run in result['runs'].items():
+        lines += [f'### {mode}', '']
+        if 'skipped' in run:
+            lines += [f"Skipped: {run['skipped']}", '']
+            continue
+        lines += [
+            '| method | s / iter full | lean | lean / full | teacher pass s '
+            'full | lean | lean / full | peak MiB full | lean | losses, '
+            'records rel. diff. | passed |', '|---|---|---|---|---|---|---|'
+            '---|---|---|---|'
+        ]
+        for r in run['rows']:
+            lines.append(
+                f"| {r['method']} | {r['iter_time_s'][0]:.3f} | "
+                f"{r['iter_time_s'][1]:.3f} | {r['iter_ratio']:.2f}x | "
+                f"{r['teacher_pass_s'][0]:.3f} | {r['teacher_pass_s'][1]:.3f}"
+                f" | {r['teacher_pass_ratio']:.2f}x | "
+                f"{r['peak_mem_mb'][0]:.0f} | {r['peak_mem_mb'][1]:.0f} | "
+                f"{_fmt(r['losses_rel_diff'])}, "
+                f"{_fmt(r['records_rel_diff'])} | "
+                f"{'yes' if r['passed'] else 'NO'} |")
+        lines += ['', f"Tolerance: {run['tolerance']:g}; raw output: "
+                  f"`{run['file']}`.", '']
+    return lines
+
+
+def _fmt(value: Optional[float]) -> str:
+    return '-' if value is None else f'{value:.1e}'
+
+
+def teacher_pass_summary(result: Dict[str, Any]) -> List[str]:
+    lines = []
+    for mode, run in result['runs'].items():
+        if 'rows' not in run:
+            continue
+        ratios = ', '.join(f"{r['method']} {r['iter_ratio']:.2f}x"
+                           for r in run['rows'])
+        failed = [r['method'] for r in run['rows'] if not r['passed']]
+        lines.append(
+            f'teacher pass ({mode}), lean / full iteration: {ratios}; losses '
+            'and records ' + (f"differ beyond {run['tolerance']:g} for "
+                              f"{', '.join(failed)}" if failed else
+                              f"within {run['tolerance']:g}"))
+    return lines
+
+
 #: The checks, in report order.
 CHECKS: List[Check] = [
     Check('correctness', 'TaTLoss against the release reference (CPU, '
@@ -389,6 +495,8 @@ CHECKS: List[Check] = [
     Check('method_benchmark', 'One training iteration per method', True,
           method_benchmark, method_benchmark_markdown,
           method_benchmark_summary),
+    Check('teacher_pass', "The lean teacher pass against MMRazor's", True,
+          teacher_pass_check, teacher_pass_markdown, teacher_pass_summary),
 ]
 
 

@@ -18,8 +18,9 @@ finished (``done.json`` in its folder) is skipped; one that was interrupted
 (a complete checkpoint, no ``done.json``) resumes with ``--resume``; so the
 same command continues after any interruption, also of this tool (Ctrl-C or
 SIGTERM stop the runs, which save a checkpoint first).  At the end
-``tools/benchmark.py --collect`` writes ``WORK_DIR/TABLE/accuracy.{json,md}``
-and ``accuracy.png``, the student mIoU against GPU-hours per method.
+the runs are collected (:mod:`mmtat.utils.results`, as ``tools/benchmark.py
+--collect`` does) into ``WORK_DIR/TABLE/accuracy.{json,md}`` and
+``accuracy.png``, the student mIoU against GPU-hours per method.
 
 ``--dry-run`` rehearses the whole table on the CPU: every config trains two
 iterations on a generated dataset of its layout (``mmtat.utils.dry_run``),
@@ -266,9 +267,9 @@ def run_jobs(jobs: List[Job], args: argparse.Namespace,
 
 
 def collect(jobs: List[Job], table_dir: str) -> None:
-    from mmtat.tools import benchmark
-    benchmark.main(['--collect'] + [j.work_dir for j in jobs] +
-                   ['--out', table_dir])
+    from mmtat.utils.results import write_accuracy_report
+    print(write_accuracy_report([j.work_dir for j in jobs], table_dir))
+    print(f'written: {table_dir}/accuracy.json, accuracy.md, accuracy.png')
 
 
 # --------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_networks_are_mmseg_deeplabv3_r101_and_r18(case, tmp_path):
     tat = load(tat_path).to_dict()
     model = tat['model']
     assert model['_scope_'] == 'mmrazor'
-    assert model['type'] == 'SingleTeacherDistill'
+    assert model['type'] == 'LeanSingleTeacherDistill'
     mmseg_model = load_mmseg(teacher_name, tmp_path).to_dict()['model']
     # the teacher is MMSeg's R101-D8 of that dataset, with its released
     # weights (MMSegmentation's metafile)

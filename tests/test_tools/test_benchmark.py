@@ -1,5 +1,6 @@
 """tools/benchmark.py: side-by-side cost of distillation configs (CPU, tiny
-crop, random weights) and ``--collect`` of finished training runs."""
+crop, random weights), with MMRazor's and mmtat's lean teacher pass, and
+``--collect`` of finished training runs."""
 import glob
 import json
 import os.path as osp
@@ -9,6 +10,7 @@ import pytest
 from PIL import Image
 from tool_utils import (
     BASELINE_VOC,
+    REPO,
     TAT_VOC,
     assert_ok,
     read_scalars,
@@ -25,6 +27,7 @@ FLOORS = ('teacher forward only', 'student only')
 # cannot train on a single image (so --batch-size 1 fails for DeepLabV3).
 BENCH_ARGS = ['--iters', '1', '--warmup', '0', '--batch-size', '2',
               '--crop', '128', '128', '--device', 'cpu']
+PASSES = ['--teacher-pass', 'full', 'lean']
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
@@ -38,7 +41,7 @@ def _load_benchmark_module():
 def bench(tmp_path_factory):
     out = str(tmp_path_factory.mktemp('benchmark'))
     proc = run_tool(['tools/benchmark.py', TAT_VOC, KD_VOC, '--out', out] +
-                    BENCH_ARGS)
+                    BENCH_ARGS + PASSES)
     assert_ok(proc)
     with open(osp.join(out, 'benchmark.json')) as f:
         report = json.load(f)
@@ -75,12 +78,17 @@ def collected(voc_tat_run, student_only_run, tmp_path_factory):
 def test_benchmark_json_has_methods_floors_and_machine(bench):
     report = bench['report']
     results = report['results']
-    # the shared teacher and student are measured once, before the methods
-    assert [r['method'] for r in results] == list(FLOORS) + ['TaT', 'KD']
-    assert [r['config'] for r in results] == [TAT_VOC] * 3 + [KD_VOC]
-    assert [r['role'] for r in results] == [
-        'teacher', 'student', 'method', 'method'
-    ]
+    # the shared teacher and student are measured once, before the methods,
+    # each with both teacher passes
+    assert [r['method'] for r in results] == list(FLOORS) + [
+        'TaT', 'TaT', 'KD', 'KD']
+    assert [r['config'] for r in results] == [TAT_VOC] * 4 + [KD_VOC] * 2
+    assert [r['role'] for r in results] == ['teacher', 'student'] + [
+        'method'] * 4
+    assert [r['teacher_pass'] for r in results] == [None, None] + [
+        'full', 'lean'] * 2
+    assert [r['teacher_pass_used'] for r in results[2:]] == [
+        'full: lean_teacher=False', 'lean'] * 2
     for r in results:
         assert r['dataset'] == 'PascalVOCDataset'
         assert r['batch_size'] == 2 and r['crop'] == [128, 128]
@@ -93,8 +101,11 @@ def test_benchmark_json_has_methods_floors_and_machine(bench):
     floors, methods = results[:2], results[2:]
     for r in floors:
         assert r['distill_time_s'] is None and r['distill_params'] == 0
+        assert r['teacher_pass_s'] is None and r['loss_check'] is None
     for r in methods:
         assert r['distill_time_s'] > 0
+        # the teacher's pass is a part of the iteration
+        assert 0 < r['teacher_pass_s'] < r['iter_time_s']
     machine = report['machine']
     assert machine['device'] == 'cpu'
     assert machine['cpu_count'] >= 1
@@ -109,9 +120,29 @@ def test_benchmark_counts_the_distillers_parameters(bench):
     # R18-D8's bottleneck has 128 channels, R101-D8's 512
     expected = sum(p.numel() for p in TaTLoss(128, 512).parameters())
     assert expected > 0
-    by_method = {r['method']: r for r in bench['report']['results']}
-    assert by_method['TaT']['distill_params'] == expected
-    assert by_method['KD']['distill_params'] == 0
+    for r in bench['report']['results'][2:]:
+        assert r['distill_params'] == {'TaT': expected, 'KD': 0}[r['method']]
+
+
+def test_both_teacher_passes_give_the_same_losses(bench):
+    """The loss check: one forward pass from the same weights and batch
+    (dropout in eval mode) per pass; the lean one (channels-last networks)
+    differs from MMRazor's by float32 rounding."""
+    results = bench['report']['results']
+    for full, lean in (results[2:4], results[4:6]):
+        assert full['loss_check'].keys() == lean['loss_check'].keys()
+        assert full['loss_check']['loss'] > 0
+        for key, value in full['loss_check'].items():
+            if 'loss' in key:
+                assert lean['loss_check'][key] == pytest.approx(
+                    value, rel=1e-4), key
+        assert 'records_rel_error' not in full
+        errors = lean['records_rel_error']
+        assert errors and all(0 <= e < 1e-4 for e in errors.values())
+    assert 'distill.loss_tat_bottleneck' in results[2]['loss_check']
+    assert 'distill.loss_kd' in results[4]['loss_check']
+    assert set(results[3]['records_rel_error']) == {
+        'student.bottleneck[0]', 'teacher.bottleneck[0]'}
 
 
 def test_benchmark_markdown_has_a_row_per_method(bench):
@@ -119,17 +150,41 @@ def test_benchmark_markdown_has_a_row_per_method(bench):
         table = f.read()
     rows = [line for line in table.splitlines() if line.startswith('| ')]
     assert rows[0].startswith('| method |')
-    body = rows[1:]
-    assert [row.split('|')[1].strip() for row in body] == list(FLOORS) + [
-        'TaT', 'KD'
-    ]
-    assert f'`{KD_VOC}`' in body[3]
+    header = [c.strip() for c in rows[0].split('|')]
+    body = [[c.strip() for c in row.split('|')] for row in rows[1:7]]
+    assert [row[1] for row in body] == list(FLOORS) + ['TaT', 'TaT', 'KD',
+                                                       'KD']
+    assert [row[header.index('teacher pass')] for row in body] == [
+        '-', '-', 'full', 'lean', 'full', 'lean']
+    assert body[5][3] == f'`{KD_VOC}`'
     # the methods are compared with the student-only floor
     for row in body[2:]:
-        ratio = row.split('|')[5].strip()
+        ratio = row[header.index('vs. student only')]
         assert ratio.endswith('x') and float(ratio[:-1]) > 0
+        assert float(row[header.index('teacher pass s / iter')]) > 0
     assert 'Batch 2, crop 128x128' in table
     assert table in bench['stdout']
+
+
+def test_benchmark_markdown_compares_the_teacher_passes(bench):
+    with open(osp.join(bench['out'], 'benchmark.md')) as f:
+        table = f.read()
+    assert 'Lean against full teacher pass' in table
+    rows = [line for line in table.splitlines() if line.startswith('| ')]
+    start = [i for i, row in enumerate(rows)
+             if row.startswith('| method | dataset | config | s / iter full')]
+    assert len(start) == 1
+    header = [c.strip() for c in rows[start[0]].split('|')]
+    compared = [[c.strip() for c in row.split('|')]
+                for row in rows[start[0] + 1:]]
+    assert [row[1] for row in compared] == ['TaT', 'KD']
+    results = bench['report']['results']
+    for row, (full, lean) in zip(compared, (results[2:4], results[4:6])):
+        ratio = row[header.index('lean / full')]
+        assert ratio == f'{lean["iter_time_s"] / full["iter_time_s"]:.2f}x'
+        assert float(row[header.index('losses rel. diff.')]) < 1e-4
+        assert float(row[header.index('records rel. diff.')]) == float(
+            f'{max(lean["records_rel_error"].values()):.1e}')
 
 
 def test_benchmark_plot_is_a_png(bench):
@@ -231,12 +286,28 @@ def test_collect_counts_the_processes_mmengine_logged(collected, tmp_path):
     with open(log, 'w') as f:
         f.write(text.replace('GPU number: 1', 'GPU number: 4'))
 
-    benchmark = _load_benchmark_module()
-    row = benchmark.collect_run(work_dir)
+    from mmtat.utils.results import collect_run
+    row = collect_run(work_dir)
     single = collected['rows'][0]
     assert row['world_size'] == 4
     assert row['train_wall_s'] == single['train_wall_s']
     assert row['device_hours'] == pytest.approx(4 * single['device_hours'])
+
+
+def test_teacher_pass_needs_mmtats_algorithm(tmp_path):
+    config = tmp_path / 'plain_mmrazor.py'
+    config.write_text(
+        f"_base_ = '{osp.join(REPO, KD_VOC)}'\n"
+        "model = dict(type='SingleTeacherDistill')\n")
+    benchmark = _load_benchmark_module()
+    with pytest.raises(SystemExit) as exc:
+        benchmark.main([str(config), '--teacher-pass', 'lean', '--out',
+                        str(tmp_path / 'out')])
+    assert str(exc.value) == (
+        "ERROR: --teacher-pass lean: the config's algorithm is "
+        "'SingleTeacherDistill'; the pass is an option of mmtat's "
+        "LeanSingleTeacherDistill (model.type='LeanSingleTeacherDistill', "
+        'as in the shipped configs).')
 
 
 def test_benchmark_refuses_a_batch_of_one(capsys):

@@ -25,7 +25,8 @@ def test_cpu_machine_runs_the_cpu_checks_and_skips_the_gpu_checks(tmp_path):
     out = str(tmp_path)
     argv = ['--out', out]
     if CUDA:  # the GPU checks would take minutes here
-        argv += ['--skip', 'loss_benchmark', 'method_benchmark']
+        argv += ['--skip', 'loss_benchmark', 'method_benchmark',
+                 'teacher_pass']
     assert gpu_check.main(argv) == 0
     report, text = _report(out)
     device = 'cuda' if CUDA else 'cpu'
@@ -44,11 +45,11 @@ def test_cpu_machine_runs_the_cpu_checks_and_skips_the_gpu_checks(tmp_path):
     assert not any(r['warnings'] for r in rows)  # no fallback, no notice
     if device == 'cpu':
         assert {r['precision'] for r in rows} == {'fp32', 'amp_bf16'}
-        for part in ('loss_benchmark', 'method_benchmark'):
+        for part in ('loss_benchmark', 'method_benchmark', 'teacher_pass'):
             assert 'no CUDA device' in report[part]['skipped']
     assert '## 1. TaTLoss against the release reference' in text
     if device == 'cpu':
-        assert text.count('Skipped: no CUDA device') == 2
+        assert text.count('Skipped: no CUDA device') == 3
 
 
 def test_gpu_checks_plumbing_at_toy_sizes_on_the_cpu(tmp_path):
@@ -57,7 +58,7 @@ def test_gpu_checks_plumbing_at_toy_sizes_on_the_cpu(tmp_path):
     out = str(tmp_path)
     proc = run_tool(['tools/analysis/gpu_check.py', '--out', out, '--device',
                      'cpu', '--quick', '--skip', 'method_benchmark',
-                     'correctness'])
+                     'correctness', 'teacher_pass'])
     assert_ok(proc)
     report, _ = _report(out)
     loss = report['loss_benchmark']
@@ -70,6 +71,36 @@ def test_gpu_checks_plumbing_at_toy_sizes_on_the_cpu(tmp_path):
     assert osp.isfile(osp.join(out, 'tat_loss_benchmark.json'))
     assert report['method_benchmark'] == dict(skipped='--skip')
     assert report['correctness'] == dict(skipped='--skip')
+
+
+def test_teacher_pass_check_at_toy_size_on_the_cpu(tmp_path):
+    """MMRazor's against the lean teacher pass through the benchmark tool
+    (one config when quick); AMP needs CUDA."""
+    out = str(tmp_path)
+    assert gpu_check.main([
+        '--out', out, '--device', 'cpu', '--quick', '--skip', 'correctness',
+        'loss_benchmark', 'method_benchmark'
+    ]) == 0
+    report, text = _report(out)
+    result = report['teacher_pass']
+    assert result['passed'] is True
+    assert 'CUDA' in result['runs']['amp']['skipped']
+    run = result['runs']['fp32']
+    assert run['file'] == osp.join('teacher_pass_fp32', 'benchmark.json')
+    with open(osp.join(out, run['file'])) as f:
+        # the floors are the method benchmark's (--no-floors)
+        assert [(r['role'], r['teacher_pass'])
+                for r in json.load(f)['results']] == [('method', 'full'),
+                                                      ('method', 'lean')]
+    (row, ) = run['rows']
+    assert row['method'] == 'KD' and row['passed']
+    assert row['losses_rel_diff'] <= run['tolerance']
+    assert row['records_rel_diff'] <= run['tolerance']
+    full, lean = row['iter_time_s']
+    assert row['iter_ratio'] == pytest.approx(lean / full)
+    assert "## 4. The lean teacher pass against MMRazor's" in text
+    assert any(line.startswith('teacher pass (fp32), lean / full iteration: '
+                               'KD ') for line in report['summary'])
 
 
 def test_a_failed_check_makes_the_exit_status_1(tmp_path, monkeypatch):

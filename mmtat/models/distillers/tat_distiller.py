@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from ..connectors import infer_token_grid
 from ..losses import TaTLoss
-from ..utils import as_pair, probe_network
+from ..utils import as_pair, as_positive_int, probe_network
 
 __all__ = ['TaTDistiller']
 
@@ -177,8 +177,9 @@ class TaTDistiller(ConfigurableDistiller):
     found when the algorithm is built (``SingleTeacherDistill`` calls
     :meth:`prepare_from_student` / :meth:`prepare_from_teacher` before the
     optimiser exists, so TaT's embeddings are trained from iteration 0) by a
-    shape-only pass of each network at the training input size (the
-    algorithm's ``data_preprocessor.size``), and the geometry is checked on
+    shape-only pass of each network at the training input size
+    (``input_size``, which mmtat's ``LeanSingleTeacherDistill`` fills from
+    its ``data_preprocessor.size``), and the geometry is checked on
     the teacher's map there. Pair ``name`` logs ``distill.loss_tat_<name>``.
 
     Geometry, globally or per pair, in one of two forms per quantity (see
@@ -214,8 +215,12 @@ class TaTDistiller(ConfigurableDistiller):
             ``student_channels`` / ``teacher_channels`` (then checked
             against the networks).
         input_size (tuple[int, int], optional): ``(H, W)`` of the training
-            input, for the shape pass. Defaults to the algorithm's
+            input, for the shape pass. Required; mmtat's algorithm
+            (``LeanSingleTeacherDistill``) fills it from its
             ``data_preprocessor.size``.
+        in_channels (int, optional): channels of the training input, for
+            the shape pass. Defaults to 3; mmtat's algorithm fills it from
+            its ``data_preprocessor.mean``.
         init_cfg (dict, optional): mmengine initialisation config.
         **options: for every pair, any argument of
             :class:`~mmtat.models.TaTLoss` but the channels: the geometry
@@ -230,6 +235,7 @@ class TaTDistiller(ConfigurableDistiller):
     def __init__(self,
                  features: Dict[str, Dict[str, Any]],
                  input_size: Optional[Sequence[int]] = None,
+                 in_channels: Optional[int] = None,
                  init_cfg: Optional[dict] = None,
                  **options) -> None:
         unknown = sorted(set(options) - set(_OPTIONS))
@@ -246,8 +252,8 @@ class TaTDistiller(ConfigurableDistiller):
                     'wiring.')
             raise TypeError(
                 f'TaTDistiller got an unknown option {unknown[0]!r}; it '
-                'takes features, input_size, init_cfg and the TaTLoss '
-                f'options {", ".join(_OPTIONS)}.' +
+                'takes features, input_size, in_channels, init_cfg and the '
+                f'TaTLoss options {", ".join(_OPTIONS)}.' +
                 _did_you_mean(unknown[0], _OPTIONS))
         defaults = {
             name: parameter.default for name, parameter in inspect.signature(
@@ -266,6 +272,8 @@ class TaTDistiller(ConfigurableDistiller):
         if input_size is not None:
             input_size = as_pair(input_size, 'input_size')
         self._input_size = input_size
+        self._in_channels = 3 if in_channels is None else as_positive_int(
+            in_channels, 'in_channels')
         super().__init__(
             student_recorders={
                 name: p['student'].recorder
@@ -344,44 +352,27 @@ class TaTDistiller(ConfigurableDistiller):
         self._prepare('teacher', model)
         self._build_losses_when_ready()
 
-    def _algorithm(self) -> Optional[nn.Module]:
-        """The algorithm building this distiller, if any.
-
-        MMRazor's ``SingleTeacherDistill`` builds the distiller, stores it
-        as ``self.distiller`` and then calls ``prepare_from_student`` /
-        ``prepare_from_teacher``; neither receives the algorithm, whose data
-        pre-processor holds the training input size, so it is found among
-        the callers.
-        """
-        frame = inspect.currentframe()
-        try:
-            while frame is not None:
-                owner = frame.f_locals.get('self')
-                if owner is not self and getattr(owner, 'distiller',
-                                                 None) is self:
-                    return owner
-                frame = frame.f_back
-        finally:
-            del frame
-        return None
-
     def _input_geometry(self) -> Tuple[Tuple[int, int], int]:
-        """``(H, W)`` and channels of the training input."""
-        preprocessor = getattr(self._algorithm(), 'data_preprocessor', None)
-        mean = getattr(preprocessor, 'mean', None)
-        in_channels = int(mean.numel()) if isinstance(mean, Tensor) else 3
-        if self._input_size is not None:
-            return self._input_size, in_channels
-        size = getattr(preprocessor, 'size', None)
-        if size is None:
+        """``(H, W)`` and channels of the training input.
+
+        A distiller cannot see the algorithm that builds it (MMRazor's
+        ``SingleTeacherDistill`` builds it and calls ``prepare_from_*``
+        with the networks only), so the input size is an argument:
+        mmtat's algorithm (:class:`~mmtat.models.LeanSingleTeacherDistill`,
+        the shipped configs' ``model.type``) fills it from its
+        ``data_preprocessor.size``.
+        """
+        if self._input_size is None:
             raise ValueError(
-                'TaTDistiller needs the training input size to find the '
-                'features\' channels and check the geometry: set it in the '
-                'algorithm\'s data pre-processor (MMSegmentation: '
-                'data_preprocessor=dict(type=\'SegDataPreProcessor\', '
-                'size=crop_size, ...)) or give TaTDistiller(input_size=(H, '
-                'W)).')
-        return as_pair(tuple(size), 'data_preprocessor.size'), in_channels
+                "TaTDistiller needs the training input size to find the "
+                "features' channels and check the geometry before "
+                "training: give TaTDistiller(input_size=crop_size), or use "
+                "mmtat's algorithm, model=dict(type="
+                "'LeanSingleTeacherDistill', ...), which hands over the "
+                "size of its data pre-processor (MMSegmentation: "
+                "data_preprocessor=dict(type='SegDataPreProcessor', "
+                "size=crop_size, ...)).")
+        return self._input_size, self._in_channels
 
     def _prepare(self, side: str, model: nn.Module) -> None:
         """Hook ``side``'s recorders into ``model`` (what

@@ -1,4 +1,5 @@
-"""TaTDistiller: one dict adds TaT to MMRazor's SingleTeacherDistill on
+"""TaTDistiller: one dict adds TaT to MMRazor's SingleTeacherDistill (as
+mmtat's LeanSingleTeacherDistill, which hands over the crop) on
 MMSegmentation's own networks; channels, maps and grids are found when the
 algorithm is built, and bad paths, outputs and geometries fail there.
 
@@ -49,7 +50,7 @@ MIT_B0 = 'segformer/segformer_mit-b0_8xb1-160k_cityscapes-1024x1024'
 def algorithm_cfg(student, teacher, distiller, crop=(64, 64)) -> dict:
     return dict(
         _scope_='mmrazor',
-        type='SingleTeacherDistill',
+        type='LeanSingleTeacherDistill',
         data_preprocessor=dict(
             type='mmseg.SegDataPreProcessor', mean=MEAN, std=STD,
             bgr_to_rgb=True, pad_val=0, seg_pad_val=255,
@@ -350,7 +351,7 @@ def toy_algorithm(student, teacher, crop=(32, 32), **distiller):
     cfg.update(distiller or SMALL)
     with DefaultScope.overwrite_default_scope('mmrazor'):
         return MODELS.build(
-            dict(type='SingleTeacherDistill',
+            dict(type='LeanSingleTeacherDistill',
                  data_preprocessor=dict(type='mmseg.SegDataPreProcessor',
                                         size=crop),
                  architecture=Toy(4), teacher=Toy(8), distiller=cfg))
@@ -424,7 +425,7 @@ def test_tokens_that_are_no_grid_ask_for_token_hw():
                 r'61 tokens are no grid of any stride of the input; .*'
                 r'token_hw=\(H, W\)')):
             MODELS.build(dict(
-                type='SingleTeacherDistill',
+                type='LeanSingleTeacherDistill',
                 data_preprocessor=dict(type='mmseg.SegDataPreProcessor',
                                        size=(32, 32)),
                 architecture=Toy(4), teacher=Tokens(8),
@@ -581,7 +582,7 @@ def test_a_record_changed_in_place_later_is_copied_and_logged(
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmrazor'):
         model = MODELS.build(dict(
-            type='SingleTeacherDistill',
+            type='LeanSingleTeacherDistill',
             data_preprocessor=dict(type='mmseg.SegDataPreProcessor',
                                    size=(32, 32)),
             architecture=InPlaceAfter(case, 4),
@@ -636,7 +637,7 @@ def test_pre_activation_errors_name_the_module():
         from mmrazor.registry import MODELS
         with DefaultScope.overwrite_default_scope('mmrazor'):
             MODELS.build(dict(
-                type='SingleTeacherDistill',
+                type='LeanSingleTeacherDistill',
                 data_preprocessor=dict(type='mmseg.SegDataPreProcessor',
                                        size=(32, 32)),
                 architecture=ActThenAdd(4), teacher=ActThenAdd(8),
