@@ -12,7 +12,9 @@ A tool of mmtat (also a new one) follows this structure::
             runner = Runner.from_cfg(cfg)      # only after all checks
 """
 import contextlib
+import json
 import logging
+import os
 import os.path as osp
 import shutil
 from typing import Any, Iterator, Optional
@@ -24,7 +26,7 @@ from mmtat.utils.remote_files import RemoteFileUnavailableError
 
 __all__ = [
     'reported_errors', 'load_config', 'set_work_dir', 'set_amp',
-    'remove_refused_run'
+    'remove_refused_run', 'write_report'
 ]
 
 
@@ -97,3 +99,14 @@ def remove_refused_run(runner: Any, work_dir_existed: bool) -> None:
     log_dir: Optional[str] = getattr(runner, 'log_dir', None)
     if log_dir and osp.isdir(log_dir):
         shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def write_report(out_dir: str, name: str, data: Any, text: str) -> None:
+    """Write a tool's report as ``<name>.json`` (``data``, the raw output)
+    and ``<name>.md`` (``text``, its table) into ``out_dir``, created if
+    needed."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(osp.join(out_dir, f'{name}.json'), 'w') as f:
+        json.dump(data, f, indent=2)
+    with open(osp.join(out_dir, f'{name}.md'), 'w') as f:
+        f.write(text)

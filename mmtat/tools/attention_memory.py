@@ -25,13 +25,10 @@ measured cost comes from ``tools/benchmark.py``.  Writes
 ``DIR/attention_memory.md``.
 """
 import argparse
-import json
-import os
-import os.path as osp
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence
 
-from mmtat.tools._common import load_config, reported_errors
+from mmtat.tools._common import load_config, reported_errors, write_report
 from mmtat.utils.errors import InputError
 
 #: bytes of one float32 element, the release's attention dtype
@@ -173,17 +170,13 @@ def main(argv: Optional[List[str]] = None) -> None:
             except ValueError as err:  # a geometry that does not fit
                 raise InputError(f'{config}: {err}') from None
             results += [dict(config=config, **row) for row in rows]
-    os.makedirs(args.out, exist_ok=True)
     report = dict(
         computed=True,
         formula='held = batch x sum over branches (heads x L^2 x 4 bytes)',
         date=datetime.now().isoformat(timespec='seconds'),
         results=results)
-    with open(osp.join(args.out, 'attention_memory.json'), 'w') as f:
-        json.dump(report, f, indent=2)
     table = markdown(results)
-    with open(osp.join(args.out, 'attention_memory.md'), 'w') as f:
-        f.write(table)
+    write_report(args.out, 'attention_memory', report, table)
     print(table)
     print(f'written: {args.out}/attention_memory.json, attention_memory.md')
 

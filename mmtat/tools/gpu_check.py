@@ -51,7 +51,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 import torch
 
-from mmtat.tools._common import reported_errors
+from mmtat.tools._common import reported_errors, write_report
 from mmtat.utils.errors import InputError
 
 #: TaTLoss settings of the correctness cases: (B, Cs, Ct, H, W, kwargs)
@@ -575,11 +575,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             report['summary'] += check.summary(result)
     report['wall_s'] = time.time() - start
-    with open(osp.join(args.out, 'gpu_check.json'), 'w') as f:
-        json.dump(report, f, indent=2)
     text = markdown(report)
-    with open(osp.join(args.out, 'gpu_check.md'), 'w') as f:
-        f.write(text)
+    write_report(args.out, 'gpu_check', report, text)
     print(text)
     failed = [c.name for c in CHECKS if report[c.name].get('passed') is False]
     return 1 if failed else 0

@@ -230,6 +230,31 @@ def test_bad_arguments(tmp_path, kwargs, error):
     assert os.listdir(tmp_path) == []
 
 
+def _folder_dataset(dataset_type, data_root, split_dirs, pipeline=LOAD):
+    """A split read from an image and a label folder (``split_dirs``), as
+    MMSegmentation's Cityscapes and ADE20K dataset configs read theirs."""
+    img_path, seg_map_path = split_dirs
+    return _build(
+        dict(
+            type=dataset_type,
+            data_root=data_root,
+            data_prefix=dict(img_path=img_path, seg_map_path=seg_map_path),
+            pipeline=pipeline))
+
+
+def _label_values(dataset, classes):
+    """Checks that ``dataset`` names ``classes`` at their indices and that
+    every image has SIZE; returns the label values of all its samples."""
+    for index, name in classes.items():
+        assert dataset.metainfo['classes'][index] == name
+    seen = set()
+    for i in range(len(dataset)):
+        item = dataset[i]
+        assert item['img'].shape == SIZE + (3, )
+        seen |= set(np.unique(item['gt_seg_map']).tolist())
+    return seen
+
+
 def test_cityscapes_layout_loads_with_mmseg(tmp_path):
     data_root = make_synthetic_cityscapes(
         str(tmp_path), num_train=4, num_val=3, image_size=SIZE, seed=1)
@@ -237,22 +262,11 @@ def test_cityscapes_layout_loads_with_mmseg(tmp_path):
     seen = set()
     for split, count in (('train', 4), ('val', 3)):
         # the dataset dicts of mmseg's _base_/datasets/cityscapes.py
-        dataset = _build(
-            dict(
-                type='CityscapesDataset',
-                data_root=data_root,
-                data_prefix=dict(
-                    img_path=f'leftImg8bit/{split}',
-                    seg_map_path=f'gtFine/{split}'),
-                pipeline=LOAD))
+        dataset = _folder_dataset(
+            'CityscapesDataset', data_root,
+            (f'leftImg8bit/{split}', f'gtFine/{split}'))
         assert len(dataset) == count
-        classes = dataset.metainfo['classes']
-        for index, name in CITYSCAPES_CLASSES.items():
-            assert classes[index] == name
-        for i in range(len(dataset)):
-            item = dataset[i]
-            assert item['img'].shape == SIZE + (3, )
-            seen |= set(np.unique(item['gt_seg_map']).tolist())
+        seen |= _label_values(dataset, CITYSCAPES_CLASSES)
     assert seen == set(CITYSCAPES_CLASSES) | {255}
 
 
@@ -272,23 +286,12 @@ def test_ade20k_layout_loads_with_mmseg(tmp_path):
     seen = set()
     for split, count in (('training', 4), ('validation', 3)):
         # the dataset dicts of mmseg's _base_/datasets/ade20k.py
-        dataset = _build(
-            dict(
-                type='ADE20KDataset',
-                data_root=data_root,
-                data_prefix=dict(
-                    img_path=f'images/{split}',
-                    seg_map_path=f'annotations/{split}'),
-                pipeline=pipeline))
+        dataset = _folder_dataset(
+            'ADE20KDataset', data_root,
+            (f'images/{split}', f'annotations/{split}'), pipeline)
         assert len(dataset) == count
-        classes = dataset.metainfo['classes']
-        assert len(classes) == 150
-        for index, name in ADE20K_CLASSES.items():
-            assert classes[index] == name
-        for i in range(len(dataset)):
-            item = dataset[i]
-            assert item['img'].shape == SIZE + (3, )
-            seen |= set(np.unique(item['gt_seg_map']).tolist())
+        assert len(dataset.metainfo['classes']) == 150
+        seen |= _label_values(dataset, ADE20K_CLASSES)
     # the files hold 1 + class index and 0 ('other') along boundaries,
     # which reduce_zero_label turns into 255
     assert seen == set(ADE20K_CLASSES) | {255}
@@ -321,14 +324,9 @@ def test_camvid_layout_loads_with_camvid_dataset(tmp_path):
         assert info['img_path'].startswith(osp.join(data_root, split))
         assert info['seg_map_path'].startswith(
             osp.join(data_root, split + 'annot'))
-        for i in range(len(dataset)):
-            item = dataset[i]
-            assert item['img'].shape == SIZE + (3, )
-            seen |= set(np.unique(item['gt_seg_map']).tolist())
+        seen |= _label_values(dataset, CAMVID_CLASSES)
     classes = dataset.metainfo['classes']
     assert len(classes) == 11 and len(dataset.metainfo['palette']) == 11
-    for index, name in CAMVID_CLASSES.items():
-        assert classes[index] == name
     # void (11 in the files) is ignored; no class is shifted
     assert seen == set(CAMVID_CLASSES) | {255}
 
