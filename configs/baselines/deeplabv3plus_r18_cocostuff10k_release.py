@@ -11,12 +11,8 @@ train_dataloader = {{_base_.release_train_dataloader}}
 optim_wrapper = {{_base_.release_optim_wrapper}}
 param_scheduler = {{_base_.release_param_scheduler}}
 train_cfg = {{_base_.release_train_cfg}}
-default_hooks = dict(checkpoint=dict(interval={{_base_.release_val_interval}}))
+default_hooks = {{_base_.release_default_hooks}}
 
-data_preprocessor = dict(size=(513, 513))
-model = dict(
-    data_preprocessor=data_preprocessor,
-    # CE / 16 (the release's batch_average), a mean over the valid pixels
-    decode_head=dict(
-        loss_decode=dict(loss_weight=1 / 16, avg_non_ignore=True)),
-    auxiliary_head=None)
+# the release's network (CE / 16, no auxiliary head) at its 513x513 crops
+data_preprocessor = dict(size={{_base_.release_crop_size}})
+model = dict(_base_.release_network, data_preprocessor=data_preprocessor)

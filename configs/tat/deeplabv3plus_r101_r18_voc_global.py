@@ -5,17 +5,14 @@
 # 16384 positions (the release's 129x129 map would be 16641): the
 # computation the release's hierarchy replaces, whose 16384 x 16384
 # attention it could not hold.  TaTLoss computes it without materialising
-# the attention (query-chunked on the CPU, SDPA on CUDA).  alpha / beta and
-# the distilled feature are deeplabv3plus_r101_r18_voc.py's.  Part of the
+# the attention (query-chunked on the CPU, SDPA on CUDA); the settings:
+# ../_base_/distillers/tat_global.py.  alpha / beta and the distilled
+# feature are deeplabv3plus_r101_r18_voc.py's.  Part of the
 # ``voc_ablation`` table; its cost against the default is measured with
 # tools/benchmark.py (configs/tat/README.md, "The cost of global TaT").
-_base_ = './deeplabv3plus_r101_r18_voc.py'
+_base_ = [
+    './deeplabv3plus_r101_r18_voc.py',
+    '../_base_/distillers/tat_global.py',
+]
 
-model = dict(
-    distiller=dict(
-        patch_size=None,
-        patches_per_group=None,
-        anchor_window=None,
-        patch_grid=(1, 1),
-        num_heads=1,
-        anchor_weight=0.0))
+model = dict(distiller={{_base_.tat_global}})

@@ -14,20 +14,9 @@ train_dataloader = {{_base_.release_train_dataloader}}
 optim_wrapper = {{_base_.release_optim_wrapper}}
 param_scheduler = {{_base_.release_param_scheduler}}
 train_cfg = {{_base_.release_train_cfg}}
-default_hooks = dict(checkpoint=dict(interval={{_base_.release_val_interval}}))
+default_hooks = {{_base_.release_default_hooks}}
 
-model = dict(
-    data_preprocessor=dict(size=(513, 513)),
-    architecture=dict(
-        # CE / 16 (batch_average=True: the release's CE, a mean over the
-        # valid pixels, is divided by its batch of 16, whatever the GPUs)
-        decode_head=dict(
-            loss_decode=dict(loss_weight=1 / 16, avg_non_ignore=True)),
-        # the release's DeepLabV3+ has no auxiliary head
-        auxiliary_head=None),
-    # the release runs the teacher in train mode (t_net.train()): its BN
-    # layers use batch statistics and update their running ones
-    teacher_norm_eval=False,
-    # alpha as in the paper's VOC setting, against CE / 16: the same ratio
-    # (16 * alpha) as the MMSegmentation-recipe config's 1.6 against CE
-    distiller=dict(loss_weight=0.1))
+# The release's network (CE / 16, no auxiliary head), crops and teacher in
+# train mode; alpha as in the paper's VOC setting, against CE / 16: the same
+# ratio (16 * alpha) as the MMSegmentation-recipe config's against CE.
+model = dict(_base_.release_distillation, distiller=dict(loss_weight=0.1))

@@ -28,14 +28,13 @@ release_train_dataloader = dict(
     _delete_=True, batch_size=4, dataset=dict(pipeline=release_train_pipeline))
 
 release_optim_wrapper = dict(optimizer=dict(lr=0.01))
+# the same cosine decay over this length
 release_param_scheduler = [
     dict(
-        type='CosineAnnealingLR',
+        _base_.release_param_scheduler[0],
         T_max=release_max_iters,
-        eta_min=0.0,
-        by_epoch=False,
-        begin=0,
         end=release_max_iters)
 ]
 release_train_cfg = dict(
     max_iters=release_max_iters, val_interval=release_val_interval)
+release_default_hooks = dict(checkpoint=dict(interval=release_val_interval))

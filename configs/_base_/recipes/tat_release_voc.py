@@ -6,7 +6,9 @@
 #
 # Only new names (release_*): a config takes this file as its second base
 # and assigns them (train_dataloader = {{_base_.release_train_dataloader}},
-# ...), because mmengine refuses a key that two bases of one config define.
+# ...; the model's changes merge into the inherited model,
+# model = {{_base_.release_distillation}}), because mmengine refuses a key
+# that two bases of one config define.
 # Used by configs/tat/deeplabv3plus_r101_r18_voc_release.py and the
 # student-only configs/baselines/deeplabv3plus_r18_voc_release.py.
 
@@ -96,3 +98,20 @@ release_train_cfg = dict(
     type='IterBasedTrainLoop',
     max_iters=release_max_iters,
     val_interval=release_val_interval)
+# a checkpoint at every validation
+release_default_hooks = dict(checkpoint=dict(interval=release_val_interval))
+
+# The release's network (DeepLabV3+ R18, student-only or distilled): its
+# cross-entropy, a mean over the valid pixels, divided by its batch of 16
+# whatever the GPUs (batch_average=True), and no auxiliary head.
+release_network = dict(
+    decode_head=dict(
+        loss_decode=dict(loss_weight=1 / 16, avg_non_ignore=True)),
+    auxiliary_head=None)
+# The release's distillation: that student, the 513x513 crops, and the
+# teacher run in train mode (t_net.train()): its BN layers use batch
+# statistics and update their running ones.
+release_distillation = dict(
+    data_preprocessor=dict(size=release_crop_size),
+    architecture=release_network,
+    teacher_norm_eval=False)
