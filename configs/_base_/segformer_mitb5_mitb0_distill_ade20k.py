@@ -58,13 +58,8 @@ param_scheduler = [
     dict(
         type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=1.0,
-        begin=1500,
-        end=160000,
-        by_epoch=False,
-    )
+        type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000,
+        by_epoch=False)
 ]
 train_dataloader = dict(batch_size=2, num_workers=2)
 val_dataloader = dict(batch_size=1, num_workers=4)

@@ -6,10 +6,9 @@
 # configs/tat/deeplabv3_r101_r18_ade20k.py, same dataset, schedule and
 # runtime).  A plain MMSegmentation config: it also runs with
 # MMSegmentation's own tools/train.py.
-_base_ = 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-80k_ade20k-512x512.py'
+_base_ = [
+    'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-80k_ade20k-512x512.py',
+    '../_base_/networks/r18_students.py',
+]
 
-model = dict(
-    pretrained='open-mmlab://resnet18_v1c',
-    backbone=dict(depth=18),
-    decode_head=dict(in_channels=512, channels=128),
-    auxiliary_head=dict(in_channels=256, channels=64))
+model = {{_base_.deeplabv3_r18_student}}

@@ -3,10 +3,9 @@
 # images).  The teacher config deeplabv3_r101_camvid.py turned into R18 the
 # way MMSegmentation's deeplabv3_r18-d8 configs do (the student of
 # configs/tat/deeplabv3_r101_r18_camvid.py).
-_base_ = './deeplabv3_r101_camvid.py'
+_base_ = [
+    './deeplabv3_r101_camvid.py',
+    '../_base_/networks/r18_students.py',
+]
 
-model = dict(
-    pretrained='open-mmlab://resnet18_v1c',
-    backbone=dict(depth=18),
-    decode_head=dict(in_channels=512, channels=128),
-    auxiliary_head=dict(in_channels=256, channels=64))
+model = {{_base_.deeplabv3_r18_student}}

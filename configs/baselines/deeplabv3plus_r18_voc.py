@@ -4,18 +4,11 @@
 # is its R50 config turned into R18 the way its own deeplabv3plus_r18-d8
 # configs do (the student of configs/tat/deeplabv3plus_r101_r18_voc.py).  A
 # plain MMSegmentation config.
-_base_ = 'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-40k_voc12aug-512x512.py'  # noqa: E501
+_base_ = [
+    'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-40k_voc12aug-512x512.py',
+    '../_base_/networks/r18_students.py',
+]
 
-model = dict(
-    pretrained='open-mmlab://resnet18_v1c',
-    backbone=dict(depth=18),
-    # the cross-entropy of every config of the DeepLabV3+ tables: a mean
-    # over the valid pixels, as the release's (configs/tat/README.md)
-    decode_head=dict(
-        c1_in_channels=64,
-        c1_channels=12,
-        in_channels=512,
-        channels=128,
-        loss_decode=dict(avg_non_ignore=True)),
-    auxiliary_head=dict(
-        in_channels=256, channels=64, loss_decode=dict(avg_non_ignore=True)))
+# with the cross-entropy of the DeepLabV3+ tables (a mean over the valid
+# pixels, as the release's)
+model = {{_base_.deeplabv3plus_r18_student}}

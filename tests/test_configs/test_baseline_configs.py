@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, DefaultScope
+from shared_bases import helper_names
 
 import mmtat  # noqa: F401  (compat fixes and TaT registration first)
 
@@ -51,14 +52,6 @@ SHARED_DISTILLERS = {
     for method in ('kd', 'cwd', 'dist')
 }
 
-
-def _shared_distiller_names():
-    """The top-level names the shared distiller bases add to the configs
-    that use them (they only help assign ``model.distiller``)."""
-    names = set()
-    for path in glob.glob(osp.join(REPO, 'configs/_base_/distillers/*.py')):
-        names.update(Config.fromfile(path).keys())
-    return names
 
 
 def _offline(cfg, crop=CROP):
@@ -116,8 +109,9 @@ def test_baseline_differs_from_tat_in_the_distiller_only(rel):
     baseline = _load(rel).to_dict()
     tat = _load(f'configs/tat/deeplabv3_r101_r18_{dataset}.py').to_dict()
     assert baseline['model'].pop('distiller') != tat['model'].pop('distiller')
-    for name in _shared_distiller_names():
-        baseline.pop(name, None)
+    for config in (baseline, tat):
+        for name in helper_names():
+            config.pop(name, None)
     assert baseline == tat
 
 
