@@ -9,8 +9,8 @@ below both of them.
 from typing import Any, Callable, Iterator, Tuple
 
 __all__ = [
-    'URL_PREFIXES', 'ZOO_PREFIXES', 'REMOTE_PREFIXES', 'MODES', 'is_remote',
-    'walk_checkpoint_keys'
+    'URL_PREFIXES', 'ZOO_PREFIXES', 'REMOTE_PREFIXES', 'MODES', 'RUN_KEYS',
+    'is_remote', 'walk_checkpoint_keys'
 ]
 
 URL_PREFIXES = ('http://', 'https://')
@@ -22,6 +22,11 @@ REMOTE_PREFIXES = URL_PREFIXES + ZOO_PREFIXES
 #: ``'train'``: the model is built and initialised, then ``load_from`` is
 #: loaded; ``'test'``: built and ``load_from`` loaded, no ``init_weights``.
 MODES = ('train', 'test')
+#: The top-level keys a run loads checkpoints from.  Other top-level names
+#: are never built (a config's helper variables, e.g. the networks that
+#: configs/_base_/networks/segformer_mit.py shares), so their paths are not
+#: loaded either.
+RUN_KEYS = ('model', 'load_from')
 
 
 def is_remote(value: Any) -> bool:
@@ -61,12 +66,14 @@ def walk_checkpoint_keys(cfg: Any,
     loads, in config order, for which ``want(value)``.
 
     The keys are ``load_from``, ``teacher_ckpt``, ``pretrained`` and the
-    ``checkpoint`` of ``init_cfg=dict(type='Pretrained')``; ``pretrained``
-    and ``init_cfg`` only in training (testing calls no ``init_weights``),
-    and not inside a teacher whose weights come from ``teacher_ckpt``.
+    ``checkpoint`` of ``init_cfg=dict(type='Pretrained')``, under
+    :data:`RUN_KEYS` only; ``pretrained`` and ``init_cfg`` only in training
+    (testing calls no ``init_weights``), and not inside a teacher whose
+    weights come from ``teacher_ckpt``.
     """
     if mode not in MODES:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
     if hasattr(cfg, 'to_dict'):
         cfg = cfg.to_dict()
-    return _walk(cfg, '', mode, False, want)
+    run = {key: cfg[key] for key in RUN_KEYS if key in cfg}
+    return _walk(run, '', mode, False, want)

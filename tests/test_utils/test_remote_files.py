@@ -109,6 +109,23 @@ def test_finds_the_paths_each_mode_loads():
         find_remote_files(cfg, 'val')
 
 
+def test_names_outside_model_and_load_from_are_not_loaded():
+    """A config's helper variables (the networks a shared base hands over,
+    say) are never built: their paths are no files of the run."""
+    network = dict(
+        type='EncoderDecoder',
+        backbone=dict(init_cfg=dict(
+            type='Pretrained', checkpoint='https://example.invalid/b5.pth')))
+    cfg = Config(
+        dict(
+            segformer_mitb5=network,
+            student=dict(pretrained='open-mmlab://resnet18_v1c'),
+            model=dict(teacher=network, teacher_ckpt=None)))
+    assert [f.key for f in find_remote_files(cfg, 'train')] == [
+        'model.teacher.backbone.init_cfg.checkpoint'
+    ]
+
+
 def test_teacher_pretrained_only_matters_without_teacher_ckpt():
     with_ckpt = distill_cfg('https://example.invalid/teacher.pth')
     assert {f.key for f in find_remote_files(with_ckpt)} == {
