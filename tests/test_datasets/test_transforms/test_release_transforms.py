@@ -2,9 +2,18 @@
 (training) and ResizeForScoring (the release's 513x513 scoring)."""
 import numpy as np
 import pytest
+from mmengine.registry import DefaultScope
 from mmseg.registry import TRANSFORMS
 
 import mmtat  # noqa: F401  (registers the transforms)
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    # a default scope left by another test of the worker (e.g. a Runner's
+    # 'mmengine') would send TRANSFORMS.build to that scope's registry
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
 
 
 def image(seed=0, size=(40, 30)):

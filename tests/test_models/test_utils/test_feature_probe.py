@@ -54,12 +54,16 @@ def test_fallback_to_a_real_forward_is_logged(monkeypatch):
 
 
 def test_records_changed_in_place_are_found_with_their_module():
+    from mmengine.registry import DefaultScope
     from mmrazor.models.task_modules.recorder import RecorderManager
     for numpy_step in (False, True):  # on meta and in the real fallback
         model = Net(numpy_step)
-        recorders = RecorderManager(dict(
-            conv=dict(type='ModuleOutputs', source='conv'),
-            act=dict(type='ModuleOutputs', source='act')))
+        # the recorders are MMRazor's: build them in its scope whatever
+        # scope an earlier test of this worker left behind
+        with DefaultScope.overwrite_default_scope('mmrazor'):
+            recorders = RecorderManager(dict(
+                conv=dict(type='ModuleOutputs', source='conv'),
+                act=dict(type='ModuleOutputs', source='act')))
         recorders.initialize(model)
         result = probe_network(model, [], (8, 8), recorders=recorders)
         if numpy_step:
