@@ -3,6 +3,7 @@ False): a pair with weight 0 leaves no parameter without a gradient, and
 with norm_stats='per_image' the DDP gradient is the whole-batch gradient
 (nothing is synchronised, nothing needs to be; the running statistics are
 each process's own)."""
+import os
 import os.path as osp
 
 import torch
@@ -65,19 +66,23 @@ def _worker(rank, init_file, out_file):
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'file://{init_file}',
                             rank=rank, world_size=WORLD_SIZE)
-    try:
-        part = slice(rank * IMAGES_PER_PROCESS,
-                     (rank + 1) * IMAGES_PER_PROCESS)
-        results = {}
-        for name, kwargs in CASES.items():
-            module = Pair(**kwargs).double()
-            model = nn.parallel.DistributedDataParallel(
-                module, find_unused_parameters=False)
-            results[name] = _two_steps(model, module, _images()[part])
-        if rank == 0:
-            torch.save(results, out_file)
-    finally:
-        dist.destroy_process_group()
+    part = slice(rank * IMAGES_PER_PROCESS, (rank + 1) * IMAGES_PER_PROCESS)
+    results = {}
+    for name, kwargs in CASES.items():
+        module = Pair(**kwargs).double()
+        model = nn.parallel.DistributedDataParallel(
+            module, find_unused_parameters=False)
+        results[name] = _two_steps(model, module, _images()[part])
+    if rank == 0:
+        torch.save(results, out_file)
+    dist.barrier()
+    # Leave without tearing gloo down: on torch 2.13 a DDP reducer freed
+    # after destroy_process_group() can take the last reference to the
+    # gloo group, whose destructor then joins gloo's worker thread while
+    # holding the GIL, and that thread waits for the GIL to free a finished
+    # work item: the process never exits (seen once in a full suite run).
+    # Everything this worker owes the test is on disk by now.
+    os._exit(0)
 
 
 def test_tat_loss_under_ddp_without_unused_parameter_search(tmp_path):
