@@ -1,15 +1,12 @@
 """The baseline distillation configs (KD, CWD, FitNets, AT, MGD, DIST) and
-the TaT configs build offline and give finite distillation losses that reach
-the student, on a random batch at a small crop."""
+the TaT configs distil what they say they distil.  (Every shipped config's
+training step on a random batch: test_config_steps.py.)"""
 import copy
 import glob
 import os.path as osp
 
 import pytest
-import torch
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import MODELS, DefaultScope
 from shared_bases import helper_names
 
 import mmtat  # noqa: F401  (compat fixes and TaT registration first)
@@ -22,13 +19,6 @@ BASELINES = [
     for method in METHODS for dataset in DATASETS
 ]
 TAT = [f'configs/tat/deeplabv3_r101_r18_{dataset}.py' for dataset in DATASETS]
-# The baselines read no grid, so the smallest crop will do: 64x64 gives 8x8
-# maps at output stride 8.  The TaT configs are run as shipped, which needs
-# 128x128 (16x16 maps, their grids are at most 16x16).
-CROP = (64, 64)
-TAT_CROP = (128, 128)
-BATCH = 2  # ASPP's image-pooling branch has BatchNorm on a 1x1 map
-
 # loss type -> the student's module whose output the loss reads
 EXPECTED = {
     'kd': ('KLDivergence', 'decode_head.conv_seg'),
@@ -52,40 +42,6 @@ SHARED_DISTILLERS = {
     for method in ('kd', 'cwd', 'dist')
 }
 
-
-
-def _offline(cfg, crop=CROP):
-    """No download: random weights, and the pre-processor pads to ``crop``."""
-    cfg.model.teacher_ckpt = None
-    cfg.model.architecture.pretrained = None
-    cfg.model.teacher.pretrained = None
-    cfg.model.data_preprocessor.size = crop
-    return cfg
-
-
-def _build(cfg):
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
-                                                      'mmseg')):
-        model = MODELS.build(cfg.model)
-    return revert_sync_batchnorm(model)
-
-
-def _batch(num_classes, crop=CROP, batch_size=BATCH, seed=0):
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-
-    gen = torch.Generator().manual_seed(seed)
-    h, w = crop
-    inputs, samples = [], []
-    for _ in range(batch_size):
-        inputs.append(torch.randint(0, 256, (3, h, w), generator=gen,
-                                    dtype=torch.uint8))
-        sample = SegDataSample(metainfo=dict(
-            img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, num_classes, (1, h, w), generator=gen))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
 
 
 def _method(rel):
@@ -176,48 +132,3 @@ def test_config_distills_the_intended_feature(rel):
     assert [v.type for v in distiller.distill_losses.values()] == [loss_type]
     for recorders in ('student_recorders', 'teacher_recorders'):
         assert [r.source for r in distiller[recorders].values()] == [source]
-
-
-@pytest.mark.parametrize('rel', BASELINES + TAT)
-def test_distill_loss_is_finite_and_reaches_the_student(rel):
-    torch.manual_seed(0)
-    crop = TAT_CROP if _method(rel) == 'tat' else CROP
-    cfg = _offline(_load(rel), crop)
-    model = _build(cfg)
-    model.train()
-    num_classes = cfg.model.architecture.decode_head.num_classes
-    data = model.data_preprocessor(_batch(num_classes, crop), True)
-    assert data['inputs'].shape == (BATCH, 3) + crop
-    losses = model(data['inputs'], data['data_samples'], mode='loss')
-
-    distill = {k: v for k, v in losses.items() if k.startswith('distill.')}
-    expected_keys = {
-        f'distill.{name}' for name in model.distiller.distill_losses
-    }
-    assert expected_keys
-    assert set(distill) == expected_keys
-    assert all(name.startswith('distill.loss_') for name in distill)
-    for name, value in distill.items():
-        assert value.dim() == 0, name
-        assert torch.isfinite(value), (name, value)
-        assert value.item() > 0, (name, value)
-    # the student's own losses are there too, the teacher's are not
-    assert any(k.startswith('student.') for k in losses)
-    assert not any(k.startswith('teacher.') for k in losses)
-
-    # Back-propagate the distillation losses alone: they must reach the
-    # student all the way down to its first layer, and never the teacher.
-    model.zero_grad(set_to_none=True)
-    sum(distill.values()).backward()
-    student = model.architecture
-    _, source = EXPECTED[_method(rel)]
-    distilled = student.get_submodule(source)
-    grads = [p.grad for p in distilled.parameters()]
-    assert any(g is not None and g.abs().sum() > 0 for g in grads), source
-    first = next(student.backbone.parameters())
-    assert first.grad is not None and first.grad.abs().sum() > 0
-    assert all(p.grad is None for p in model.teacher.parameters())
-    # connectors (FitNets, MGD) and the TaT embeddings are trained too
-    trainable = [p for p in model.distiller.parameters() if p.requires_grad]
-    if trainable:
-        assert all(p.grad is not None for p in trainable)

@@ -22,6 +22,7 @@ from mmengine.config import Config
 from mmengine.model import BaseModel, revert_sync_batchnorm
 from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
+from random_batch import random_seg_batch
 from torch import nn
 
 import mmtat  # noqa: F401  (compat first; registers the algorithm)
@@ -108,21 +109,7 @@ def one_thread():
 
 
 def batch(crop, size=2, num_classes=19, seed=0):
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    gen = torch.Generator().manual_seed(seed)
-    h, w = crop
-    data = dict(inputs=[], data_samples=[])
-    for _ in range(size):
-        data['inputs'].append(
-            torch.randint(0, 256, (3, h, w), generator=gen,
-                          dtype=torch.uint8))
-        sample = SegDataSample(metainfo=dict(img_shape=(h, w),
-                                             ori_shape=(h, w)))
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, num_classes, (1, h, w), generator=gen))
-        data['data_samples'].append(sample)
-    return data
+    return random_seg_batch(crop, num_classes, batch_size=size, seed=seed)
 
 
 def dropout_off(model):
