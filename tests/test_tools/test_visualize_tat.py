@@ -5,6 +5,7 @@ import glob
 import json
 import os.path as osp
 
+import pytest
 from PIL import Image
 from tool_utils import TAT_VOC, assert_ok, run_tool
 
@@ -50,7 +51,7 @@ def test_checkpoint_of_a_training_run(voc_tat_run, tmp_path):
     assert _check_pictures(out)['checkpoint'] == checkpoint
 
 
-def test_wrong_inputs_fail_clearly(voc_tat_run, tmp_path):
+def test_wrong_inputs_fail_clearly(voc_tat_run, tmp_path, capsys):
     from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
     assert_ok(voc_tat_run['proc'])
@@ -70,6 +71,8 @@ def test_wrong_inputs_fail_clearly(voc_tat_run, tmp_path):
     assert 'lacks' in proc.stdout and 'convert_student.py' in proc.stdout
     assert 'Traceback' not in proc.stdout
 
+    # the other wrong inputs in this process (the console's one paragraph
+    # without a traceback is the subprocess's above): SystemExit('ERROR: ..')
     # every weight present, one of another shape (another model's)
     key = next(k for k, v in full['state_dict'].items()
                if k.startswith('distiller.') and v.dim() == 4)
@@ -77,20 +80,30 @@ def test_wrong_inputs_fail_clearly(voc_tat_run, tmp_path):
     other[key] = other[key][:, :1].clone()
     reshaped = str(tmp_path / 'other.pth')
     save_checkpoint({'state_dict': other}, reshaped)
-    proc = run_tool([SCRIPT, TAT_VOC, reshaped, image, '--out',
-                     str(tmp_path / 'd')] + SMALL)
-    assert proc.returncode == 1
-    assert 'is of another model' in proc.stdout and key in proc.stdout
-    assert 'Traceback' not in proc.stdout
+    message = _refused([TAT_VOC, reshaped, image, '--out',
+                        str(tmp_path / 'd')] + SMALL)
+    assert 'is of another model' in message and key in message
 
-    proc = run_tool([SCRIPT, TAT_VOC, 'none', str(tmp_path / 'no.jpg'),
-                     '--out', str(tmp_path / 'b')] + SMALL)
-    assert proc.returncode == 1 and 'does not exist' in proc.stdout
+    message = _refused([TAT_VOC, 'none', str(tmp_path / 'no.jpg'), '--out',
+                        str(tmp_path / 'b')] + SMALL)
+    assert 'does not exist' in message
 
-    proc = run_tool([SCRIPT, 'configs/baselines/deeplabv3_r18_voc.py',
-                     'none', image, '--out', str(tmp_path / 'c')])
-    assert proc.returncode == 1 and 'has no distiller' in proc.stdout
+    message = _refused(['configs/baselines/deeplabv3_r18_voc.py', 'none',
+                        image, '--out', str(tmp_path / 'c')])
+    assert 'has no distiller' in message
 
-    proc = run_tool([SCRIPT, TAT_VOC, 'none', image, '--out',
-                     str(tmp_path / 'd'), '--positions', '0.5'])
-    assert proc.returncode == 2 and 'a position is Y,X' in proc.stdout
+    assert _refused([TAT_VOC, 'none', image, '--out', str(tmp_path / 'd'),
+                     '--positions', '0.5']) == 2
+    assert 'a position is Y,X' in capsys.readouterr().err
+
+
+def _refused(argv):
+    """The exit of ``visualize_tat.main(argv)`` run in this process: the
+    ``ERROR: ...`` message of a refused input, or argparse's status."""
+    from mmtat.tools.visualize_tat import main
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    code = exc.value.code
+    if isinstance(code, str):
+        assert code.startswith('ERROR: '), code
+    return code
