@@ -148,7 +148,7 @@ setup(
         'tqdm',
     ],
     extras_require={
-        'tests': ['pytest', 'pytest-xdist', 'ruff'],
+        'tests': ['pytest', 'pytest-xdist', 'filelock', 'ruff'],
     },
     classifiers=[
         'Development Status :: 3 - Alpha',

@@ -9,13 +9,11 @@ import shutil
 import pytest
 from PIL import Image
 from tool_utils import (
-    BASELINE_VOC,
     REPO,
     TAT_VOC,
     assert_ok,
     read_scalars,
     run_tool,
-    smoke_options,
 )
 
 import mmtat  # noqa: F401  (compat fixes before MMRazor)
@@ -49,22 +47,11 @@ def bench(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def student_only_run(synthetic_data, tmp_path_factory):
-    """Two iterations of the student-only VOC baseline (no teacher)."""
-    work_dir = str(tmp_path_factory.mktemp('student_voc'))
-    proc = run_tool(['tools/train.py', BASELINE_VOC, '--work-dir', work_dir,
-                     '--cfg-options'] +
-                    smoke_options('voc', synthetic_data['voc'],
-                                  distill=False, max_iters=2))
-    assert_ok(proc)
-    return work_dir
-
-
-@pytest.fixture(scope='module')
-def collected(voc_tat_run, student_only_run, tmp_path_factory):
+def collected(voc_tat_run, voc_baseline_run, tmp_path_factory):
     assert_ok(voc_tat_run['proc'])
+    assert_ok(voc_baseline_run['proc'])
     out = str(tmp_path_factory.mktemp('accuracy'))
-    work_dirs = [voc_tat_run['work_dir'], student_only_run]
+    work_dirs = [voc_tat_run['work_dir'], voc_baseline_run['work_dir']]
     proc = run_tool(['tools/benchmark.py', '--collect'] + work_dirs +
                     ['--out', out])
     assert_ok(proc)

@@ -6,7 +6,6 @@ import os.path as osp
 import pytest
 import torch
 from tool_utils import (
-    BASELINE_VOC,
     TAT_COCO,
     TAT_VOC,
     assert_ok,
@@ -115,17 +114,13 @@ def test_tat_cocostuff10k_trains_and_validates(synthetic_data, tmp_path):
     assert sd['teacher.decode_head.conv_seg.weight'].shape[:2] == (171, 512)
 
 
-def test_baseline_voc_trains_and_validates(synthetic_data, tmp_path):
-    work_dir = str(tmp_path)
-    proc = run_tool(['tools/train.py', BASELINE_VOC, '--work-dir', work_dir,
-                     '--cfg-options'] +
-                    smoke_options('voc', synthetic_data['voc'],
-                                  distill=False, max_iters=1))
+def test_baseline_voc_trains_and_validates(voc_baseline_run):
+    proc, work_dir = voc_baseline_run['proc'], voc_baseline_run['work_dir']
     assert_ok(proc)
-    assert train_iters_logged(proc.stdout) == [1]
+    assert train_iters_logged(proc.stdout) == [1, 2]
     val_rows = [r for r in read_scalars(work_dir) if 'mIoU' in r]
     assert len(val_rows) == 1 and 'teacher.mIoU' not in val_rows[0]
-    ckpt = load_checkpoint(osp.join(work_dir, 'iter_1.pth'))
+    ckpt = load_checkpoint(osp.join(work_dir, 'iter_2.pth'))
     # a plain MMSegmentation model: no algorithm prefixes
     assert {k.split('.', 1)[0] for k in ckpt['state_dict']} == {
         'backbone', 'decode_head', 'auxiliary_head'
