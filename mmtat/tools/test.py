@@ -46,6 +46,7 @@ from mmtat.utils import (
     check_launcher,
     check_local_checkpoints,
     check_remote_files,
+    end_distributed,
     setup_cpu_distributed,
 )
 
@@ -170,6 +171,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         except RunRefused:
             remove_refused_run(runner, work_dir_existed)
             raise
+        del runner
+        end_distributed()  # every rank tested: the group goes in order
 
 
 if __name__ == '__main__':

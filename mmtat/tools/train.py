@@ -71,6 +71,7 @@ from mmtat.utils import (
     check_launcher,
     check_local_checkpoints,
     check_remote_files,
+    end_distributed,
     latest_checkpoint,
     published_teacher_miou,
     setup_cpu_distributed,
@@ -193,6 +194,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             teacher_ckpt, allow_partial=args.allow_partial_teacher))
         runner.register_hook(
             TeacherMIoUHook(published_teacher_miou(teacher_ckpt)))
+        preempted = None
         try:
             data_guard.build_train_dataloader(runner)
             runner.train()
@@ -200,11 +202,16 @@ def main(argv: Optional[List[str]] = None) -> None:
             remove_refused_run(runner, work_dir_existed)
             raise
         except TrainingPreempted as stop:
+            preempted = (stop.iteration, stop.checkpoint)
+        # every rank got here: finished, or stopped at the same iteration
+        del runner, data_guard
+        end_distributed()
+        if preempted is not None:
             world = int(os.environ.get('WORLD_SIZE', '1'))
             rank = (f' (rank {os.environ.get("RANK", "0")} of {world})'
                     if world > 1 else '')
-            print(f'Stopped by SIGTERM after iteration {stop.iteration}; '
-                  f'checkpoint {stop.checkpoint}. Continue with the same '
+            print(f'Stopped by SIGTERM after iteration {preempted[0]}; '
+                  f'checkpoint {preempted[1]}. Continue with the same '
                   f'command and --resume.{rank}', flush=True)
             sys.exit(PREEMPTED_EXIT)
 

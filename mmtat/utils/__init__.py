@@ -10,7 +10,11 @@ from .checkpoint_files import (
                           checkpoint_file_problem,
                           latest_checkpoint,
 )
-from .cpu_dist import cpu_distributed_problem, setup_cpu_distributed
+from .cpu_dist import (
+                          cpu_distributed_problem,
+                          end_distributed,
+                          setup_cpu_distributed,
+)
 from .dataset_check import (
                           DATASET_LAYOUTS,
                           DatasetLayout,
@@ -43,6 +47,7 @@ __all__ = [
     'check_remote_files', 'checkpoint_cache_dir', 'download_cache_path',
     'find_remote_files',
     'make_offline', 'setup_cpu_distributed', 'cpu_distributed_problem',
+    'end_distributed',
     'LAUNCHERS', 'check_launcher', 'RunRefused', 'DataSampleError',
     'cpu_model', 'machine_info',
     'usable_cores',

@@ -19,6 +19,7 @@ env_cfg.dist_cfg.backend=gloo``; note that SyncBN needs GPUs, so the model's
 distributed evaluation.
 """
 import datetime
+import gc
 from typing import Any, Optional
 
 import torch
@@ -26,7 +27,8 @@ import torch.distributed as torch_dist
 
 from .errors import InputError
 
-__all__ = ['setup_cpu_distributed', 'cpu_distributed_problem']
+__all__ = ['setup_cpu_distributed', 'cpu_distributed_problem',
+           'end_distributed']
 
 
 def _backend(cfg: Any) -> str:
@@ -97,3 +99,23 @@ def setup_cpu_distributed(cfg: Any) -> bool:
         # Runner.wrap_model only fills device_ids in when it is absent.
         wrapper_cfg.setdefault('device_ids', None)
     return True
+
+
+def end_distributed() -> None:
+    """Tear the process group down in order at the end of a run whose ranks
+    all finished (trained to the end, or stopped at the same iteration).
+
+    Left to the interpreter's exit, the gloo group of torch 2.13 is
+    destroyed with its threads still running, and the process can abort
+    ("terminate called without an active exception", exit -6) after a
+    complete run.  Its owners go first: the caller drops the Runner (the
+    DDP reducer holds the group; freed after the group is destroyed, it can
+    deadlock in gloo's destructor), this collects them, and the barrier
+    waits for every rank's pending work before the group is destroyed.
+    Does nothing when no process group exists.
+    """
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    gc.collect()
+    torch_dist.barrier()
+    torch_dist.destroy_process_group()

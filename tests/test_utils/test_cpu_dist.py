@@ -8,6 +8,7 @@ from mmtat.utils import (
     InputError,
     cpu_dist,
     cpu_distributed_problem,
+    end_distributed,
     setup_cpu_distributed,
 )
 
@@ -77,3 +78,20 @@ def test_no_problem_where_cuda_is_available(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     assert cpu_distributed_problem(
         cfg_with(env_cfg=dict(dist_cfg=dict(backend='nccl')))) is None
+
+
+def test_end_distributed_destroys_the_group_after_its_work(tmp_path):
+    dist = cpu_dist.torch_dist
+    assert not dist.is_initialized()
+    end_distributed()  # no group: nothing to do
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/init',
+                            rank=0, world_size=1)
+    try:
+        total = torch.ones(3)
+        dist.all_reduce(total)
+        end_distributed()
+        assert not dist.is_initialized()
+        assert total.tolist() == [1.0, 1.0, 1.0]
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
