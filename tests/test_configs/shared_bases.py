@@ -7,16 +7,17 @@ import glob
 import os.path as osp
 from typing import FrozenSet
 
+from parsed_configs import load_config
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHARED_BASES = ('distillers', 'networks', 'recipes')
 
 
 @functools.lru_cache(maxsize=None)
 def helper_names() -> FrozenSet[str]:
-    from mmengine.config import Config
     names = set()
     for folder in SHARED_BASES:
         for path in glob.glob(
                 osp.join(REPO, 'configs', '_base_', folder, '*.py')):
-            names.update(Config.fromfile(path).keys())
+            names.update(load_config(path).keys())
     return frozenset(names)

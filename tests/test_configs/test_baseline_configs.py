@@ -6,7 +6,7 @@ import glob
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
+from parsed_configs import load_config
 from shared_bases import helper_names
 
 import mmtat  # noqa: F401  (compat fixes and TaT registration first)
@@ -32,7 +32,7 @@ EXPECTED = {
 
 
 def _load(rel):
-    return Config.fromfile(osp.join(REPO, rel))
+    return load_config(osp.join(REPO, rel))
 
 
 #: method -> the new name its shared distiller has in
@@ -85,7 +85,7 @@ def test_logit_baselines_use_their_methods_shared_distiller():
     paths = _logit_baselines()
     assert len(paths) == 25  # 8 KD, 9 CWD, 8 DIST
     shared = {
-        method: Config.fromfile(
+        method: load_config(
             osp.join(REPO, f'configs/_base_/distillers/{method}_logits.py'))
         [name].to_dict()
         for method, name in SHARED_DISTILLERS.items()

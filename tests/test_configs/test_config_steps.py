@@ -17,9 +17,9 @@ import os.path as osp
 import pytest
 import torch
 from dry_run_sizes import crop_height
-from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, DefaultScope
+from parsed_configs import load_config
 from random_batch import random_seg_batch
 
 import mmtat  # noqa: F401  (compat fixes and registration first)
@@ -45,7 +45,7 @@ def one_thread():
 
 
 def _build(path, tmp_path):
-    cfg = Config.fromfile(osp.join(REPO, path))
+    cfg = load_config(osp.join(REPO, path))
     crop = dry_run_crop(cfg, crop_height(path))
     cfg = shrink_for_dry_run(cfg, data_root=str(tmp_path / 'data'),
                              work_dir=str(tmp_path / 'work'), crop=crop)

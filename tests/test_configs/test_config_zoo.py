@@ -13,9 +13,9 @@ import pytest
 import torch
 import yaml
 from dry_run_sizes import crop_height
-from mmengine.config import Config
 from mmengine.hub import get_config
 from mmseg_metafiles import mmseg_release
+from parsed_configs import load_config
 
 import mmtat  # noqa: F401
 from mmtat.utils.dry_run import (
@@ -103,7 +103,7 @@ def test_metafile_teacher_and_student_are_the_configs(entry):
     """The teacher named in the metafile is the one the config loads (with
     MMSegmentation's released weights and mIoU where it has one), and the
     student config is the config's student network."""
-    cfg = Config.fromfile(osp.join(REPO, entry['Config']))
+    cfg = load_config(osp.join(REPO, entry['Config']))
     teacher, student = entry['Metadata']['Teacher'], entry['Metadata'][
         'Student']
     assert cfg.model.teacher_ckpt == teacher['Weights']
@@ -115,13 +115,13 @@ def test_metafile_teacher_and_student_are_the_configs(entry):
         released = get_config(teacher['Config']).model.to_dict()
     else:  # a teacher trained here first
         assert teacher['Metrics']['mIoU'] is None
-        released = Config.fromfile(osp.join(
+        released = load_config(osp.join(
             REPO, teacher['Config'])).model.to_dict()
     teacher_net = _network(cfg.model.teacher.to_dict())
     released = _network(released)
     # the teacher is validated as MMSegmentation tests it
     assert teacher_net == released
-    student_cfg = Config.fromfile(osp.join(REPO, student['Config']))
+    student_cfg = load_config(osp.join(REPO, student['Config']))
     assert _network(cfg.model.architecture.to_dict()) == _network(
         student_cfg.model.to_dict())
 
@@ -172,7 +172,7 @@ def test_table_trains_two_iterations_on_generated_data(
         table, data_dir, tmp_path, one_thread):
     from mmengine.runner import Runner
     path = RUNNER_RUNS[table]
-    cfg = Config.fromfile(osp.join(REPO, path))
+    cfg = load_config(osp.join(REPO, path))
     data_root = make_dry_run_dataset(cfg, data_dir, num_val=1)
     work_dir = str(tmp_path / 'run')
     cfg = shrink_for_dry_run(
@@ -217,7 +217,7 @@ def _build_offline(path):
     from mmrazor.registry import MODELS
 
     from mmtat.utils import make_offline
-    cfg = Config.fromfile(osp.join(REPO, path))
+    cfg = load_config(osp.join(REPO, path))
     cfg.model.teacher_ckpt = None
     make_offline(cfg, mode='train')
     with DefaultScope.overwrite_default_scope('mmseg'):
@@ -274,4 +274,4 @@ def test_dist_configs_are_named_dist():
              if osp.basename(p).startswith('dist_')]
     assert len(paths) == 8  # every table with KD
     for path in paths:
-        assert method_name(Config.fromfile(osp.join(REPO, path))) == 'DIST'
+        assert method_name(load_config(osp.join(REPO, path))) == 'DIST'

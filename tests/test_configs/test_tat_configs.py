@@ -17,6 +17,7 @@ import torch
 import yaml
 from mmengine.config import Config
 from mmseg_metafiles import mmseg_metafile, mmseg_miou
+from parsed_configs import load_config
 from shared_bases import helper_names
 
 import mmtat  # noqa: F401  (registers TaTLoss, applies mmtat.compat)
@@ -56,7 +57,7 @@ OFFLINE_DISTILL = {
 
 
 def load(path: str) -> Config:
-    return Config.fromfile(osp.join(REPO, path))
+    return load_config(osp.join(REPO, path))
 
 
 def load_mmseg(name: str, tmp_path) -> Config:
@@ -436,7 +437,7 @@ def tat_loss_weights(distiller) -> list:
 def tat_config_names() -> list:
     names = []
     for path in sorted(glob.glob(osp.join(REPO, 'configs', 'tat', '*.py'))):
-        if tat_loss_weights(Config.fromfile(path).model.distiller):
+        if tat_loss_weights(load_config(path).model.distiller):
             names.append(osp.basename(path))
     return names
 
@@ -447,7 +448,7 @@ def test_every_tat_config_has_the_release_tat_to_ce_ratio():
     assert sorted(rows) == names, 'the Loss scale table lists every TaT ' \
         'config, and only those'
     for name, (alpha, tat, ce, valid_mean, ratio) in rows.items():
-        cfg = Config.fromfile(osp.join(REPO, 'configs', 'tat', name))
+        cfg = load_config(osp.join(REPO, 'configs', 'tat', name))
         model = cfg.model
         # the release's relative weight: alpha against CE / 16
         assert ratio == pytest.approx(RELEASE_BATCH * alpha), name
