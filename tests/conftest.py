@@ -9,5 +9,18 @@ OpenMP threads of two workers and their subprocesses competing for a small
 machine's cores slow every one of them down."""
 import os
 
+import pytest
+
 for _variable in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(_variable, '1')
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread inside the test, whatever the process has (for the
+    tests that train real networks in-process)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

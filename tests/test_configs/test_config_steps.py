@@ -36,14 +36,6 @@ def shipped_configs():
         if osp.basename(osp.dirname(p)) != '_base_')
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _build(path, tmp_path):
     cfg = load_config(osp.join(REPO, path))
     crop = dry_run_crop(cfg, crop_height(path))

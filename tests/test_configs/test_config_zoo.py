@@ -148,14 +148,6 @@ def data_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp('zoo_data'))
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_every_table_has_a_full_training_run():
     tables = set(_tables())
     assert set(RUNNER_RUNS) | set(RUNNER_RUNS_ELSEWHERE) == tables

@@ -211,14 +211,6 @@ def test_offline_options_leave_nothing_to_download(path):
     assert find_remote_files(cfg, 'test') == []
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize('case', sorted(CASES))
 def test_tat_weights_are_trained_with_the_student(case, one_thread):
     """Build the algorithm (offline, 128x128 crops) and run one training

@@ -100,12 +100,8 @@ SKIPPED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: one thread per test (tests/conftest.py: one_thread)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def batch(crop, size=2, num_classes=19, seed=0):

@@ -16,6 +16,7 @@ from mmengine.hub import get_config
 from mmengine.model import BaseModel, revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
+from random_batch import random_seg_batch
 from torch import nn
 
 import mmtat  # noqa: F401  (compat first; registers TaTDistiller)
@@ -68,29 +69,11 @@ def build(cfg):
 
 
 def batch(crop=(64, 64), size=2, seed=0):
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    gen = torch.Generator().manual_seed(seed)
-    h, w = crop
-    data = dict(inputs=[], data_samples=[])
-    for _ in range(size):
-        data['inputs'].append(
-            torch.randint(0, 256, (3, h, w), generator=gen,
-                          dtype=torch.uint8))
-        sample = SegDataSample(metainfo=dict(img_shape=(h, w),
-                                             ori_shape=(h, w)))
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, NUM_CLASSES, (1, h, w), generator=gen))
-        data['data_samples'].append(sample)
-    return data
+    return random_seg_batch(crop, NUM_CLASSES, size, seed)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: one thread per test (tests/conftest.py: one_thread)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def train_two_iterations(model, crop=(64, 64)):
