@@ -202,6 +202,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             remove_refused_run(runner, work_dir_existed)
             raise
         except TrainingPreempted as stop:
+            # not the exception itself: its traceback holds the Runner
             preempted = (stop.iteration, stop.checkpoint)
         # every rank got here: finished, or stopped at the same iteration
         del runner, data_guard
@@ -210,8 +211,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             world = int(os.environ.get('WORLD_SIZE', '1'))
             rank = (f' (rank {os.environ.get("RANK", "0")} of {world})'
                     if world > 1 else '')
-            print(f'Stopped by SIGTERM after iteration {preempted[0]}; '
-                  f'checkpoint {preempted[1]}. Continue with the same '
+            iteration, checkpoint = preempted
+            print(f'Stopped by SIGTERM after iteration {iteration}; '
+                  f'checkpoint {checkpoint}. Continue with the same '
                   f'command and --resume.{rank}', flush=True)
             sys.exit(PREEMPTED_EXIT)
 
