@@ -4,8 +4,8 @@ All of them are listed here, each with the reason and the upstream versions
 it was written for; all but fix 7 are applied by :func:`apply` when
 ``mmtat`` is imported (``import mmtat`` must therefore come before the
 first ``import mmrazor``; ``tools/*.py`` and
-``custom_imports=dict(imports=['mmtat'])`` do that).  Fixes 1, 2, 5, 6
-and 7 live in this module; 3 and 4 must act before mmtat can be imported
+``custom_imports=dict(imports=['mmtat'])`` do that).  Fixes 1, 2, 5, 6,
+7 and 8 live in this module; 3 and 4 must act before mmtat can be imported
 and live in ``_mmtat_startup`` (see the end of this list).  No installed
 file is edited: the fixes act on the running interpreter only.
 
@@ -100,6 +100,17 @@ Fixes
    one-image gradient right wherever it does).  Not applied globally: the
    loss calls it where the layout arises.
 
+8. **The same config formatted with yapf up to four times** (mmengine
+   0.10.x).  ``Config.pretty_text`` runs yapf over the whole config text on
+   every call, and one ``Runner`` start calls it four times for an unchanged
+   config (the message hub's runtime info, the logged ``Config:``, the
+   config dumped into the work dir, ``RuntimeInfoHook``).  yapf is pure
+   Python and a distillation config is long, so this was a noticeable part
+   of every short run's start (docs/results/test_suite_cpu).  The
+   ``FormatCode`` that ``mmengine.config.config`` calls now keeps its last
+   few results, keyed by the exact source text and style: a repeated call
+   returns the same text, a changed config is formatted anew.
+
 Fixes 3 and 4 must hold before the first ``Config.fromfile``, which
 MMSegmentation's own ``tools/train.py`` calls before anything imports mmtat
 (a config's ``custom_imports`` run after its bases are resolved).  They live
@@ -123,6 +134,7 @@ import pickle
 import sys
 import types
 import warnings
+from collections import OrderedDict
 from typing import Any, Iterator, List
 
 import torch
@@ -141,7 +153,8 @@ __all__ = [
     'mmengine_checkpoint_globals', 'missing_config_message',
     'shipped_configs', 'RecordChangedInPlace', 'changed_record_versions',
     'tensor_versions', 'revert_sync_batchnorm_keeping_hooks',
-    'ContiguousGrad', 'cpu_batch_norm_backward_is_wrong'
+    'ContiguousGrad', 'cpu_batch_norm_backward_is_wrong',
+    'memoised_format_code'
 ]
 
 _QUANT_MODULE = 'mmrazor.structures.quantization'
@@ -479,6 +492,44 @@ def _revert_sync_batchnorm_keeps_hooks() -> None:
         owner.revert_sync_batchnorm = revert_sync_batchnorm_keeping_hooks
 
 
+# --------------------------------------------------------------------------
+# 8. the config text formatted once per content
+# --------------------------------------------------------------------------
+_FORMAT_CACHE_SIZE = 8
+
+
+def memoised_format_code(format_code: Any) -> Any:
+    """``format_code`` (yapf's ``FormatCode``) that returns its result
+    for a source text and style it formatted among its last
+    ``_FORMAT_CACHE_SIZE`` calls without formatting again (fix 8)."""
+    if getattr(format_code, '__mmtat_memoised__', False):
+        return format_code
+    results: 'OrderedDict[str, Any]' = OrderedDict()
+
+    def formatted(unformatted_source: str, *args: Any, **kwargs: Any) -> Any:
+        # repr: the style is a dict; the arguments are str / dict / bool
+        key = repr((unformatted_source, args, sorted(kwargs.items())))
+        if key in results:
+            results.move_to_end(key)
+            return results[key]
+        result = format_code(unformatted_source, *args, **kwargs)
+        results[key] = result
+        if len(results) > _FORMAT_CACHE_SIZE:
+            results.popitem(last=False)
+        return result
+
+    formatted.__mmtat_memoised__ = True  # type: ignore[attr-defined]
+    formatted.__wrapped__ = format_code  # type: ignore[attr-defined]
+    return formatted
+
+
+def _memoise_config_formatting() -> None:
+    import mmengine.config.config as config_module
+    if hasattr(config_module, 'FormatCode'):
+        config_module.FormatCode = memoised_format_code(
+            config_module.FormatCode)
+
+
 _applied = False
 
 
@@ -491,6 +542,7 @@ def apply() -> None:
     _scope_mmengine_checkpoint_loading()
     _guard_mmrazor_recorders()
     _revert_sync_batchnorm_keeps_hooks()
+    _memoise_config_formatting()
     # fixes 3 and 4 (normally already active through mmtat-startup.pth)
     _mmtat_startup.install()
     _applied = True

@@ -123,3 +123,43 @@ def test_mmseg_base_configs_resolve_without_pkg_resources(tmp_path):
         "print('resolved')\n")
     assert result.returncode == 0, result.stderr
     assert 'resolved' in result.stdout
+
+
+def test_config_text_is_formatted_once_per_content():
+    """mmtat.compat fix 8: mmengine's pretty_text runs yapf on every call
+    (four times per Runner start); the same text is formatted once, a
+    changed one anew, and the text is yapf's own."""
+    import mmengine.config.config as config_module
+    from mmengine.config import Config
+
+    import mmtat  # noqa: F401
+    from mmtat.compat import memoised_format_code
+
+    calls = []
+
+    def format_code(source, style_config=None):
+        calls.append(source)
+        return source.upper(), True
+
+    memoised = memoised_format_code(format_code)
+    assert memoised_format_code(memoised) is memoised
+    assert memoised('a = 1', style_config=dict(x=1)) == ('A = 1', True)
+    assert memoised('a = 1', style_config=dict(x=1)) == ('A = 1', True)
+    assert memoised('a = 1', style_config=dict(x=2)) == ('A = 1', True)
+    assert len(calls) == 2  # another style is another result
+    for i in range(8):  # only the last few results are kept
+        memoised(f'b = {i}')
+    memoised('a = 1', style_config=dict(x=1))
+    assert len(calls) == 11
+
+    installed = config_module.FormatCode
+    assert getattr(installed, '__mmtat_memoised__', False)
+    cfg = Config(dict(model=dict(type='X', layers=[1, 2, 3]), lr=0.1))
+    text = cfg.pretty_text
+    config_module.FormatCode = installed.__wrapped__
+    try:
+        assert Config(cfg.to_dict()).pretty_text == text
+    finally:
+        config_module.FormatCode = installed
+    cfg.lr = 0.2
+    assert 'lr = 0.2' in cfg.pretty_text
