@@ -22,6 +22,13 @@ the runs are collected (:mod:`mmtat.utils.results`, as ``tools/benchmark.py
 --collect`` does) into ``WORK_DIR/TABLE/accuracy.{json,md}`` and
 ``accuracy.png``, the student mIoU against GPU-hours per method.
 
+``--only NAME ...`` runs some configs of a table (their names as ``--list``
+shows them) and the teachers they load, e.g. to redo one row::
+
+    python tools/reproduce.py camvid --only tat_deeplabv3_r101_r18_camvid
+
+and the table collected then holds every finished run of the table.
+
 ``--dry-run`` rehearses the whole table on the CPU: every config trains two
 iterations on a generated dataset of its layout (``mmtat.utils.dry_run``),
 with the same ordering, teacher hand-over, skipping, resuming and
@@ -117,6 +124,30 @@ def plan(models: List[Dict[str, Any]], table_dir: str) -> List[Job]:
         if ckpt in teachers:
             job.depends_on = teachers[ckpt]
     return sorted(jobs, key=lambda j: not j.is_teacher)
+
+
+def select(jobs: List[Job], names: List[str], table: str) -> List[Job]:
+    """The jobs named ``names`` and the teachers they load, in run order
+    (``--only``)."""
+    by_name = {job.name: job for job in jobs}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        import difflib
+        close: List[str] = []  # best match first
+        for name in unknown:
+            for match in difflib.get_close_matches(name, list(by_name), n=2):
+                if match not in close:
+                    close.append(match)
+        raise InputError(
+            f'--only {" ".join(unknown)}: not a config of table {table!r} '
+            f'(its configs: {", ".join(by_name)}).' +
+            (f' Did you mean: {", ".join(close)}?' if close else ''))
+    wanted = set(names)
+    for name in names:
+        teacher = by_name[name].depends_on
+        if teacher is not None:
+            wanted.add(teacher.name)
+    return [job for job in jobs if job.name in wanted]
 
 
 # --------------------------------------------------------------------------
@@ -292,6 +323,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--concurrent', type=int, default=1,
                         help='runs at the same time (default 1)')
     parser.add_argument('--work-dir', default='work_dirs/reproduce')
+    parser.add_argument(
+        '--only', nargs='+', metavar='NAME',
+        help='run only these configs of the table (names from --list) and '
+        'the teachers they load')
     parser.add_argument('--port', type=int, default=29500,
                         help='first torchrun port (one per concurrent run)')
     parser.add_argument(
@@ -335,11 +370,17 @@ def main(argv=None) -> None:
                 (f' Did you mean: {", ".join(close)}?' if close else ''))
     table_dir = osp.join(args.work_dir, args.table)
     jobs = plan(tables[args.table], table_dir)
-    print(f'{args.table}: {len(jobs)} runs in {table_dir}' +
+    runs = jobs
+    if args.only:
+        with reported_errors():
+            runs = select(jobs, args.only, args.table)
+    print(f'{args.table}: {len(runs)} runs in {table_dir}' +
+          (f' (--only: {len(runs)} of {len(jobs)})' if args.only else '') +
           (' (dry run: 2 iterations each on generated data, CPU)'
            if args.dry_run else ''), flush=True)
-    run_jobs(jobs, args, osp.join(args.work_dir, 'dry_run_data'))
-    collect(jobs, table_dir)
+    run_jobs(runs, args, osp.join(args.work_dir, 'dry_run_data'))
+    # every finished run of the table: --only adds its rows to the others
+    collect([job for job in jobs if job.done], table_dir)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,9 @@
 """tools/reproduce.py: a whole results table as one command, rehearsed with
---dry-run on the CPU (the CamVid table: a teacher trained first, handed to
-the TaT, KD and CWD runs), then skipped when finished and resumed when
-interrupted."""
+--dry-run on the CPU (the CamVid table, whose teacher is trained first and
+handed to its distillation runs: TaT and the student alone with ``--only``,
+which adds the teacher), then skipped when finished and resumed when
+interrupted.  That every distillation config of the table is handed the
+teacher is checked on the plan (no training)."""
 import json
 import os
 import os.path as osp
@@ -10,9 +12,14 @@ import pytest
 from tool_utils import assert_ok, run_tool, train_iters_logged
 
 TABLE = 'camvid'
-JOBS = ('deeplabv3_r101_camvid', 'tat_deeplabv3_r101_r18_camvid',
-        'deeplabv3_r18_camvid', 'kd_deeplabv3_r101_r18_camvid',
-        'cwd_deeplabv3_r101_r18_camvid', 'dist_deeplabv3_r101_r18_camvid')
+TEACHER = 'deeplabv3_r101_camvid'
+TAT = 'tat_deeplabv3_r101_r18_camvid'
+STUDENT = 'deeplabv3_r18_camvid'
+DISTILLED = (TAT, 'kd_deeplabv3_r101_r18_camvid',
+             'cwd_deeplabv3_r101_r18_camvid', 'dist_deeplabv3_r101_r18_camvid')
+#: what the rehearsal runs: --only TAT STUDENT, and the teacher TaT loads
+ONLY = (TAT, STUDENT)
+JOBS = (TEACHER, TAT, STUDENT)
 #: tables added after CamVid: their dry-run plan is checked here; each one's
 #: TaT config trains two iterations in tests/test_configs/test_config_zoo.py
 #: and every config of them takes a training step in test_config_steps.py
@@ -29,8 +36,8 @@ NEW_TABLES = {
 def dry_run(tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('reproduce'))
     proc = run_tool(['tools/reproduce.py', TABLE, '--dry-run', '--work-dir',
-                     work_dir, '--poll', '0.2', '--concurrent', '2'],
-                   timeout=1200)
+                     work_dir, '--poll', '0.2', '--concurrent', '2',
+                     '--only', *ONLY], timeout=1200)
     return dict(proc=proc, work_dir=work_dir,
                 table_dir=osp.join(work_dir, TABLE))
 
@@ -55,12 +62,44 @@ def test_unknown_table_is_refused_with_close_matches(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_plan_hands_the_trained_teacher_to_every_distillation(tmp_path):
+    from mmtat.tools.reproduce import load_tables, plan, select
+    jobs = plan(load_tables()[TABLE], str(tmp_path))
+    names = [job.name for job in jobs]
+    assert sorted(names) == sorted(DISTILLED + (TEACHER, STUDENT))
+    assert names[0] == TEACHER  # trained first
+    by_name = {job.name: job for job in jobs}
+    for name in DISTILLED:
+        assert by_name[name].depends_on is by_name[TEACHER], name
+    assert by_name[STUDENT].depends_on is None
+    assert by_name[TEACHER].depends_on is None
+    # --only adds the teacher that a run loads, in run order
+    assert [j.name for j in select(jobs, list(ONLY), TABLE)] == list(JOBS)
+    assert [j.name for j in select(jobs, [STUDENT], TABLE)] == [STUDENT]
+
+
+def test_only_names_an_unknown_config_with_close_matches(tmp_path):
+    from mmtat.tools.reproduce import main
+    with pytest.raises(SystemExit) as exc:
+        main([TABLE, '--only', 'tat_deeplabv3_r101_r18_camvd', '--work-dir',
+              str(tmp_path)])
+    message = str(exc.value.code)
+    assert message.startswith("ERROR: --only tat_deeplabv3_r101_r18_camvd: "
+                              "not a config of table 'camvid'")
+    assert f'Did you mean: {TAT}, ' in message  # the closest first
+    assert os.listdir(tmp_path) == []
+
+
 def test_dry_run_trains_the_table_in_order_and_collects(dry_run):
     assert_ok(dry_run['proc'])
     out = dry_run['proc'].stdout
+    assert f'{TABLE}: 3 runs in ' in out and '(--only: 3 of 6)' in out
     # the teacher trained first runs first
-    assert out.index('starting deeplabv3_r101_camvid') < min(
+    assert out.index(f'starting {TEACHER}') < min(
         out.index(f'starting {job}') for job in JOBS[1:])
+    # nothing else of the table ran
+    assert sorted(os.listdir(dry_run['table_dir'])) == sorted(
+        JOBS + ('accuracy.json', 'accuracy.md', 'accuracy.png'))
     for job in JOBS:
         with open(osp.join(dry_run['table_dir'], job, 'done.json')) as f:
             done = json.load(f)
@@ -70,50 +109,45 @@ def test_dry_run_trains_the_table_in_order_and_collects(dry_run):
         rows = {osp.basename(r['work_dir']): r
                 for r in json.load(f)['results']}
     assert set(rows) == set(JOBS)
-    assert rows['tat_deeplabv3_r101_r18_camvid']['method'] == 'TaT'
-    assert rows['deeplabv3_r101_camvid']['method'] == 'DeepLabV3 R101 alone'
-    # the distillation runs loaded the teacher the table trained: their
+    assert rows[TAT]['method'] == 'TaT'
+    assert rows[TEACHER]['method'] == 'DeepLabV3 R101 alone'
+    assert rows[STUDENT].get('teacher_mIoU') is None
+    # the distillation run loaded the teacher the table trained: its
     # teacher validates exactly as that teacher did
-    teacher = rows['deeplabv3_r101_camvid']['student_mIoU']
-    for job in JOBS[1:]:
-        if job == 'deeplabv3_r18_camvid':
-            continue  # the student alone has no teacher
-        assert rows[job]['teacher_mIoU'] == pytest.approx(teacher)
-        with open(osp.join(dry_run['table_dir'], job,
-                           'reproduce.log')) as f:
-            assert 'model.teacher_ckpt=' + osp.join(
-                dry_run['table_dir'], 'deeplabv3_r101_camvid',
-                'iter_2.pth') in f.read()
+    teacher = rows[TEACHER]['student_mIoU']
+    assert rows[TAT]['teacher_mIoU'] == pytest.approx(teacher)
+    with open(osp.join(dry_run['table_dir'], TAT, 'reproduce.log')) as f:
+        assert 'model.teacher_ckpt=' + osp.join(
+            dry_run['table_dir'], TEACHER, 'iter_2.pth') in f.read()
     assert osp.isfile(osp.join(dry_run['table_dir'], 'accuracy.png'))
 
 
 def test_finished_runs_are_skipped_and_interrupted_ones_resume(dry_run):
     assert_ok(dry_run['proc'])
     table_dir = dry_run['table_dir']
-    # CWD "was killed" after its first iteration: no done.json, its last
+    # TaT "was killed" after its first iteration: no done.json, its last
     # complete checkpoint is iter_1.pth
-    cwd = osp.join(table_dir, 'cwd_deeplabv3_r101_r18_camvid')
-    os.remove(osp.join(cwd, 'done.json'))
-    os.remove(osp.join(cwd, 'iter_2.pth'))
-    with open(osp.join(cwd, 'last_checkpoint'), 'w') as f:
-        f.write(osp.join(cwd, 'iter_1.pth'))
-    before = sorted(os.listdir(osp.join(table_dir, 'deeplabv3_r18_camvid')))
+    tat = osp.join(table_dir, TAT)
+    os.remove(osp.join(tat, 'done.json'))
+    os.remove(osp.join(tat, 'iter_2.pth'))
+    with open(osp.join(tat, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(tat, 'iter_1.pth'))
+    before = sorted(os.listdir(osp.join(table_dir, STUDENT)))
     proc = run_tool(['tools/reproduce.py', TABLE, '--dry-run', '--work-dir',
-                     dry_run['work_dir'], '--poll', '0.2'], timeout=600)
+                     dry_run['work_dir'], '--poll', '0.2', '--only', *ONLY],
+                    timeout=600)
     assert_ok(proc)
-    for job in JOBS:
-        if job != 'cwd_deeplabv3_r101_r18_camvid':
-            assert f'[skip] {job}: finished' in proc.stdout
-    assert 'resuming cwd_deeplabv3_r101_r18_camvid' in proc.stdout
+    for job in (TEACHER, STUDENT):
+        assert f'[skip] {job}: finished' in proc.stdout
+    assert f'resuming {TAT}' in proc.stdout
     # nothing new in a skipped run
-    assert sorted(os.listdir(osp.join(table_dir,
-                                      'deeplabv3_r18_camvid'))) == before
-    with open(osp.join(cwd, 'reproduce.log')) as f:
+    assert sorted(os.listdir(osp.join(table_dir, STUDENT))) == before
+    with open(osp.join(tat, 'reproduce.log')) as f:
         log = f.read()
     second = log[log.rindex('$ '):]  # the resumed run's command and output
     assert '--resume' in second.splitlines()[0]
     assert train_iters_logged(second) == [2]
-    assert osp.isfile(osp.join(cwd, 'done.json'))
+    assert osp.isfile(osp.join(tat, 'done.json'))
 
 
 def test_concurrent_runs_never_share_a_rendezvous_port():
