@@ -4,8 +4,9 @@ traceback, nothing built or written.
 
 Most cases call the tools' ``main`` in this process with the Runner
 replaced by a trap, which proves that the refusal comes before any model or
-data loader is built; two subprocesses check what a user sees, two more the
-checkpoint-to-model check of tools/test.py (it needs the built model).
+data loader is built; two fresh interpreters check what a user sees, two
+tool processes the checkpoint-to-model check of tools/test.py (it needs the
+built model).
 """
 import os
 import os.path as osp
@@ -152,13 +153,13 @@ def test_other_wrong_inputs(no_runner, tmp_path):
 def test_command_line_shows_one_error_line_no_traceback(tmp_path):
     proc = run_tool(['tools/train.py', BASELINE_VOC, '--work-dir',
                      str(tmp_path / 'w'), '--cfg-options',
-                     'train_cfg.max_iter=10'], timeout=300)
+                     'train_cfg.max_iter=10'], timeout=300, fresh=True)
     assert proc.returncode == 1
     assert proc.stdout.startswith('ERROR: --cfg-options names key(s)')
     assert 'Traceback' not in proc.stdout
     assert not (tmp_path / 'w').exists()
     proc = run_tool(['tools/train.py', BASELINE_VOC, '--cfg-options',
-                     'train_cfg'], timeout=300)
+                     'train_cfg'], timeout=300, fresh=True)
     assert proc.returncode == 2
     assert proc.stdout.startswith('usage: train.py')
     assert '"train_cfg" is not KEY=VALUE' in proc.stdout

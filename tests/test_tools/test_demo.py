@@ -2,28 +2,23 @@
 import json
 import math
 import os.path as osp
-import subprocess
-import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO = osp.join(REPO, 'tools', 'demo.py')
+from tool_utils import assert_ok, run_tool
 
 
 def test_demo_quick(tmp_path):
     work_dir = tmp_path / 'demo'
-    proc = subprocess.run(
-        [sys.executable, DEMO, '--quick', '--work-dir', str(work_dir),
-         '--seed', '3'],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
+    proc = run_tool(['tools/demo.py', '--quick', '--work-dir',
+                     str(work_dir), '--seed', '3'])
+    assert_ok(proc)
+    out = proc.stdout  # stdout and stderr merged
 
     # progress: the three stage headers in order, and mmengine's logs
     headers = [out.find(f'[{i}/3]') for i in (1, 2, 3)]
     assert -1 < headers[0] < headers[1] < headers[2], out[-3000:]
-    assert 'Iter(train)' in out + proc.stderr
+    assert 'Iter(train)' in out
     # mmengine's config dump is kept out of the console ...
-    assert 'Config:' not in out + proc.stderr
+    assert 'Config:' not in out
 
     results_json = work_dir / 'demo_results.json'
     results_md = work_dir / 'demo_results.md'
@@ -48,10 +43,10 @@ def test_demo_quick(tmp_path):
     # the teacher (SingleTeacherDistillValLoop) agrees with stage 1's
     assert results['teacher_mIoU_in_tat_run'] == rows[0]['mIoU']
     # ... and logged a TaT loss
-    assert 'distill.loss_tat_bottleneck' in out + proc.stderr
+    assert 'distill.loss_tat_bottleneck' in out
     # both students started from the same saved initial weights
     init = str(work_dir / 'student_init.pth')
-    assert (out + proc.stderr).count(f'load model from: {init}') == 2
+    assert (out).count(f'load model from: {init}') == 2
 
     # the printed table and the .md file hold the returned numbers
     md = results_md.read_text()

@@ -1,7 +1,9 @@
 """Helpers of the tests that run mmtat's command-line tools.
 
-The tools run as subprocesses exactly as a user runs them (``python
-tools/train.py CONFIG --cfg-options ...``), on generated data in MMSeg's
+The tools run as processes of their own as a user runs them (``python
+tools/train.py CONFIG --cfg-options ...``; forked from an interpreter that
+has imported the stack once, tool_process.py, unless ``fresh=True``), on
+generated data in MMSeg's
 VOC / COCO-Stuff10k layouts, with options that keep a run to seconds on a
 CPU: 128x128 crops (the smallest crop at which the shipped TaT grids fit the
 16x16 bottleneck map: an 8x8 / 16x16 patch grid and a 16x16 anchor grid),
@@ -16,6 +18,8 @@ import socket
 import subprocess
 import sys
 from typing import Dict, List, Optional
+
+from tool_process import run_forked
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TAT_VOC = 'configs/tat/deeplabv3_r101_r18_voc.py'
@@ -48,9 +52,16 @@ def tool_env(**extra: str) -> Dict[str, str]:
 
 def run_tool(args: List[str],
              timeout: float = 600,
-             env: Optional[Dict[str, str]] = None
-             ) -> subprocess.CompletedProcess:
-    """Run ``python ARGS`` in the repository; stdout and stderr merged."""
+             env: Optional[Dict[str, str]] = None,
+             fresh: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` in the repository; stdout and stderr merged.
+
+    A script runs in a process forked from the tests' fork server
+    (:func:`tool_process.run_forked`: the stack imported once); ``fresh``
+    (and ``-m MODULE``, torchrun's agent) start a new interpreter, for what
+    depends on an interpreter's start."""
+    if not fresh and not args[0].startswith('-'):
+        return run_forked(args, REPO, env or tool_env(), timeout)
     return subprocess.run([sys.executable] + args,
                           cwd=REPO,
                           env=env or tool_env(),
