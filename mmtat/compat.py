@@ -5,7 +5,7 @@ it was written for; all but fix 7 are applied by :func:`apply` when
 ``mmtat`` is imported (``import mmtat`` must therefore come before the
 first ``import mmrazor``; ``tools/*.py`` and
 ``custom_imports=dict(imports=['mmtat'])`` do that).  Fixes 1, 2, 5, 6,
-7 and 8 live in this module; 3 and 4 must act before mmtat can be imported
+7, 8 and 9 live in this module; 3 and 4 must act before mmtat can be imported
 and live in ``_mmtat_startup`` (see the end of this list).  No installed
 file is edited: the fixes act on the running interpreter only.
 
@@ -111,6 +111,19 @@ Fixes
    few results, keyed by the exact source text and style: a repeated call
    returns the same text, a changed config is formatted anew.
 
+9. **Every ``mmseg::`` base parses all of MMSegmentation's metafiles**
+   (mmengine 0.10.x).  To resolve ``mmseg::_base_/...`` mmengine first
+   looks the path up as a model name: ``config.utils._get_cfg_metainfo``
+   reads the package's ``model-index.yml`` and every metafile it imports
+   (about 50 YAML files for MMSegmentation) on each call, and only then falls
+   back to the base file, so parsing one config with three ``mmseg::``
+   bases read some 150 YAML files, most of ``Config.fromfile``'s time.  The
+   index of a package (config name -> its first metafile entry, as mmengine
+   builds it) is now built once per process and package; the lookup, its
+   ``ValueError`` for a name that is not a model, and the entry returned
+   (a copy) are mmengine's.  An installed package does not change under a
+   running process.
+
 Fixes 3 and 4 must hold before the first ``Config.fromfile``, which
 MMSegmentation's own ``tools/train.py`` calls before anything imports mmtat
 (a config's ``custom_imports`` run after its bases are resolved).  They live
@@ -129,13 +142,15 @@ lacks rather than a version breakage; it lives in
 ``mmtat/utils/cpu_dist.py`` and is applied by ``tools/train.py``.
 """
 import contextlib
+import copy
 import importlib
+import os
 import pickle
 import sys
 import types
 import warnings
 from collections import OrderedDict
-from typing import Any, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import torch
 
@@ -154,7 +169,7 @@ __all__ = [
     'shipped_configs', 'RecordChangedInPlace', 'changed_record_versions',
     'tensor_versions', 'revert_sync_batchnorm_keeping_hooks',
     'ContiguousGrad', 'cpu_batch_norm_backward_is_wrong',
-    'memoised_format_code'
+    'memoised_format_code', 'cached_cfg_metainfo'
 ]
 
 _QUANT_MODULE = 'mmrazor.structures.quantization'
@@ -530,6 +545,53 @@ def _memoise_config_formatting() -> None:
             config_module.FormatCode)
 
 
+# --------------------------------------------------------------------------
+# 9. a package's metafile index read once
+# --------------------------------------------------------------------------
+_metafile_indexes: Dict[str, Dict[str, Any]] = {}
+
+
+def _metafile_index(package_path: str) -> Dict[str, Any]:
+    """config name -> metafile entry of the package at ``package_path``,
+    as ``mmengine.config.utils._get_cfg_metainfo`` builds it."""
+    if package_path not in _metafile_indexes:
+        from mmengine.fileio import load
+        index: Dict[str, Any] = {}
+        mim = os.path.join(package_path, '.mim')
+        for meta_path in load(os.path.join(mim, 'model-index.yml'))['Import']:
+            for model in load(os.path.join(mim, meta_path))['Models']:
+                if 'Config' not in model:
+                    warnings.warn(f'There is not `Config` define in {model}')
+                    continue
+                # the first entry of a config wins, as in mmengine
+                index.setdefault(model['Config'].partition('/')[-1], model)
+        _metafile_indexes[package_path] = index
+    return _metafile_indexes[package_path]
+
+
+def cached_cfg_metainfo(package_path: str, cfg_path: str) -> dict:
+    """``mmengine.config.utils._get_cfg_metainfo`` from the package's
+    index built once (fix 9)."""
+    index = _metafile_index(package_path)
+    if cfg_path not in index:
+        raise ValueError(f'Expected configs: {index.keys()}, but got '
+                         f'{cfg_path}')
+    return copy.deepcopy(index[cfg_path])
+
+
+def _read_metafiles_once() -> None:
+    import mmengine.config.utils as config_utils
+    if not hasattr(config_utils, '_get_cfg_metainfo'):
+        return
+    if config_utils._get_cfg_metainfo is not cached_cfg_metainfo:
+        cached_cfg_metainfo.__wrapped__ = (  # type: ignore[attr-defined]
+            config_utils._get_cfg_metainfo)
+    config_utils._get_cfg_metainfo = cached_cfg_metainfo
+    hub = sys.modules.get('mmengine.hub.hub')  # bound it by name
+    if hub is not None and hasattr(hub, '_get_cfg_metainfo'):
+        hub._get_cfg_metainfo = cached_cfg_metainfo
+
+
 _applied = False
 
 
@@ -543,6 +605,7 @@ def apply() -> None:
     _guard_mmrazor_recorders()
     _revert_sync_batchnorm_keeps_hooks()
     _memoise_config_formatting()
+    _read_metafiles_once()
     # fixes 3 and 4 (normally already active through mmtat-startup.pth)
     _mmtat_startup.install()
     _applied = True

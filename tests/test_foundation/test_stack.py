@@ -1,5 +1,6 @@
 """The installed stack: compiled mmcv ops, MMRazor registries after
 ``import mmtat`` and the stand-in for MMRazor quantization."""
+import os.path as osp
 import subprocess
 import sys
 
@@ -163,3 +164,46 @@ def test_config_text_is_formatted_once_per_content():
         config_module.FormatCode = installed
     cfg.lr = 0.2
     assert 'lr = 0.2' in cfg.pretty_text
+
+
+def test_mmseg_metafiles_are_read_once_per_process(monkeypatch):
+    """mmtat.compat fix 9: resolving an ``mmseg::`` base read every
+    metafile of MMSegmentation each time; the index is built once and
+    answers as mmengine's own lookup does."""
+    import mmengine.config.utils as config_utils
+    import mmengine.fileio
+    import mmseg
+    from mmengine.config import Config
+
+    import mmtat  # noqa: F401
+    from mmtat import compat
+
+    assert config_utils._get_cfg_metainfo is compat.cached_cfg_metainfo
+    original = compat.cached_cfg_metainfo.__wrapped__
+    package = osp.dirname(mmseg.__file__)
+    name = 'deeplabv3/deeplabv3_r101-d8_4xb4-40k_voc12aug-512x512.py'
+    entry = compat.cached_cfg_metainfo(package, name)
+    assert entry == original(package, name)
+    assert entry['Weights'].startswith('https://')
+    entry['Weights'] = 'changed'  # a copy: the index keeps its own
+    assert compat.cached_cfg_metainfo(package, name)['Weights'] != 'changed'
+    for lookup in (original, compat.cached_cfg_metainfo):
+        with pytest.raises(ValueError, match='but got _base_/default_runt'):
+            lookup(package, '_base_/default_runtime')
+
+    monkeypatch.setattr(compat, '_metafile_indexes', {})
+    reads = []
+    load = mmengine.fileio.load
+
+    def counted(path, *args, **kwargs):
+        reads.append(path)
+        return load(path, *args, **kwargs)
+
+    monkeypatch.setattr(mmengine.fileio, 'load', counted)
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    for config in ('configs/tat/deeplabv3_r101_r18_voc.py',
+                   'configs/baselines/kd_deeplabv3_r101_r18_voc.py'):
+        cfg = Config.fromfile(osp.join(repo, config))
+        assert cfg.model.teacher.backbone.depth == 101
+    metafiles = [p for p in reads if p.endswith(('.yml', '.yaml'))]
+    assert metafiles and len(metafiles) == len(set(metafiles))
