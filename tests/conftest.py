@@ -6,13 +6,24 @@ Every process of the suite (the pytest-xdist workers, which are started
 after this file is read, and the tools they run) computes with one thread
 unless the caller set ``OMP_NUM_THREADS``: the tests' tensors are tiny, and
 OpenMP threads of two workers and their subprocesses competing for a small
-machine's cores slow every one of them down."""
+machine's cores slow every one of them down.
+
+Once collected (the whole stack imported), a test process moves its objects
+out of the garbage collector's sight (``gc.freeze``): they live as long as
+the process, and every full collection (mmengine's datasets call
+``gc.collect()`` each time one is built) would scan them all again."""
+import gc
 import os
 
 import pytest
 
 for _variable in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(_variable, '1')
+
+
+def pytest_collection_finish(session):
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ MMSegmentation's own ``train.py``, signals and kills, torchrun) start fresh
 interpreters of their own.
 """
 import atexit
+import gc
 import multiprocessing
 import os
 import os.path as osp
@@ -63,6 +64,9 @@ def _exit_status(code) -> int:
 def _run_script(argv: List[str], cwd: str, env: Dict[str, str],
                 log: str) -> None:
     """Child: ``python ARGV`` from here on, output into ``log``."""
+    # the preloaded stack lives as long as the run: its objects need no
+    # scanning by the garbage collector's full collections
+    gc.freeze()
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     sys.stdout.flush()
     sys.stderr.flush()
