@@ -48,7 +48,7 @@ import yaml
 
 from mmtat.tools._common import reported_errors
 from mmtat.utils.checkpoint_files import latest_checkpoint
-from mmtat.utils.errors import InputError
+from mmtat.utils.errors import InputError, did_you_mean
 from mmtat.utils.package_files import mim_dir
 
 #: the metafiles that list the tables, relative to mmtat/.mim
@@ -132,16 +132,10 @@ def select(jobs: List[Job], names: List[str], table: str) -> List[Job]:
     by_name = {job.name: job for job in jobs}
     unknown = [name for name in names if name not in by_name]
     if unknown:
-        import difflib
-        close: List[str] = []  # best match first
-        for name in unknown:
-            for match in difflib.get_close_matches(name, list(by_name), n=2):
-                if match not in close:
-                    close.append(match)
         raise InputError(
             f'--only {" ".join(unknown)}: not a config of table {table!r} '
             f'(its configs: {", ".join(by_name)}).' +
-            (f' Did you mean: {", ".join(close)}?' if close else ''))
+            did_you_mean(unknown, list(by_name), n=2, cutoff=0.6))
     wanted = set(names)
     for name in names:
         teacher = by_name[name].depends_on
@@ -360,20 +354,15 @@ def main(argv=None) -> None:
             for model in models:
                 print(f'    {model["Name"]:<48} {model["Config"]}')
         return
+    table_dir = osp.join(args.work_dir, args.table)
     with reported_errors():
         if args.table not in tables:
-            import difflib
-            close = difflib.get_close_matches(args.table, list(tables), n=3)
             raise InputError(
                 f'no table {args.table!r}; tables: '
                 f'{", ".join(sorted(tables))}.' +
-                (f' Did you mean: {", ".join(close)}?' if close else ''))
-    table_dir = osp.join(args.work_dir, args.table)
-    jobs = plan(tables[args.table], table_dir)
-    runs = jobs
-    if args.only:
-        with reported_errors():
-            runs = select(jobs, args.only, args.table)
+                did_you_mean(args.table, list(tables), n=3, cutoff=0.6))
+        jobs = plan(tables[args.table], table_dir)
+        runs = select(jobs, args.only, args.table) if args.only else jobs
     print(f'{args.table}: {len(runs)} runs in {table_dir}' +
           (f' (--only: {len(runs)} of {len(jobs)})' if args.only else '') +
           (' (dry run: 2 iterations each on generated data, CPU)'

@@ -1,6 +1,21 @@
 """The errors the tools report as one paragraph, without a traceback."""
+import difflib
+from typing import List, Sequence, Union
 
-__all__ = ['InputError', 'RunRefused', 'DataSampleError']
+__all__ = ['InputError', 'RunRefused', 'DataSampleError', 'did_you_mean']
+
+
+def did_you_mean(words: Union[str, Sequence[str]], choices: Sequence[str],
+                 n: int = 5, cutoff: float = 0.5) -> str:
+    """``' Did you mean: A, B?'``: the choices closest to ``words`` (a
+    word, or several: each one's best first, none twice), or ``''``."""
+    close: List[str] = []
+    for word in [words] if isinstance(words, str) else words:
+        for match in difflib.get_close_matches(word, list(choices), n=n,
+                                               cutoff=cutoff):
+            if match not in close:
+                close.append(match)
+    return f' Did you mean: {", ".join(close)}?' if close else ''
 
 
 class InputError(ValueError):

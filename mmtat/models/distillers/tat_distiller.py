@@ -1,6 +1,5 @@
 # Copyright (c) mmtat contributors. All rights reserved.
 """TaT as one distiller dict: recorders, channels and grids worked out."""
-import difflib
 import inspect
 import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -10,6 +9,7 @@ from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
+from ...utils.errors import did_you_mean
 from ..connectors import infer_token_grid
 from ..losses import TaTLoss
 from ..utils import as_pair, as_positive_int, probe_network
@@ -37,11 +37,6 @@ _PAIR_KEYS = ('student', 'teacher', 'student_channels',
               'teacher_channels') + _OPTIONS
 _SIDE_KEYS = ('module', 'index', 'token_hw', 'pre_activation')
 _SIDES = ('student', 'teacher')
-
-
-def _did_you_mean(word: str, choices: Sequence[str], n: int = 5) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.5)
-    return f' Did you mean: {", ".join(close)}?' if close else ''
 
 
 def _describe(output: Any) -> str:
@@ -72,7 +67,7 @@ class _Side:
             key = sorted(unknown)[0]
             raise KeyError(f'{where} has unknown key {key!r}; allowed: '
                            f'{", ".join(_SIDE_KEYS)}.' +
-                           _did_you_mean(key, _SIDE_KEYS))
+                           did_you_mean(key, _SIDE_KEYS))
         if not isinstance(spec['module'], str) or not spec['module']:
             raise TypeError(f'{where}.module must be a module path, got '
                             f'{spec["module"]!r}')
@@ -254,7 +249,7 @@ class TaTDistiller(ConfigurableDistiller):
                 f'TaTDistiller got an unknown option {unknown[0]!r}; it '
                 'takes features, input_size, in_channels, init_cfg and the '
                 f'TaTLoss options {", ".join(_OPTIONS)}.' +
-                _did_you_mean(unknown[0], _OPTIONS))
+                did_you_mean(unknown[0], _OPTIONS))
         defaults = {
             name: parameter.default for name, parameter in inspect.signature(
                 TaTLoss.__init__).parameters.items() if name in _OPTIONS
@@ -303,7 +298,7 @@ class TaTDistiller(ConfigurableDistiller):
         for key in pair:
             if key not in _PAIR_KEYS:
                 raise KeyError(f'{where} has unknown key {key!r}.' +
-                               _did_you_mean(key, _PAIR_KEYS))
+                               did_you_mean(key, _PAIR_KEYS))
         for side in _SIDES:
             if side not in pair:
                 raise KeyError(f'{where} needs a {side!r} module path')
@@ -387,7 +382,7 @@ class TaTDistiller(ConfigurableDistiller):
                 raise ValueError(
                     f'features[{pair_name!r}].{side}: the {side} '
                     f'({type(model).__name__}) has no module {path!r}.' +
-                    _did_you_mean(path, listed) +
+                    did_you_mean(path, listed) +
                     ' (all paths: [n for n, _ in model.named_modules()])')
             try:
                 manager.get_recorder(pair_name).initialize(model)
