@@ -389,16 +389,6 @@ def _distill_time(model, spec, device) -> float:
 # --------------------------------------------------------------------------
 #: what the server of the measuring processes imports once
 WORKER_PRELOAD = ['torch', 'mmengine.runner', 'mmtat', 'mmtat.tools.benchmark']
-_workers: Any = None
-
-
-def _worker_context() -> Any:
-    global _workers
-    if _workers is None:
-        import multiprocessing
-        _workers = multiprocessing.get_context('forkserver')
-        _workers.set_forkserver_preload(WORKER_PRELOAD)
-    return _workers
 
 
 def _worker(spec: Dict[str, Any], results: Any) -> None:
@@ -407,7 +397,8 @@ def _worker(spec: Dict[str, Any], results: Any) -> None:
 
 
 def _measure(spec: Dict[str, Any]) -> Dict[str, Any]:
-    context = _worker_context()
+    from mmtat.utils.fork_server import fork_server
+    context = fork_server(WORKER_PRELOAD)
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker, args=(spec, send))
     worker.start()

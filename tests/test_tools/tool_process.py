@@ -4,9 +4,9 @@ stack once.
 A tool run as ``python tools/X.py ...`` spends its first seconds importing
 torch, mmengine, MMSegmentation, MMRazor and mmtat, the same for every run;
 the suite runs a few dozen.  :func:`run_forked` runs the tool's script as
-``__main__`` in a child of a fork server (``multiprocessing``'s
-``forkserver``: one single-threaded interpreter per test process that has
-imported :data:`PRELOAD` and forks a child per run).  The child is a
+``__main__`` in a child of a fork server (:func:`mmtat.utils.fork_server`:
+one single-threaded interpreter per test process that has imported
+:data:`PRELOAD` and forks a child per run).  The child is a
 process of its own, as a user's run is: its own arguments, working folder,
 environment, stdout/stderr (merged, as ``tool_utils.run_tool`` returns
 them), exit status (``sys.exit`` and an uncaught exception give what the
@@ -19,7 +19,6 @@ interpreters of their own.
 """
 import atexit
 import gc
-import multiprocessing
 import os
 import os.path as osp
 import runpy
@@ -28,6 +27,8 @@ import sys
 import tempfile
 import traceback
 from typing import Dict, List
+
+from mmtat.utils.fork_server import fork_server
 
 #: what every tool imports first (the modules of the tools themselves
 #: included, so that a run starts at the tool's ``main``)
@@ -38,18 +39,6 @@ PRELOAD = [
     'mmtat.tools.visualize_tat', 'mmtat.tools.benchmark',
     'mmtat.tools.reproduce', 'mmtat.tools.demo', 'mmtat.tools.gpu_check'
 ]
-
-_context = None
-
-
-def _fork_server() -> multiprocessing.context.BaseContext:
-    global _context
-    if _context is None:
-        context = multiprocessing.get_context('forkserver')
-        context.set_forkserver_preload(PRELOAD)
-        _context = context
-    return _context
-
 
 def _exit_status(code) -> int:
     """What the interpreter exits with for ``sys.exit(code)``."""
@@ -108,7 +97,7 @@ def run_forked(argv: List[str], cwd: str, env: Dict[str, str],
     args = [sys.executable] + list(argv)
     with tempfile.TemporaryDirectory() as folder:
         log = osp.join(folder, 'output.txt')
-        child = _fork_server().Process(target=_run_script,
+        child = fork_server(PRELOAD).Process(target=_run_script,
                                        args=(list(argv), cwd, env, log))
         child.start()
         child.join(timeout)
