@@ -106,7 +106,7 @@ Fixes
    config (the message hub's runtime info, the logged ``Config:``, the
    config dumped into the work dir, ``RuntimeInfoHook``).  yapf is pure
    Python and a distillation config is long, so this was a noticeable part
-   of every short run's start (docs/results/test_suite_cpu).  The
+   of every short run's start.  The
    ``FormatCode`` that ``mmengine.config.config`` calls now keeps its last
    few results, keyed by the exact source text and style: a repeated call
    returns the same text, a changed config is formatted anew.
