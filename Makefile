@@ -4,17 +4,18 @@
 #   make demo   - the main job on the embedded default (generated data, CPU)
 #   make test   - the test suite
 #
-# On a GPU machine install the torch build for your CUDA into .venv first
-# (.venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cu121)
-# and then run the same commands: an installed torch is kept as it is.
+# On a GPU machine install the torch and torchvision builds for your CUDA into
+# .venv first (.venv/bin/pip install torch torchvision --index-url
+# https://download.pytorch.org/whl/cu126) and then run the same commands: an
+# installed torch is kept as it is.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# The torch installed when .venv has none.  On this CPU machine 2.13.0 is a
-# local CPU wheel; an unpinned "torch" would pull a multi-GB CUDA build.
-TORCH_SPEC ?= torch==2.13.0
+# The torch and torchvision installed when .venv has no torch (pip takes the
+# CUDA build, which also runs on a machine without a GPU).
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.mmtat-installed
 
 .PHONY: install demo test lint clean-venv
@@ -22,18 +23,10 @@ STAMP := $(VENV)/.mmtat-installed
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) setup.py Makefile
-	@# 1. torch, only when the venv has none (a CUDA build installed by hand is kept)
-	$(PY) -c "import torch" 2>/dev/null || $(PIP) install "$(TORCH_SPEC)"
-	@# 2. mmcv 2.1.0 with its compiled ops.  It has no wheel on PyPI: it is
-	@#    compiled against the installed torch (--no-build-isolation) and needs
-	@#    a setuptools that still ships pkg_resources.  pip caches the wheel.
-	$(PY) -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" 2>/dev/null || { \
-	    $(PIP) install "setuptools<70" wheel ninja && \
-	    MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(PIP) install --no-build-isolation "mmcv==2.1.0"; }
-	@# 3. mmtat itself with the rest of the stack and the test tools.
-	$(PIP) install -e ".[tests]"
-	$(PY) -c "import mmtat, mmcv.ops, mmrazor.models, mmseg.models; print('mmtat stack OK')"
+# torch/torchvision (an installed torch is kept), mmcv compiled with its ops
+# against that torch, then mmtat with the rest of the stack: see the script.
+$(STAMP): $(PY) setup.py Makefile tools/install/install_stack.sh
+	TORCH_SPEC="$(TORCH_SPEC)" bash tools/install/install_stack.sh $(PY) tests
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -136,6 +136,9 @@ setup(
         'mmcv==2.1.0',
         'mmsegmentation==1.2.2',
         'mmrazor==1.0.0',
+        # Image classification (MMPretrain imports torchvision at module level).
+        'mmpretrain==1.2.0',
+        'torchvision',
         'numpy',
         # Imported by MMRazor / MMSegmentation without being declared by them.
         'ordered-set',
