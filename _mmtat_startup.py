@@ -1,40 +1,48 @@
-"""mmtat's interpreter start-up hook: ``mmtat::`` configs before any import.
+"""mmtat's interpreter start-up hook: config resolution before any import.
 
-Installed with mmtat, ``mmtat-startup.pth`` (in site-packages) calls
-:func:`install` when the interpreter starts.  That only appends a
-meta-path finder to ``sys.meta_path``; nothing else is imported (no torch,
-no mmengine).  The finder acts on three mmengine modules, right after each
-is first imported, whoever imports it:
+Three compatibility fixes act on how mmengine 0.10.x resolves ``pkg::``
+configs, and they must hold before the first ``Config.fromfile``: the
+training scripts of MMSegmentation, MMPretrain and MMRazor parse a config
+(and resolve its ``mmseg::`` / ``mmcls::`` / ``mmtat::`` bases) before any
+``custom_imports`` of that config run, so ``import mmtat`` is too late for
+them.  Installed with mmtat, ``mmtat-startup.pth`` (in site-packages) calls
+:func:`install` when the interpreter starts.  That only appends a meta-path
+finder to ``sys.meta_path``; nothing is imported (no torch, no mmengine).
+The finder patches four mmengine modules right after each is first
+imported, whoever imports it:
 
-* ``mmengine.utils.package_utils`` (mmengine 0.10.x, setuptools >= 81):
-  where ``pkg_resources`` is missing, ``is_installed`` and
-  ``get_installed_path`` get equivalents built on ``importlib.metadata``
-  (``mmtat.compat``, fix 3).  They are replaced in the module before
-  ``mmengine.utils`` and ``mmengine.config.config`` import the names.
-* ``mmengine.config.utils``: ``mmtat`` is added to ``MODULE2PACKAGE`` (the
-  packages whose ``pkg::`` configs mmengine resolves), and a misspelt
-  ``mmtat::`` path fails with the closest shipped configs.
-* ``mmengine.config.config``: a base read through ``mmtat::`` is read as
-  the file itself.  mmengine otherwise tags its typed dicts with
-  ``_scope_='mmtat'``; mmtat has no registry of its own (it registers into
-  MMRazor's) and its configs name their scopes (``default_scope``,
-  ``mmrazor.``/``mmseg.`` types), so the tag would only make mmengine warn
-  and fall back to another registry.
+* **mmengine without pkg_resources** (``mmengine.utils.package_utils``;
+  mmengine 0.10.x with setuptools >= 81, which torch >= 2.9 pulls in):
+  mmengine finds installed packages with ``pkg_resources``, which setuptools
+  81 removed, so ``Config.fromfile`` of any config inheriting ``mmseg::...``
+  fails with "No module named 'pkg_resources'".  Where ``pkg_resources``
+  cannot be imported, ``is_installed`` / ``get_installed_path`` get
+  equivalents built on ``importlib.metadata``.
+* **mmtat:: configs** (``mmengine.config.utils``, ``mmengine.config.config``):
+  mmengine resolves ``pkg::`` bases only for the packages of its
+  ``MODULE2PACKAGE``; ``mmtat`` is added, a misspelt ``mmtat::`` path gets
+  the closest shipped configs, and an ``mmtat::`` base is read as the file
+  itself (no ``_scope_='mmtat'``: mmtat registers into MMRazor's and
+  mmengine's registries and has none of its own).
+* **mmcls:: configs read from MMPretrain** (``mmengine.config.config``,
+  ``mmengine.hub.hub``): MMPretrain replaced ``mmcls`` 1.x, but MMRazor's
+  classification configs (and many user configs) still say ``mmcls::...``.
+  mmengine 0.10.7 then raises "mmcls is not installed" for a ``_base_``, and
+  for a model's ``cfg_path='mmcls::...'`` (MMRazor's ``architecture`` /
+  ``teacher``) runs ``python -m pip install mmcls`` at build time, an old,
+  incompatible package.  Where ``mmcls`` is not installed, ``mmcls::X`` is
+  read as ``mmpretrain::X`` (logged once), and ``mmengine.hub``
+  never installs a package: it stops with a message instead.
 
 The patches act on mmengine 0.10's internals, so the hook steps aside for
 any other mmengine release: when the first of those modules is imported it
 looks up the installed mmengine version (``importlib.metadata``, mmengine
 itself is not imported for that) and, for a version outside
 :data:`SUPPORTED_MMENGINE`, says so in one line on stderr and leaves
-mmengine as it is.
-
-Why at start-up: MMSegmentation's own ``tools/train.py`` calls
-``Config.fromfile`` before it imports anything of mmtat (a config's
-``custom_imports`` run only after every base is resolved), so ``import
-mmtat`` is too late for those three.  ``import mmtat`` applies the same
-patches too (``mmtat.compat.apply``), for a checkout used without
-installing it.  This module must not import mmtat: its package import pulls
-in torch, mmengine and MMRazor.
+mmengine as it is.  ``import mmtat`` applies the same patches
+(``mmtat.compat.apply``), for a checkout used without installing it.  This
+module must not import mmtat: its package import pulls in torch, mmengine
+and MMRazor.
 """
 import difflib
 import importlib.abc
@@ -47,7 +55,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 __all__ = [
     'install', 'patch_loaded_modules', 'mmengine_supported',
-    'MMTAT_PACKAGE', 'SUPPORTED_MMENGINE'
+    'MMTAT_PACKAGE', 'SUPPORTED_MMENGINE', 'LEGACY_PACKAGES',
+    'current_config_path', 'PackageInstallRefused'
 ]
 
 MMTAT_PACKAGE = 'mmtat'
@@ -84,8 +93,8 @@ def mmengine_supported() -> bool:
         if not supported:
             sys.stderr.write(
                 f'mmtat start-up hook: mmengine {version or "(no version)"} '
-                'is installed, but its patches (mmtat:: configs, mmengine '
-                'without pkg_resources) were written for mmengine '
+                'is installed, but its patches (mmtat:: and mmcls:: configs, '
+                'mmengine without pkg_resources) were written for mmengine '
                 f'{SUPPORTED_MMENGINE}x, so it leaves mmengine unchanged.\n')
     return bool(_GATE['supported'])
 
@@ -207,7 +216,7 @@ def _patch_config(module: Any) -> None:
         return
 
     def _get_cfg_path(cfg_path: str, filename: str):
-        path, scope = original(cfg_path, filename)
+        path, scope = original(current_config_path(cfg_path), filename)
         return path, (None if scope == MMTAT_PACKAGE else scope)
 
     _get_cfg_path.__mmtat_patched__ = True
@@ -219,10 +228,94 @@ def _patch_config(module: Any) -> None:
         config_utils._get_external_cfg_base_path
 
 
+# --------------------------------------------------------------------------
+# mmcls:: configs read from MMPretrain
+# --------------------------------------------------------------------------
+#: Config packages that were renamed: old ``pkg::`` prefix -> the package
+#: that holds those configs now.
+LEGACY_PACKAGES = {'mmcls': 'mmpretrain'}
+_LOGGED: set = set()
+
+
+class PackageInstallRefused(ModuleNotFoundError):
+    """A config asked mmengine to pip-install a package."""
+
+
+def _log(message: str) -> None:
+    try:
+        from mmengine.logging import print_log
+        print_log(message, logger='current')
+    except Exception:  # never break config parsing over a log line
+        sys.stderr.write(message + '\n')
+
+
+def current_config_path(cfg_path: str) -> str:
+    """``cfg_path`` with a renamed package's prefix replaced by the package
+    that holds its configs now (``mmcls::X`` -> ``mmpretrain::X``), unless
+    the old package is installed."""
+    package, sep, rest = cfg_path.partition('::')
+    new_package = LEGACY_PACKAGES.get(package)
+    if not sep or new_package is None or \
+            importlib.util.find_spec(package) is not None:
+        return cfg_path
+    new_path = f'{new_package}::{rest}'
+    if package not in _LOGGED:
+        _LOGGED.add(package)
+        _log(f'mmtat: {package} is not installed and {new_package} replaced '
+             f'it: {package}:: configs are read as {new_package}:: (first: '
+             f'{cfg_path} -> {new_path}).')
+    return new_path
+
+
+def _refuse_install(package: str) -> None:
+    """``mmengine.utils.install_package`` as mmengine.hub calls it, without
+    ever starting pip."""
+    from mmengine.utils import is_installed as installed
+    if installed(package):
+        return
+    hint = ''
+    for old, new in LEGACY_PACKAGES.items():
+        if package == old:
+            hint = (f' ({old}:: configs are read from {new} when {new} is '
+                    f'installed: pip install {new})')
+    raise PackageInstallRefused(
+        f'A config names {package}:: but {package} is not installed, and '
+        'mmtat does not let a config start a pip install (mmengine.hub would '
+        f'run "python -m pip install {package}").{hint} Install it yourself '
+        'if it is the package you want.')
+
+
+def _patch_hub(module: Any) -> None:
+    if getattr(module.get_model, '__mmtat_patched__', False):
+        return
+    get_config, get_model = module.get_config, module.get_model
+
+    def patched_get_config(cfg_path: str, *args: Any, **kwargs: Any) -> Any:
+        return get_config(current_config_path(cfg_path), *args, **kwargs)
+
+    def patched_get_model(cfg_path: str, *args: Any, **kwargs: Any) -> Any:
+        return get_model(current_config_path(cfg_path), *args, **kwargs)
+
+    for new, old in ((patched_get_config, get_config),
+                     (patched_get_model, get_model)):
+        new.__mmtat_patched__ = True
+        new.__wrapped__ = old
+        new.__doc__ = old.__doc__
+    module.get_config = patched_get_config
+    module.get_model = patched_get_model
+    module.install_package = _refuse_install
+    package = sys.modules.get('mmengine.hub')  # bound the names at import
+    if package is not None:
+        for name in ('get_config', 'get_model'):
+            if hasattr(package, name):
+                setattr(package, name, getattr(module, name))
+
+
 _PATCHES: Dict[str, Callable[[Any], None]] = {
     'mmengine.utils.package_utils': _patch_package_utils,
     'mmengine.config.utils': _patch_config_utils,
     'mmengine.config.config': _patch_config,
+    'mmengine.hub.hub': _patch_hub,
 }
 
 

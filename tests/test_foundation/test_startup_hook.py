@@ -60,6 +60,7 @@ def test_hook_steps_aside_for_another_mmengine(version):
              if line.startswith('mmtat start-up hook:')]
     assert lines == [
         f'mmtat start-up hook: mmengine {version} is installed, but its '
-        'patches (mmtat:: configs, mmengine without pkg_resources) were '
+        'patches (mmtat:: and mmcls:: configs, mmengine without '
+        'pkg_resources) were '
         'written for mmengine 0.10.x, so it leaves mmengine unchanged.'
     ]
