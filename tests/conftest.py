@@ -21,6 +21,13 @@ for _variable in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(_variable, '1')
 
 
+def pytest_configure(config):
+    # mmengine's config parsing caches (an explicit option of mmtat, which
+    # its tools also take): most of a short run's start otherwise
+    from mmtat.compat import enable_config_caches
+    enable_config_caches()
+
+
 def pytest_collection_finish(session):
     gc.collect()
     gc.freeze()
