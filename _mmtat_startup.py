@@ -44,14 +44,15 @@ mmengine as it is.  ``import mmtat`` applies the same patches
 module must not import mmtat: its package import pulls in torch, mmengine
 and MMRazor.
 """
-import difflib
-import importlib.abc
-import importlib.util
+# Only what every interpreter has imported by the time .pth files run
+# (site imports os and sys): this module is loaded by every interpreter of
+# the environment, most of which never use mmtat.  Annotations stay strings
+# (no typing import); the rest is imported where it is used.
+from __future__ import annotations
+
 import os
 import os.path as osp
 import sys
-import warnings
-from typing import Any, Callable, Dict, List, Optional
 
 __all__ = [
     'install', 'patch_loaded_modules', 'mmengine_supported',
@@ -109,6 +110,7 @@ def is_installed(package: str) -> bool:
         metadata.distribution(package)
         return True
     except metadata.PackageNotFoundError:
+        import importlib.util
         spec = importlib.util.find_spec(package)
         return spec is not None and spec.origin is not None
 
@@ -129,6 +131,7 @@ def get_installed_path(package: str) -> str:
         # top_level.txt may list helper modules too (mmtat's start-up hook)
         names = [n for n in top_level.split() if not n.startswith('_')]
         module = package if package in names else (names or [package])[0]
+    import importlib.util
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
         raise RuntimeError(
@@ -137,6 +140,7 @@ def get_installed_path(package: str) -> str:
 
 
 def _patch_package_utils(module: Any) -> None:
+    import importlib.util
     if importlib.util.find_spec('pkg_resources') is not None:
         return  # mmengine's own helpers work
     originals = (module.is_installed, module.get_installed_path)
@@ -173,6 +177,7 @@ def shipped_configs(configs_dir: str) -> List[str]:
 def missing_config_message(configs_dir: str, cfg_name: str) -> str:
     """What to say about ``mmtat::<cfg_name>`` that is not a shipped file."""
     configs = shipped_configs(configs_dir)
+    import difflib
     close = difflib.get_close_matches(cfg_name, configs, n=3, cutoff=0.6)
     if not close:
         # a right file name in a wrong folder, or the other way round
@@ -253,6 +258,7 @@ def current_config_path(cfg_path: str) -> str:
     """``cfg_path`` with a renamed package's prefix replaced by the package
     that holds its configs now (``mmcls::X`` -> ``mmpretrain::X``), unless
     the old package is installed."""
+    import importlib.util
     package, sep, rest = cfg_path.partition('::')
     new_package = LEGACY_PACKAGES.get(package)
     if not sep or new_package is None or \
@@ -323,11 +329,12 @@ def _apply(name: str, module: Any) -> None:
     try:
         _PATCHES[name](module)
     except Exception as err:  # never break the import of mmengine itself
+        import warnings
         warnings.warn(f'mmtat could not adapt {name} ({type(err).__name__}: '
                       f'{err}); mmtat:: configs may not resolve.')
 
 
-class _PatchingLoader(importlib.abc.Loader):
+class _PatchingLoader:
     """Runs a module's own loader, then mmtat's patch of that module."""
 
     def __init__(self, loader: Any, name: str) -> None:
@@ -346,7 +353,7 @@ class _PatchingLoader(importlib.abc.Loader):
         _apply(self._name, module)
 
 
-class _MMEngineFinder(importlib.abc.MetaPathFinder):
+class _MMEngineFinder:
     """Hands the modules of :data:`_PATCHES` to a :class:`_PatchingLoader`;
     every other import is left alone at the cost of one dict lookup."""
 

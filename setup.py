@@ -37,9 +37,10 @@ except ImportError:  # a setuptools without the deprecated command
 STARTUP_PTH = 'mmtat-startup.pth'
 # site.py executes a .pth line that starts with "import".  The hook module
 # may be gone while the .pth stays (a develop install removed with pip):
-# then this line does nothing.
-STARTUP_LINE = ("import importlib.util as _u; _u.find_spec('_mmtat_startup') "
-                "and __import__('_mmtat_startup').install()\n")
+# then this line does nothing.  It imports nothing else: it runs in every
+# interpreter of the environment.
+STARTUP_LINE = ("import sys; exec('try:\\n import _mmtat_startup\\nexcept "
+                "ImportError:\\n pass\\nelse:\\n _mmtat_startup.install()')\n")
 
 # What mmtat/.mim holds (links to these in the repository).
 MIM_DATA = [

@@ -26,8 +26,8 @@ COPY_IGNORE = shutil.ignore_patterns('.venv', '.git', 'build', 'dist',
                                      'work_dirs', 'data', '__pycache__',
                                      '*.egg-info', '.pytest_cache',
                                      '.ruff_cache', '*.pth')
-PTH_LINE = ("import importlib.util as _u; _u.find_spec('_mmtat_startup') "
-            "and __import__('_mmtat_startup').install()\n")
+PTH_LINE = ("import sys; exec('try:\\n import _mmtat_startup\\nexcept "
+                "ImportError:\\n pass\\nelse:\\n _mmtat_startup.install()')\n")
 
 
 def _run(cmd, cwd, env=None, timeout=600) -> subprocess.CompletedProcess:
