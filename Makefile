@@ -25,7 +25,8 @@ $(PY):
 
 # torch/torchvision (an installed torch is kept), mmcv compiled with its ops
 # against that torch, then mmtat with the rest of the stack: see the script.
-$(STAMP): $(PY) setup.py Makefile tools/install/install_stack.sh
+$(STAMP): $(PY) setup.py Makefile tools/install/install_stack.sh \
+          tools/install/matching_torchvision.py
 	TORCH_SPEC="$(TORCH_SPEC)" bash tools/install/install_stack.sh $(PY) tests
 	touch $(STAMP)
 

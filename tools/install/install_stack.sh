@@ -26,12 +26,7 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
     "${PIP[@]}" install $TORCH_SPEC
 elif ! "$PY" -c "import torchvision" 2>/dev/null; then
     torch_version=$("$PY" -c "import torch; print(torch.__version__)")
-    # torchvision's minor release is torch's + 15 from torch 2.0 on
-    # (2.13 -> 0.28, 2.14 -> 0.29).
-    vision=$("$PY" -c "
-import torch
-major, minor = (int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
-print(f'0.{minor + 15}.*' if major == 2 else '')")
+    vision=$("$PY" "$(dirname "$0")/matching_torchvision.py")
     if [ -z "$vision" ]; then
         echo "torch $torch_version is installed without torchvision, and no torchvision" \
              "release is known for it; install the torchvision made for it, then run make again." >&2
