@@ -57,7 +57,9 @@ whether the tree was dirty, the machine, torch version, the command line),
 checkpoint exist is not run again, so an interrupted study resumes where it
 stopped.
 
-Run from the repository root (2 CPU cores: about an hour)::
+Run from the repository root (2 CPU cores: about an hour), or from a
+``git archive`` of a commit with its hash in ``.source_commit`` (then give
+absolute ``--work-dir`` and ``--out``)::
 
     .venv/bin/python .dev_scripts/demo_study.py \\
         > docs/results/demo_study/run.log 2>&1
@@ -899,8 +901,9 @@ def write_markdown(study: dict, path: str) -> None:
              'Invocations on the work dir (wall s): ' + '; '.join(
                  f'`{i["command"]}` {i.get("wall_seconds")}'
                  for i in study.get('invocations', [])) + '  ',
-             f'Commit: {study["git"]["commit"]} (tree dirty: '
-             f'{study["git"]["dirty"]})  ',
+             f'Commit at the start: {study["git"]["commit"]} (tree dirty: '
+             f'{study["git"]["dirty"]}; changed code paths: '
+             f'{", ".join(study["git"]["changed_code_paths"]) or "none"})  ',
              'Machine: {cpu}, {usable_cores} usable cores, torch {torch} '
              '({torch_threads} threads)'.format(**study['machine']), '']
     teacher = study.get('teacher') or {}
@@ -1059,7 +1062,8 @@ def _invocations(args, argv, wall: float) -> List[dict]:
     if not entries or entries[-1].get('pid') != os.getpid():
         entries.append(dict(command=_command(argv), pid=os.getpid(),
                             started=time.strftime('%Y-%m-%d %H:%M:%S'),
-                            report_only=bool(args.report_only)))
+                            report_only=bool(args.report_only),
+                            git=GIT_AT_START))
     entries[-1]['wall_seconds'] = round(wall, 1)
     os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
@@ -1067,13 +1071,36 @@ def _invocations(args, argv, wall: float) -> List[dict]:
     return entries
 
 
+def git_state() -> dict:
+    """HEAD, whether the tree is dirty, and the changed paths among those
+    the runs execute or read (mmtat, configs, tools, this folder): the
+    process imports mmtat and loads the configs when it starts, so the state
+    at the start is the code the runs used."""
+    source = osp.join(ROOT, '.source_commit')
+    if _git('rev-parse', '--is-inside-work-tree') != 'true' and \
+            osp.isfile(source):
+        # a ``git archive`` of a commit, its hash written beside it
+        with open(source) as f:
+            return dict(commit=f.read().strip(), dirty=False,
+                        changed_code_paths=[],
+                        source=f'git archive of the commit in {ROOT}')
+    code = _git('status', '--porcelain', '--', 'mmtat', 'configs', 'tools',
+                '.dev_scripts', 'setup.py')
+    return dict(commit=_git('rev-parse', 'HEAD'),
+                dirty=bool(_git('status', '--porcelain')),
+                changed_code_paths=[line[3:] for line in code.splitlines()
+                                    if line.strip()])
+
+
+GIT_AT_START = git_state()
+
+
 def write_outputs(args, argv, study_runs, teacher, fit, wall) -> None:
     os.makedirs(args.out, exist_ok=True)
     study = dict(
         command=_command(argv),
         invocations=_invocations(args, argv, wall),
-        git=dict(commit=_git('rev-parse', 'HEAD'),
-                 dirty=bool(_git('status', '--porcelain'))),
+        git=dict(GIT_AT_START, at_write=git_state()),
         machine=machine_info('cpu'),
         versions=dict(torch=torch.__version__),
         settings=dict(
