@@ -117,11 +117,19 @@ KD_CONFIG = config_file('baselines/kd_deeplabv3_r101_r18_voc.py')
 CWD_CONFIG = config_file('baselines/cwd_deeplabv3_r101_r18_voc.py')
 TAT_WEIGHTS = (0.05, 0.1, 0.4, 1.6)
 SHIPPED_TAT_WEIGHT = 1.6
-MAIN_RUNS = ('student', ) + tuple(f'tat_w{w:g}' for w in TAT_WEIGHTS) + (
-    'kd', 'cwd')
+#: in order of priority (a study cut short keeps the most telling runs)
+MAIN_RUNS = ('student', 'tat_w1.6', 'tat_w0.1', 'kd', 'tat_w0.05', 'tat_w0.4',
+             'cwd')
 DIAGNOSTIC_RUNS = ('tat_w1.6_scaled', )
 SEED_RUNS = ('student', 'tat_w0.1', 'tat_w1.6')
 RUN_FILE = 'study_run.json'
+#: the work dir; paths recorded in the JSON files are relative to it
+BASE = dict(dir=ROOT)
+
+
+def _rel(path: str) -> str:
+    """``path`` relative to the work dir (as the JSON files keep it)."""
+    return osp.relpath(path, BASE['dir'])
 
 
 def log(text: str) -> None:
@@ -599,7 +607,7 @@ def _run_config(name: str, args, configs: Dict[str, Config], data_root: str,
         cfg.model.teacher_ckpt = teacher_ckpt
         start_from(cfg.model.architecture, init)
     info.update(run=name, seed=seed, iters=args.iters,
-                batch_size=args.batch_size, init=osp.relpath(init, ROOT))
+                batch_size=args.batch_size, init=_rel(init))
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='DemoStudyHook', out_file=osp.join(work_dir, RUN_FILE),
              kind=kind, info=info, measure_interval=args.measure_interval,
@@ -615,7 +623,7 @@ def train_run(name: str, args, configs, data_root, seed, init, teacher_ckpt,
     checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
     done = _load_run(out_file)
     if done is not None and osp.isfile(checkpoint):
-        log(f'seed {seed} {name}: reusing {osp.relpath(out_file, ROOT)}')
+        log(f'seed {seed} {name}: reusing {_rel(out_file)}')
         return done
     log(f'seed {seed} {name}: training {args.iters} iterations ...')
     cfg = _run_config(name, args, configs, data_root, seed, init,
@@ -626,7 +634,7 @@ def train_run(name: str, args, configs, data_root, seed, init, teacher_ckpt,
         k: _r(_f(v)) for k, v in result['metrics'].items()
         if isinstance(v, (int, float, np.floating))}
     record['run_seconds'] = result['seconds']
-    record['checkpoint'] = osp.relpath(result['checkpoint'], ROOT)
+    record['checkpoint'] = _rel(result['checkpoint'])
     with open(out_file, 'w') as f:
         json.dump(record, f)
     log(f'seed {seed} {name}: mIoU {record["final_metrics"].get("mIoU")} '
@@ -640,7 +648,7 @@ def train_teacher(args, configs, data_root, base_dir) -> dict:
     checkpoint = osp.join(work_dir, f'iter_{args.teacher_iters}.pth')
     done = _load_run(out_file)
     if done is not None and osp.isfile(checkpoint):
-        log(f'teacher: reusing {osp.relpath(checkpoint, ROOT)}')
+        log(f'teacher: reusing {_rel(checkpoint)}')
         return done
     log(f'teacher: training DeepLabV3 R101-D8, {args.teacher_iters} '
         'iterations (as make demo) ...')
@@ -663,7 +671,7 @@ def train_teacher(args, configs, data_root, base_dir) -> dict:
         k: _r(_f(v)) for k, v in result['metrics'].items()
         if isinstance(v, (int, float, np.floating))}
     record['run_seconds'] = result['seconds']
-    record['checkpoint'] = osp.relpath(result['checkpoint'], ROOT)
+    record['checkpoint'] = _rel(result['checkpoint'])
     with open(out_file, 'w') as f:
         json.dump(record, f)
     log(f'teacher: mIoU {record["final_metrics"].get("mIoU")} in '
@@ -740,7 +748,7 @@ def frozen_fit(args, configs, data_root, teacher_ckpt, students: Dict[str,
     done = _load_run(out_file)
     if done is not None and done.get('settings', {}).get('iters') == \
             args.fit_iters and set(done.get('students', {})) == set(students):
-        log('frozen fit: reusing ' + osp.relpath(out_file, ROOT))
+        log('frozen fit: reusing ' + _rel(out_file))
         return done
     start = time.time()
     work_dir = osp.join(base_dir, 'frozen_fit')
@@ -818,7 +826,7 @@ def frozen_fit(args, configs, data_root, teacher_ckpt, students: Dict[str,
         refs['linear_probe_unweighted'] = pw * refs['linear_probe_patch'] + \
             aw * refs['linear_probe_anchor']
         refs = {k: _r(v) for k, v in refs.items()}
-        entry: Dict[str, Any] = dict(checkpoint=osp.relpath(checkpoint, ROOT),
+        entry: Dict[str, Any] = dict(checkpoint=_rel(checkpoint),
                                      references=refs, fits={})
         log(f'frozen fit, {student_name} student: trivial reference '
             f'{refs["trivial_unweighted"]}, linear probe '
@@ -1161,6 +1169,7 @@ def main(argv=None) -> None:
     warnings.filterwarnings('ignore', category=DeprecationWarning)
     os.chdir(ROOT)
     base_dir = osp.abspath(args.work_dir)
+    BASE['dir'] = base_dir
     args.out = osp.abspath(args.out)
     data_root = make_synthetic_voc(
         osp.join(base_dir, 'data', f'voc_32+8_{CROP}px_seed0'), num_train=32,
@@ -1171,7 +1180,7 @@ def main(argv=None) -> None:
         kd=Config.fromfile(KD_CONFIG),
         cwd=Config.fromfile(CWD_CONFIG))
     log(f'torch {torch.__version__}, {torch.get_num_threads()} threads; '
-        f'data in {osp.relpath(data_root, ROOT)}')
+        f'data in {osp.relpath(data_root, base_dir)}')
 
     def collect(seed, names):
         found = {}
@@ -1195,7 +1204,7 @@ def main(argv=None) -> None:
         return
 
     teacher = train_teacher(args, configs, data_root, base_dir)
-    teacher_ckpt = osp.join(ROOT, teacher['checkpoint'])
+    teacher_ckpt = osp.join(base_dir, teacher['checkpoint'])
     study_runs: Dict[int, Dict[str, dict]] = {}
     main_runs = [r for r in seed_runs[0] if r not in DIAGNOSTIC_RUNS]
     diagnostics = [r for r in seed_runs[0] if r in DIAGNOSTIC_RUNS]
@@ -1216,15 +1225,17 @@ def main(argv=None) -> None:
             write_outputs(args, argv, study_runs, teacher, fit,
                           time.time() - wall)
 
-    do_runs(0, main_runs)
+    do_runs(0, [r for r in main_runs if r == 'student'])
     if not args.no_fit and 'student' in study_runs.get(0, {}):
         students = dict(
             init=osp.join(base_dir, 'seed0', 'student_init.pth'),
-            trained=osp.join(ROOT, study_runs[0]['student']['checkpoint']))
+            trained=osp.join(base_dir,
+                             study_runs[0]['student']['checkpoint']))
         fit = frozen_fit(args, configs, data_root, teacher_ckpt, students,
                          base_dir)
         write_outputs(args, argv, study_runs, teacher, fit,
                       time.time() - wall)
+    do_runs(0, [r for r in main_runs if r != 'student'])
     do_runs(0, diagnostics)
     for seed in args.extra_seeds:
         do_runs(seed, seed_runs[seed])
