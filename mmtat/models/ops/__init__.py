@@ -11,6 +11,7 @@ from .batch_norm import (
     per_image_batch_norm,
     update_running_stats_sequentially,
 )
+from .contiguous_grad import ContiguousGrad, cpu_batch_norm_backward_is_wrong
 from .sdpa import (
     FUSED_SDPA_BACKENDS,
     LargeAttentionPlan,
@@ -24,6 +25,7 @@ __all__ = [
     'tat_attention', 'attention_mse', 'floored_softmax_',
     'ChunkedAttentionMSE', 'embedding_batch_norm', 'frozen_running_stats',
     'per_image_batch_norm', 'update_running_stats_sequentially',
+    'ContiguousGrad', 'cpu_batch_norm_backward_is_wrong',
     'FUSED_SDPA_BACKENDS', 'LargeAttentionPlan', 'attention_matrix_bytes',
     'choose_large_attention', 'plan_large_attention', 'sdpa_attention_mse'
 ]
