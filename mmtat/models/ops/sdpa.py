@@ -146,9 +146,19 @@ def _torch_eligibility(q: Tensor, k: Tensor,
     except (AttributeError, TypeError):  # another torch's signature
         return {name: None for name in FUSED_SDPA_BACKENDS}
     return {
-        name: bool(getattr(cuda, check)(params))
+        name: _can_use(getattr(cuda, check), params)
         for name, check in _ELIGIBILITY.items()
     }
+
+
+def _can_use(check, params) -> bool:
+    try:
+        return bool(check(params))
+    except RuntimeError:
+        # A check that needs CUDA itself (cuDNN's, on a CUDA build of
+        # torch without a usable driver) raises instead of answering: the
+        # kernel cannot run these inputs.
+        return False
 
 
 def plan_large_attention(
