@@ -17,7 +17,7 @@ batch is held at the same time::
 
 The logits of the image being computed and the gradients in backward come
 on top, so the peak is higher.  mmtat's ``TaTLoss`` holds the same
-attention for fewer than ``TaTLoss.policy.large_attention_positions``
+attention for fewer than ``TaTLoss``'s ``large_attention_positions``
 positions per head and none from there on (fused SDPA on CUDA, query-chunked
 attention recomputed in backward elsewhere); its
 measured cost comes from ``tools/benchmark.py``.  Writes
@@ -101,7 +101,7 @@ def release_attention_memory(cfg: Any, batch_size: int,
                 release_bytes_per_image=per_image,
                 release_held_bytes=batch_size * per_image,
                 mmtat_materialises=any(
-                    b['positions'] < loss.policy.large_attention_positions
+                    b['positions'] < loss.large_attention_positions
                     for b in branches),
                 computed=True))
     return rows

@@ -12,9 +12,10 @@ average-pooled anchors. Here it runs with the loss's own embedding modules,
 as the release does, so both losses must agree; the table prints the
 relative difference of the loss and of the student gradient.
 
-Diagnostic rows switch one measure of :class:`~mmtat.models.losses.
-TaTExecutionPolicy` off (``tat_no_cpu_steps``, ``tat_no_logit_floor``) or
-force SDPA (``tat_sdpa``), so what each measure buys is measured here.
+Diagnostic rows switch one memory/speed option of
+:class:`~mmtat.models.TaTLoss` off (``tat_no_cpu_steps``,
+``tat_no_logit_floor``) or force SDPA (``tat_sdpa``), so what each option
+buys is measured here.
 
 Each (case, implementation) runs in a fresh subprocess so that peak-memory
 readings do not leak between them:
@@ -33,7 +34,6 @@ Example::
 (``tools/analysis/benchmark_tat_loss.py`` is the same program.)
 """
 import argparse
-import dataclasses
 import json
 import os
 import resource
@@ -106,8 +106,8 @@ IMPL_LABELS = {
     'tat_no_cpu_steps': 'TaTLoss without CPU steps (diagnostic)',
     'tat_no_logit_floor': 'TaTLoss without the logit floor (diagnostic)',
 }
-#: The policy change of each TaTLoss diagnostic row.
-POLICY_CHANGES = {
+#: The TaTLoss options each diagnostic row changes.
+OPTION_CHANGES = {
     'tat_sdpa': dict(large_attention_kernel='sdpa'),
     'tat_no_cpu_steps': dict(cpu_step_bytes=1 << 62),
     'tat_no_logit_floor': dict(logit_floor=float('inf')),
@@ -127,22 +127,20 @@ def _make(case, impl, device, size, batch=None):
         patch_grid=case['patch_grid'], num_heads=case['num_heads'],
         anchor_grid=case['anchor_grid'], patch_weight=case['patch_weight'],
         anchor_weight=case['anchor_weight'],
-        norm_stats='batch' if impl == 'tat_batch_stats' else 'per_image'
-    ).to(device).train()
+        norm_stats='batch' if impl == 'tat_batch_stats' else 'per_image',
+        **OPTION_CHANGES.get(impl, {})).to(device).train()
     b = batch or case['batch']
     f_s = torch.randn(b, case['student_channels'], *size, device=device,
                       requires_grad=True)
     f_t = torch.randn(b, case['teacher_channels'], *size, device=device)
     if impl.startswith('release_loop'):
-        floor = mod.policy.logit_floor if impl.endswith('_floor') else None
+        floor = mod.logit_floor if impl.endswith('_floor') else None
 
         def fn(m, s, t):
             embeddings = (m.query_embed, m.key_embed, m.value_embed)
             return release_tat_loss(s, t, embeddings, logit_floor=floor,
                                     **release_arguments(m))
     else:
-        mod.policy = dataclasses.replace(mod.policy,
-                                         **POLICY_CHANGES.get(impl, {}))
 
         def fn(m, s, t):
             return m(s, t)

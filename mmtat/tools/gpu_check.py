@@ -15,7 +15,8 @@ tables and the goals). The checks, in :data:`CHECKS` (a new one is a
    patch/anchor path and the large-attention path (SDPA's fused kernels on
    CUDA, the chunked kernel elsewhere), in float32 and under autocast
    float16 / bfloat16, each within a stated tolerance. The large case is
-   one image of global TaT, the gradient layout of ``mmtat.compat`` fix 7.
+   one image of global TaT, the gradient layout of
+   :mod:`mmtat.models.ops.contiguous_grad`.
 2. ``loss_benchmark`` (``python -m mmtat.tools.benchmark_tat_loss``):
    TaTLoss against the release's image-by-image computation at R101->R18
    shapes and global TaT on the release's 129x129 decoder map (time and
@@ -179,7 +180,7 @@ def _attention_path(loss: Any, b: int, h: int, w: int, device: str) -> str:
     """The attention kernel the loss uses for this case on ``device``."""
     from mmtat.models.ops import plan_large_attention
     geometry = loss.geometry(h, w)
-    if not loss.policy.uses_large_attention(geometry):
+    if not loss.uses_large_attention(geometry):
         return 'matmul'
     length = max(size[0] * size[1]
                  for size in (geometry.patch_size, geometry.anchor_counts)

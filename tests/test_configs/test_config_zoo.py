@@ -246,7 +246,7 @@ def test_global_tat_trains_at_full_resolution(one_thread):
     attention being materialised, and the student gets the gradient."""
     _, model = _build_offline('configs/tat/deeplabv3_r101_r18_voc_global.py')
     loss = model.distiller.distill_losses['loss_tat_bottleneck']
-    assert loss.policy.uses_large_attention(loss.geometry(64, 64))
+    assert loss.uses_large_attention(loss.geometry(64, 64))
     loss.train()
     torch.manual_seed(0)
     preds_s = torch.randn(1, 128, 64, 64, requires_grad=True)

@@ -1,5 +1,4 @@
 from .tat_geometry import TaTGeometry
 from .tat_loss import TaTLoss
-from .tat_policy import TaTExecutionPolicy
 
-__all__ = ['TaTLoss', 'TaTGeometry', 'TaTExecutionPolicy']
+__all__ = ['TaTLoss', 'TaTGeometry']

@@ -2,20 +2,12 @@
 """Target-aware Transformer (TaT) distillation loss.
 
 Behaviour follows the authors' segmentation release (``sihaoevery/TaT-seg``,
-``distiller_tat.py`` at commit 8618e6d; facts read from it, no code taken):
-the query/key/value embeddings are computed ONCE per image on the full maps,
-the patch-group branch tiles those embeddings (:mod:`.tat_geometry`) and the
-anchor branch average-pools the very same tensors; the loss is computed
-image by image (each image normalised by its own BN statistics) and averaged
-over the batch. The ImageNet-release variant (``embed_kernel_size=3``,
-``use_key_embed=False``) follows the project's reference notes.
-
-Where things are: the layout on a map in :mod:`.tat_geometry`, the memory
-and speed measures in :mod:`.tat_policy`, the attention and BatchNorm
-kernels in :mod:`mmtat.models.ops`; the float64 re-implementation of the
-release the tests hold the loss against in :mod:`mmtat.testing`.
+``distiller_tat.py`` at commit 8618e6d; facts read from it, no code taken).
+The layout on a map is :mod:`.tat_geometry`, the attention and BatchNorm
+kernels are :mod:`mmtat.models.ops`, the float64 re-implementation of the
+release that the tests hold the loss against is :mod:`mmtat.testing`, and
+``docs/en/method.md`` describes what the loss computes and how it runs.
 """
-from functools import partial
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -23,8 +15,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
-from ..ops import embedding_batch_norm, tat_attention
+from ..ops import (
+    ContiguousGrad,
+    attention_mse,
+    conv_batch_norm,
+    tat_attention,
+    update_running_stats_sequentially,
+)
 from ..utils import as_non_negative, as_positive_int
 from .tat_geometry import (
     TaTGeometry,
@@ -34,131 +33,81 @@ from .tat_geometry import (
     tat_geometry,
     unstack_patches,
 )
-from .tat_policy import TaTExecutionPolicy
 
 __all__ = ['TaTLoss', 'TaTGeometry']
 
 _NORM_STATS = ('per_image', 'batch')
+_LARGE_ATTENTION_KERNELS = (None, 'sdpa', 'chunked')
 Pair = Union[int, Sequence[int]]
 
 
 @MODELS.register_module()
 class TaTLoss(nn.Module):
-    """Target-aware Transformer distillation loss (Lin et al., CVPR 2022).
+    r"""`Knowledge Distillation via the Target-aware Transformer
+    <https://arxiv.org/abs/2205.10793>`_ (TaT, CVPR 2022), as the authors'
+    segmentation release computes it.
 
-    `Knowledge Distillation via the Target-aware Transformer
-    <https://arxiv.org/abs/2205.10793>`_, as computed by the authors'
-    segmentation release. With ``q = Norm(Embed_q(F_s))``,
-    ``k = Norm(Embed_k(F_t))`` and ``v = Norm(Embed_v(F_s))`` (computed once
-    on the full maps) the student is reconfigured as
-    ``F_s'(i) = sum_j softmax_j(q_i . k_j) v_j`` (no ``1/sqrt(d)`` scaling)
-    and regressed with a mean squared error onto the raw, detached teacher
-    feature ``F_t``:
+    .. math::
 
-    * patch-group distillation: the maps are tiled with patches (as many as
-      fit; rows/columns left over at the bottom/right are dropped), stacked
-      patch-major along channels to ``(B, P * Ct, ph, pw)`` with ``P``
-      patches in row-major order, split into equal groups of consecutive
-      channels (heads), and attention runs inside each group over the
-      ``ph * pw`` positions;
-    * anchor-point distillation: ``q``, ``k``, ``v`` and ``F_t`` are
-      average-pooled with window = stride and a single attention head runs
-      over all pooled positions.
+        q = BN(Conv_q(F_s)),\ k = BN(Conv_k(F_t)),\ v = BN(Conv_v(F_s)),
+        \quad F_s'(i) = \sum_j softmax_j(q_i \cdot k_j)\, v_j
 
-    ``loss = loss_weight * (patch_weight * L_patch +
-    anchor_weight * L_anchor)``
-
-    The geometry is given either as the release's grid counts, which are
-    relative to the map (``patch_grid=(n, m)``: patches of ``(H // n,
-    W // m)``; ``num_heads``; ``anchor_grid=(ah, aw)``: windows of
-    ``(H // ah, W // aw)``), or in feature-map positions, which stay the same
-    when the crop changes (``patch_size``, ``patches_per_group``: heads =
-    patches / patches_per_group, ``anchor_window``). On the map it was
-    written for, each form gives the same computation, e.g. the release's
-    VOC setting on its 129x129 map is ``patch_grid=(16, 16), num_heads=64,
-    anchor_grid=(32, 32)`` or ``patch_size=(8, 8), patches_per_group=4,
-    anchor_window=(4, 4)``. Unset, the geometry is ``patch_grid=(8, 8),
-    num_heads=16, anchor_grid=(16, 16)``. ``patch_grid=(1, 1), num_heads=1,
-    anchor_weight=0`` is the plain global (one-to-all) TaT.
-
-    Normalisation: the release runs the loss image by image, so in training
-    each image is normalised by its own statistics. ``norm_stats='per_image'``
-    reproduces that in one batched call and updates ``running_mean`` /
-    ``running_var`` (unbiased) / ``num_batches_tracked`` exactly as ``B``
-    sequential batch-of-one BatchNorm calls would. ``'batch'`` uses ordinary
-    BatchNorm over the batch. In eval mode the running statistics are used
-    either way.
-
-    Distributed training (DDP): the embeddings' BN layers are plain
-    ``nn.BatchNorm2d`` whatever the model's ``norm_cfg`` says. With
-    ``'per_image'`` (the supported setting) nothing is communicated and
-    nothing needs to be: the loss of an image does not depend on the other
-    images, so DDP's averaged gradient equals the gradient of the
-    whole-batch loss when every process has the same number of images.
-    The running statistics (used in eval mode only) are updated from each
-    process's own images and are not synchronised; a checkpoint holds rank
-    0's. An mmengine ``sync_bn`` conversion turns the embeddings' BN into
-    SyncBN too, which ``'per_image'`` ignores (it computes the statistics
-    itself). With ``'batch'`` the statistics are those of one process's
-    images, so the loss depends on the per-process batch size, unless the
-    model is converted to SyncBN (``sync_bn='torch'``, CUDA only), which
-    then gathers them from all processes. A loss (or both branches) with
-    weight 0 returns a zero connected to every embedding parameter and to
-    the student feature, so DDP with ``find_unused_parameters=False`` sees a
-    (zero) gradient for each of them.
-
-    How the loss is executed (memory and speed, none of it changing the
-    result beyond float resolution) is :attr:`policy`, a
-    :class:`~mmtat.models.losses.tat_policy.TaTExecutionPolicy`: float32 at
-    least with autocast off, the ``L x L`` attention never materialised for
-    large position counts, CPU batches in steps of a few images, floored
-    logits.
+    The embeddings are computed once on the full maps, without a
+    :math:`1/\sqrt{d}` scaling. :math:`F_s'` is regressed (mean squared
+    error) onto the raw, detached :math:`F_t` in two branches: patch-group
+    (whole patches stacked patch-major along the channels and split into
+    ``heads`` groups; attention within a group over a patch's positions)
+    and anchor-point (``q``, ``k``, ``v``, :math:`F_t` average-pooled; one
+    head over all anchors). Each image is normalised by its own statistics
+    and the loss is the mean over the images:
+    :math:`L = \alpha (\beta L_{patch} + \gamma L_{anchor})`.
 
     Args:
         student_channels (int): Channels ``Cs`` of the student feature.
-        teacher_channels (int): Channels ``Ct`` of the teacher feature; the
-            embeddings map into this width.
-        patch_grid (int | tuple[int, int], optional): Nominal patch grid
-            ``(n, m)``; patches are ``(H // n, W // m)`` positions. Excludes
-            ``patch_size``.
-        num_heads (int, optional): Number of equal channel groups of the
-            stacked patch tensor; must divide ``P * Ct``. Excludes
-            ``patches_per_group``.
-        anchor_grid (int | tuple[int, int], optional): Nominal anchor grid
-            ``(ah, aw)``; the pooling window is ``(H // ah, W // aw)``.
-            Excludes ``anchor_window``.
-        patch_weight (float): Weight ``beta`` of the patch-group loss; 0
-            skips that branch. Defaults to 1.0.
-        anchor_weight (float): Weight ``gamma`` of the anchor loss; 0 skips
-            that branch. Defaults to 0.4.
-        loss_weight (float): Overall weight ``alpha``. Defaults to 1.0.
-        embed_kernel_size (int): Odd kernel size of the query/value conv
-            (1 in the segmentation release, 3 in the ImageNet release).
-            Defaults to 1.
-        use_key_embed (bool): Whether the key is ``BN(Conv1x1(F_t))``
-            (segmentation release) or the teacher feature itself (ImageNet
+        teacher_channels (int): Channels ``Ct`` of the teacher feature.
+        patch_grid (int | tuple[int, int], optional): Release's patch grid
+            ``(n, m)``: patches of ``(H // n, W // m)``. Defaults to (8, 8).
+        num_heads (int, optional): Groups of the stacked patches; must
+            divide ``P * Ct``. Defaults to 16.
+        anchor_grid (int | tuple[int, int], optional): Release's anchor
+            grid ``(ah, aw)``. Defaults to (16, 16).
+        patch_weight (float): ``beta``; 0 skips the branch. Defaults to 1.0.
+        anchor_weight (float): ``gamma``; 0 skips the branch. Defaults to
+            0.4.
+        loss_weight (float): ``alpha``. Defaults to 1.0.
+        embed_kernel_size (int): Odd kernel of the query/value convs (3 in
+            the ImageNet release). Defaults to 1.
+        use_key_embed (bool): False: the key is ``F_t`` itself (ImageNet
             release). Defaults to True.
-        norm_stats (str): ``'per_image'`` or ``'batch'``, see above.
+        norm_stats (str): ``'per_image'`` (the release) or ``'batch'``.
             Defaults to ``'per_image'``.
-        resize_student (bool): If the spatial sizes differ, resize the
-            student feature to the teacher's size with bilinear interpolation
-            (``align_corners=False``) before the embeddings; if False such
-            inputs raise a ValueError. Defaults to True.
-        patch_size (int | tuple[int, int], optional): Patch size ``(ph,
-            pw)`` in feature-map positions. Excludes ``patch_grid``.
-        patches_per_group (int, optional): Whole patches per head; must
-            divide the number of patches. Excludes ``num_heads``.
-        anchor_window (int | tuple[int, int], optional): Pooling window
-            ``(wh, ww)`` in feature-map positions. Excludes ``anchor_grid``.
+        resize_student (bool): Resize a student map of another size to the
+            teacher's (bilinear), else raise. Defaults to True.
+        patch_size (int | tuple[int, int], optional): Patch size in
+            positions, instead of ``patch_grid``.
+        patches_per_group (int, optional): Whole patches per head, instead
+            of ``num_heads``.
+        anchor_window (int | tuple[int, int], optional): Anchor window in
+            positions, instead of ``anchor_grid``.
+        large_attention_positions (int): From this many positions per head
+            the ``L x L`` attention is never held and the embeddings are
+            recomputed in backward. Defaults to 2048.
+        chunk_elements (int): Elements of one block of the query-chunked
+            attention. Defaults to 1 << 20.
+        large_attention_kernel (str, optional): ``'sdpa'`` or ``'chunked'``
+            forces the large-attention kernel. Defaults to None (chosen).
+        cpu_step_bytes (int): On the CPU, images per step: as many as keep a
+            float32 teacher map within this. Defaults to 8 << 20.
+        logit_floor (float): Logits are raised to at least their row
+            maximum minus this. Defaults to 50.0.
+        contiguous_embedding_grad (bool): Hand the embeddings' BatchNorm a
+            contiguous gradient (a torch CPU bug). Defaults to True.
 
     Shapes:
-        - preds_S: :math:`(B, C_s, H_s, W_s)`, any memory layout
-        - preds_T: :math:`(B, C_t, H, W)` (detached inside the loss)
+        - preds_S: :math:`(B, C_s, H_s, W_s)`
+        - preds_T: :math:`(B, C_t, H, W)`
         - output: scalar, float32 (float64 for float64 inputs)
     """
-
-    #: The memory and speed measures (see TaTExecutionPolicy).
-    policy = TaTExecutionPolicy()
 
     def __init__(self,
                  student_channels: int,
@@ -175,7 +124,13 @@ class TaTLoss(nn.Module):
                  resize_student: bool = True,
                  patch_size: Optional[Pair] = None,
                  patches_per_group: Optional[int] = None,
-                 anchor_window: Optional[Pair] = None) -> None:
+                 anchor_window: Optional[Pair] = None,
+                 large_attention_positions: int = 2048,
+                 chunk_elements: int = 1 << 20,
+                 large_attention_kernel: Optional[str] = None,
+                 cpu_step_bytes: int = 8 << 20,
+                 logit_floor: float = 50.0,
+                 contiguous_embedding_grad: bool = True) -> None:
         super().__init__()
         self.student_channels = as_positive_int(student_channels,
                                                 'student_channels')
@@ -201,6 +156,30 @@ class TaTLoss(nn.Module):
         self.use_key_embed = bool(use_key_embed)
         self.norm_stats = norm_stats
         self.resize_student = bool(resize_student)
+
+        self.large_attention_positions = as_positive_int(
+            large_attention_positions, 'large_attention_positions')
+        self.chunk_elements = as_positive_int(chunk_elements,
+                                              'chunk_elements')
+        if large_attention_kernel not in _LARGE_ATTENTION_KERNELS:
+            raise ValueError('large_attention_kernel must be one of '
+                             f'{_LARGE_ATTENTION_KERNELS}, got '
+                             f'{large_attention_kernel!r}')
+        self.large_attention_kernel = large_attention_kernel
+        self.cpu_step_bytes = as_positive_int(cpu_step_bytes,
+                                              'cpu_step_bytes')
+        if not isinstance(logit_floor, (int, float)) or isinstance(
+                logit_floor, bool):
+            raise TypeError(f'logit_floor must be a number, got '
+                            f'{logit_floor!r}')
+        if not logit_floor > 0:  # 0 would make every softmax uniform
+            raise ValueError(f'logit_floor must be positive, got '
+                             f'{logit_floor}')
+        self.logit_floor = float(logit_floor)
+        if not isinstance(contiguous_embedding_grad, bool):
+            raise TypeError('contiguous_embedding_grad must be True or '
+                            f'False, got {contiguous_embedding_grad!r}')
+        self.contiguous_embedding_grad = contiguous_embedding_grad
 
         cs, ct = self.student_channels, self.teacher_channels
         self.query_embed = nn.Sequential(
@@ -243,6 +222,26 @@ class TaTLoss(nn.Module):
                             patches=self.patch_weight > 0,
                             anchors=self.anchor_weight > 0)
 
+    def uses_large_attention(self, geometry: TaTGeometry) -> bool:
+        """Whether a branch of ``geometry`` attends over at least
+        ``large_attention_positions`` positions."""
+        return any(
+            size is not None
+            and size[0] * size[1] >= self.large_attention_positions
+            for size in (geometry.patch_size, geometry.anchor_counts))
+
+    def images_per_step(self, preds_T: Tensor) -> int:
+        """How many images go through the loss at once: on the CPU as many
+        as keep one float32 teacher map within ``cpu_step_bytes``, else the
+        whole batch."""
+        # batch statistics in training make an image's loss depend on the
+        # others: such a batch is not split
+        coupled = self.norm_stats == 'batch' and self.training
+        if preds_T.device.type != 'cpu' or coupled:
+            return preds_T.size(0)
+        image_bytes = preds_T[0].numel() * max(preds_T.element_size(), 4)
+        return max(1, self.cpu_step_bytes // image_bytes)
+
     # ------------------------------------------------------------------
     # the method
     # ------------------------------------------------------------------
@@ -261,30 +260,32 @@ class TaTLoss(nn.Module):
         if self.loss_weight == 0 or (self.patch_weight == 0
                                      and self.anchor_weight == 0):
             return self._connected_zero(preds_S)
+        recompute = self.uses_large_attention(geometry)
 
-        # batch statistics in training make an image's loss depend on the
-        # others: such a batch is not split into steps
-        images_coupled = self.norm_stats == 'batch' and self.training
-        return self.loss_weight * self.policy.batch_mean(
-            partial(self._tat_loss, geometry=geometry), preds_S, preds_T,
-            images_coupled)
-
-    def _tat_loss(self, preds_S: Tensor, preds_T: Tensor,
-                  geometry: TaTGeometry) -> Tensor:
-        """``patch_weight * L_patch + anchor_weight * L_anchor``: the
-        embeddings once, then both branches' attention regressed onto the
-        teacher feature laid out the same way."""
-        q, k, v = self._embed(
-            preds_S, preds_T,
-            recompute=self.policy.uses_large_attention(geometry))
+        # Images are independent (per-image or running statistics), so the
+        # batch goes in steps; a step's loss is the mean over its images
+        # and weighs by its share of the batch. Running statistics are
+        # updated step after step, i.e. still image after image.
+        batch = preds_T.size(0)
+        step = self.images_per_step(preds_T)
         loss = 0.0
-        if self.patch_weight > 0:  # patch-group distillation
-            loss = loss + self.patch_weight * self.policy.attention_mse(
-                *(stack_patches(x, geometry) for x in (q, k, v, preds_T)))
-        if self.anchor_weight > 0:  # anchor-point distillation
-            loss = loss + self.anchor_weight * self.policy.attention_mse(
-                *(pool_anchors(x, geometry) for x in (q, k, v, preds_T)))
-        return loss
+        for start in range(0, batch, step):
+            if step >= batch:  # a slice would copy the gradient in backward
+                f_s, f_t = preds_S, preds_T
+            else:
+                f_s = preds_S[start:start + step]
+                f_t = preds_T[start:start + step]
+            q, k, v = self._embed(f_s, f_t, recompute)
+
+            step_loss = 0.0
+            if self.patch_weight > 0:  # patch-group distillation
+                step_loss = step_loss + self.patch_weight * self._mse(
+                    *(stack_patches(x, geometry) for x in (q, k, v, f_t)))
+            if self.anchor_weight > 0:  # anchor-point distillation
+                step_loss = step_loss + self.anchor_weight * self._mse(
+                    *(pool_anchors(x, geometry) for x in (q, k, v, f_t)))
+            loss = loss + f_t.size(0) / batch * step_loss
+        return self.loss_weight * loss
 
     def _embed(self,
                preds_S: Tensor,
@@ -293,23 +294,44 @@ class TaTLoss(nn.Module):
                update_stats: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
         """``q = BN(Conv_q(F_s))``, ``k = BN(Conv_k(F_t))`` (or ``F_t``
         itself), ``v = BN(Conv_v(F_s))``, normalised as ``norm_stats``
-        says."""
+        says; the running statistics receive the images once if
+        ``update_stats``.
+
+        With ``recompute`` the conv outputs (what BatchNorm's backward
+        needs) are not kept but recomputed in backward. The recomputed
+        function never updates running statistics (it returns them), so
+        the update below is the only one.
+        """
         per_image = self.norm_stats == 'per_image'
+        recompute = recompute and torch.is_grad_enabled()
+        embeddings = []
+        for embed, x in ((self.query_embed, preds_S),
+                         (self.key_embed, preds_T),
+                         (self.value_embed, preds_S)):
+            if not isinstance(embed, nn.Sequential):  # the teacher map
+                embeddings.append(embed(x))
+                continue
+            conv, bn = embed
+            if recompute:
+                out, stats = checkpoint(
+                    conv_batch_norm, conv, bn, x, per_image,
+                    use_reentrant=False, preserve_rng_state=False)
+            else:
+                out, stats = conv_batch_norm(conv, bn, x, per_image)
+            if update_stats and stats is not None:
+                update_running_stats_sequentially(bn, *stats)
+            if self.contiguous_embedding_grad and out.requires_grad:
+                out = ContiguousGrad.apply(out)
+            embeddings.append(out)
+        q, k, v = embeddings
+        return q, k, v
 
-        def embed(module: nn.Module, x: Tensor) -> Tensor:
-            if not isinstance(module, nn.Sequential):  # the identity key
-                return module(x)
-            conv, bn = module
-
-            def run(inp: Tensor, update: bool) -> Tensor:
-                return embedding_batch_norm(bn, conv(inp), per_image,
-                                            update and update_stats)
-
-            return self.policy.embedding(run, x, recompute)
-
-        return (embed(self.query_embed, preds_S),
-                embed(self.key_embed, preds_T),
-                embed(self.value_embed, preds_S))
+    def _mse(self, q: Tensor, k: Tensor, v: Tensor, target: Tensor) -> Tensor:
+        """``mean((attention(q, k) v - target) ** 2)`` over ``(B, heads, d,
+        L)`` inputs (:func:`~mmtat.models.ops.attention_mse`)."""
+        return attention_mse(q, k, v, target, self.logit_floor,
+                             self.large_attention_positions,
+                             self.chunk_elements, self.large_attention_kernel)
 
     def _connected_zero(self, preds_S: Tensor) -> Tensor:
         """A zero loss with a (zero) gradient for the student feature and
@@ -344,7 +366,7 @@ class TaTLoss(nn.Module):
         """
         preds_S, preds_T, geometry = self._check_inputs(preds_S, preds_T)
         q, k, v = self._embed(preds_S, preds_T, update_stats=False)
-        floor = self.policy.logit_floor
+        floor = self.logit_floor
         out: dict = dict(geometry=geometry)
         if self.patch_weight > 0:
             attention, result = tat_attention(
@@ -397,3 +419,4 @@ class TaTLoss(nn.Module):
             raise ValueError('norm_stats="per_image" needs more than one '
                              f'position per image in training, got {(h, w)}')
         return preds_S, preds_T.detach(), geometry
+

@@ -6,8 +6,7 @@ from .attention import (
     tat_attention,
 )
 from .batch_norm import (
-    embedding_batch_norm,
-    frozen_running_stats,
+    conv_batch_norm,
     per_image_batch_norm,
     update_running_stats_sequentially,
 )
@@ -23,9 +22,9 @@ from .sdpa import (
 
 __all__ = [
     'tat_attention', 'attention_mse', 'floored_softmax_',
-    'ChunkedAttentionMSE', 'embedding_batch_norm', 'frozen_running_stats',
-    'per_image_batch_norm', 'update_running_stats_sequentially',
-    'ContiguousGrad', 'cpu_batch_norm_backward_is_wrong',
-    'FUSED_SDPA_BACKENDS', 'LargeAttentionPlan', 'attention_matrix_bytes',
-    'choose_large_attention', 'plan_large_attention', 'sdpa_attention_mse'
+    'ChunkedAttentionMSE', 'conv_batch_norm', 'per_image_batch_norm',
+    'update_running_stats_sequentially', 'ContiguousGrad',
+    'cpu_batch_norm_backward_is_wrong', 'FUSED_SDPA_BACKENDS',
+    'LargeAttentionPlan', 'attention_matrix_bytes', 'choose_large_attention',
+    'plan_large_attention', 'sdpa_attention_mse'
 ]

@@ -1,75 +1,96 @@
 # Copyright (c) mmtat contributors. All rights reserved.
-"""BatchNorm variants of the TaT embeddings.
+"""BatchNorm of the TaT embeddings.
 
 The authors' release runs the loss image by image, so each image's query,
 key and value are normalised with that image's own statistics and the
-running statistics see ``B`` batch-of-one updates. These kernels do the same
-in one batched call (:func:`per_image_batch_norm`), and run a training-mode
-BN without touching its running statistics (:func:`frozen_running_stats`,
-for recomputation in backward); :func:`embedding_batch_norm` chooses between
-them.
+running statistics see ``B`` batch-of-one updates. :func:`conv_batch_norm`
+computes an embedding ``BN(Conv(x))`` (per image in one kernel call, or with
+the batch's statistics) and never touches the layer's running statistics:
+it returns the statistics they are to receive, and
+:func:`update_running_stats_sequentially` applies them. The loss calls the
+two separately, so a recomputation of the embedding in backward cannot
+update the statistics a second time.
 """
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 __all__ = [
-    'embedding_batch_norm', 'frozen_running_stats', 'per_image_batch_norm',
+    'conv_batch_norm', 'per_image_batch_norm',
     'update_running_stats_sequentially'
 ]
 
+#: ``(means, unbiased variances)``, each ``(N, C)``: ``N`` updates of a
+#: layer's running statistics, in order.
+Stats = Tuple[Tensor, Tensor]
 
-def embedding_batch_norm(bn: _BatchNorm, y: Tensor, per_image: bool,
-                         update_stats: bool = True) -> Tensor:
-    """``bn(y)`` as TaT's embeddings normalise.
+
+def _tracks(bn: _BatchNorm) -> bool:
+    return bn.track_running_stats and bn.running_mean is not None
+
+
+def conv_batch_norm(conv: nn.Module, bn: _BatchNorm, x: Tensor,
+                    per_image: bool) -> Tuple[Tensor, Optional[Stats]]:
+    """``bn(conv(x))`` as TaT's embeddings normalise, running statistics
+    untouched.
 
     Args:
+        conv (nn.Module): the embedding's convolution.
         bn (_BatchNorm): the embedding's BN layer (plain or SyncBN).
-        y (Tensor): ``(B, C, H, W)``, the conv output.
+        x (Tensor): ``(B, C_in, H, W)``, the feature embedded.
         per_image (bool): in training, each image by its own statistics
-            (:func:`per_image_batch_norm`); else ``bn``'s own batch
-            statistics.
-        update_stats (bool): whether the running statistics receive this
-            call (False for a recomputation in backward).
+            (:func:`per_image_batch_norm`); else ``bn``'s own forward with
+            the batch's statistics (SyncBN: gathered from every process).
 
     Returns:
-        Tensor: ``(B, C, H, W)``; in eval mode normalised with the running
-        statistics either way.
+        ``(out, stats)``: ``out`` ``(B, C, H, W)`` (in eval mode normalised
+        with the running statistics either way); ``stats`` what the running
+        statistics are to receive (``B`` updates per image, one for the
+        batch), None in eval mode or when ``bn`` tracks none.
     """
+    y = conv(x)
     if not bn.training and bn.running_mean is not None:
-        return bn(y)
+        return bn(y), None
     if per_image:
-        return per_image_batch_norm(bn, y, update_stats)
-    if update_stats:
-        return bn(y)
-    with frozen_running_stats(bn):
-        return bn(y)
+        return per_image_batch_norm(bn, y)
+    if not _tracks(bn):
+        return bn(y), None
+    mean = torch.zeros_like(bn.running_mean)
+    var = torch.ones_like(bn.running_var)
+    with _running_stats_into(bn, mean, var):
+        out = bn(y)
+    return out, (mean.unsqueeze(0), var.unsqueeze(0))
 
 
 @contextmanager
-def frozen_running_stats(bn: _BatchNorm) -> Iterator[None]:
-    """Run a training-mode BN call without touching its running stats."""
-    momentum, tracked = bn.momentum, None
-    if bn.num_batches_tracked is not None:
-        tracked = bn.num_batches_tracked.clone()
-    bn.momentum = 0.0  # running = 1 * running + 0 * batch
+def _running_stats_into(bn: _BatchNorm, mean: Tensor,
+                        var: Tensor) -> Iterator[None]:
+    """Training-mode ``bn`` calls write their batch mean and unbiased
+    variance into ``mean`` / ``var`` (momentum 1) instead of updating
+    ``bn``'s running statistics. ``bn``'s own forward still runs, so a
+    SyncBN layer keeps gathering its statistics across processes."""
+    kept = (bn.running_mean, bn.running_var, bn.num_batches_tracked,
+            bn.momentum)
+    bn.running_mean, bn.running_var = mean, var
+    if kept[2] is not None:
+        bn.num_batches_tracked = torch.zeros_like(kept[2])
+    bn.momentum = 1.0  # running = 0 * running + 1 * batch
     try:
         yield
     finally:
-        bn.momentum = momentum
-        if tracked is not None:
-            bn.num_batches_tracked.copy_(tracked)
+        (bn.running_mean, bn.running_var, bn.num_batches_tracked,
+         bn.momentum) = kept
 
 
 def per_image_batch_norm(bn: _BatchNorm,
-                         y: Tensor,
-                         update_stats: bool = True) -> Tensor:
+                         y: Tensor) -> Tuple[Tensor, Optional[Stats]]:
     """Training-mode BatchNorm with each image's own statistics, in one
-    kernel call.
+    kernel call, running statistics untouched.
 
     Viewing ``(B, C, H, W)`` as ``(1, B * C, H, W)`` makes every (image,
     channel) pair a BN channel. Scratch running buffers with momentum 1 then
@@ -77,18 +98,16 @@ def per_image_batch_norm(bn: _BatchNorm,
     sequential running-stat update without a second pass over the data.
 
     Args:
-        bn (_BatchNorm): the layer whose affine parameters, ``eps`` and
-            running statistics are used.
+        bn (_BatchNorm): the layer whose affine parameters and ``eps`` are
+            used.
         y (Tensor): ``(B, C, H, W)``, any memory layout.
-        update_stats (bool): whether ``bn``'s running statistics receive the
-            ``B`` batch-of-one updates.
 
     Returns:
-        Tensor: ``(B, C, H, W)``.
+        ``(out (B, C, H, W), stats)``: ``stats`` the ``(B, C)`` per-image
+        means and unbiased variances, None when ``bn`` tracks no running
+        statistics.
     """
     b, c, h, w = y.shape
-    track = (update_stats and bn.track_running_stats
-             and bn.running_mean is not None)
     stat_dtype = (bn.running_mean.dtype if bn.running_mean is not None else
                   torch.promote_types(y.dtype, torch.float32))
     means = torch.zeros(b * c, dtype=stat_dtype, device=y.device)
@@ -98,10 +117,9 @@ def per_image_batch_norm(bn: _BatchNorm,
     out = F.batch_norm(
         y.contiguous().view(1, b * c, h, w), means, vars_, weight, bias, True,
         1.0, bn.eps).view(b, c, h, w)
-    if track:
-        update_running_stats_sequentially(bn, means.view(b, c),
-                                          vars_.view(b, c))
-    return out
+    if not _tracks(bn):
+        return out, None
+    return out, (means.view(b, c), vars_.view(b, c))
 
 
 @torch.no_grad()

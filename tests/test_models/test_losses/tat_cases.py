@@ -40,7 +40,7 @@ REFERENCE_CASES = {
     'single_image': (1, 4, 8, 16, 12, dict(patch_grid=(2, 3), num_heads=2,
                                            anchor_grid=(4, 4))),
     # Global TaT on one image: the attention's gradient layout that torch's
-    # CPU BatchNorm backward gets wrong (mmtat.compat fix 7).
+    # CPU BatchNorm backward gets wrong (mmtat.models.ops.contiguous_grad).
     'global_single_image': (1, 4, 8, 8, 10, dict(patch_grid=(1, 1),
                                                  num_heads=1,
                                                  anchor_weight=0.0)),

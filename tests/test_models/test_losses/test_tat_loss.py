@@ -6,11 +6,10 @@ what the authors' release computes, image by image, with ``unfold``
 patches, heads as consecutive channel chunks, attention softmax(q^T k) with
 no scaling, and BatchNorm written out by hand on float64 leaf copies of the
 parameters; it shares no code with the module. The geometry has its own
-tests (``test_tat_geometry.py``), the memory and speed measures too
-(``test_tat_policy.py``), and DDP runs ``test_tat_loss_ddp.py``.
+tests (``test_tat_geometry.py``), the memory and speed options too
+(``test_tat_loss_options.py``), and DDP runs ``test_tat_loss_ddp.py``.
 """
 import copy
-import dataclasses
 import math
 
 import pytest
@@ -294,10 +293,10 @@ def test_gradients_reach_student_and_embeddings_not_teacher():
             assert p.grad.abs().sum() > 0, name
 
 
-def _overflow_case():
+def _overflow_case(**options):
     """Inputs whose fp32 logits exceed the float16 range."""
     mod = make_module(16, 256, patch_grid=(2, 2), num_heads=4,
-                      anchor_grid=(4, 4))
+                      anchor_grid=(4, 4), **options)
     with torch.no_grad():
         # q, k ~ N(0, 40^2) per channel: dot products over 256 channels
         # reach ~1e5, beyond float16's 65504.
@@ -315,13 +314,12 @@ def _overflow_case():
 
 @pytest.mark.parametrize('path', ['matmul', 'large'])
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
-def test_autocast_is_finite_where_fp32_is(dtype, path, monkeypatch):
+def test_autocast_is_finite_where_fp32_is(dtype, path):
+    options = {}
     if path == 'large':  # chunked attention + recomputed embeddings
-        monkeypatch.setattr(
-            TaTLoss, 'policy',
-            dataclasses.replace(TaTLoss.policy, large_attention_positions=16,
-                                chunk_elements=2 * 4 * 64 * 10))
-    mod, s, t = _overflow_case()
+        options = dict(large_attention_positions=16,
+                       chunk_elements=2 * 4 * 64 * 10)
+    mod, s, t = _overflow_case(**options)
     want = mod(s, t)
     assert torch.isfinite(want)
     s = s.clone().requires_grad_()

@@ -1,8 +1,8 @@
-"""TaTExecutionPolicy: each memory / speed measure of TaTLoss keeps the
-loss exact, and each is tested for what it is there for (the time it saves
-is measured by ``python -m mmtat.tools.benchmark_tat_loss``, not here)."""
+"""The memory / speed options of TaTLoss: each keeps the loss exact, and
+each is tested for what it is there for (the time it saves is measured by
+``python -m mmtat.tools.benchmark_tat_loss``, not here); each is validated
+when the loss is built."""
 import copy
-import dataclasses
 
 import pytest
 import torch
@@ -14,15 +14,13 @@ from tat_cases import (
     reference,
 )
 
-from mmtat.compat import cpu_batch_norm_backward_is_wrong
 from mmtat.models import TaTLoss
 from mmtat.models.ops import attention as attention_module
-from mmtat.models.ops import floored_softmax_, tat_attention
-
-
-def use_policy(monkeypatch, **changes):
-    monkeypatch.setattr(TaTLoss, 'policy',
-                        dataclasses.replace(TaTLoss.policy, **changes))
+from mmtat.models.ops import (
+    cpu_batch_norm_backward_is_wrong,
+    floored_softmax_,
+    tat_attention,
+)
 
 
 # ----------------------------------------------------------------------
@@ -30,20 +28,19 @@ def use_policy(monkeypatch, **changes):
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize('images_per_step', [1, 2])
 @pytest.mark.parametrize('stats', ['per_image', 'batch'])
-def test_cpu_steps_give_the_whole_batch_result(images_per_step, stats,
-                                               monkeypatch):
+def test_cpu_steps_give_the_whole_batch_result(images_per_step, stats):
     # Force the CPU step path on small maps; B=3 leaves a ragged last step.
     b, c, h, w = 3, 8, 8, 10
-    use_policy(monkeypatch, cpu_step_bytes=images_per_step * c * h * w * 8)
     kwargs = dict(patch_grid=(2, 2), num_heads=4, anchor_grid=(4, 5),
-                  norm_stats=stats)
+                  norm_stats=stats,
+                  cpu_step_bytes=images_per_step * c * h * w * 8)
     mod = make_module(5, c, **kwargs).double()
     probe = torch.zeros(b, c, h, w, dtype=torch.float64)
-    coupled = stats == 'batch'
-    assert mod.policy.images_per_step(probe, coupled) == (
+    coupled = stats == 'batch'  # in training: mod is
+    assert mod.images_per_step(probe) == (
         b if coupled else images_per_step)
     # off the CPU the whole batch goes at once
-    assert mod.policy.images_per_step(probe.to('meta'), False) == b
+    assert mod.images_per_step(probe.to('meta')) == b
     seqs = {n: copy.deepcopy(getattr(mod, n))
             for n in ('query_embed', 'key_embed', 'value_embed')}
     compare_with_reference(mod, b, h, w, torch.float64, rtol=1e-9,
@@ -71,9 +68,9 @@ def test_cpu_steps_give_the_whole_batch_result(images_per_step, stats,
 def test_large_attention_paths_match_reference(impl, layout, monkeypatch):
     # Force the large-attention path on small maps, with chunks of a few
     # query positions (several per call, the last one ragged).
-    use_policy(monkeypatch, large_attention_positions=4,
-               chunk_elements=7 * (80 if layout == 'global' else 20),
-               large_attention_kernel=impl)
+    options = dict(large_attention_positions=4,
+                   chunk_elements=7 * (80 if layout == 'global' else 20),
+                   large_attention_kernel=impl)
     calls = []
     original = attention_module.ChunkedAttentionMSE
 
@@ -90,7 +87,7 @@ def test_large_attention_paths_match_reference(impl, layout, monkeypatch):
     else:
         kwargs = dict(patch_grid=(2, 2), num_heads=4, anchor_grid=(4, 5))
     dtype = torch.float64 if impl == 'chunked' else torch.float32
-    mod = make_module(4, 8, **kwargs).to(dtype)
+    mod = make_module(4, 8, **kwargs, **options).to(dtype)
     rtol, atol = (1e-9, 1e-12) if dtype == torch.float64 else (2e-4, 1e-6)
     for b in (1, 2):
         compare_with_reference(mod, b, 8, 10, dtype, rtol=rtol, atol=atol)
@@ -104,7 +101,6 @@ def test_large_attention_paths_match_reference(impl, layout, monkeypatch):
 def test_large_attention_on_the_cpu_is_the_chunked_kernel(monkeypatch):
     """Chosen, not forced: off CUDA the large path is the chunked kernel
     (and it says nothing: it is the plan, not a fallback)."""
-    use_policy(monkeypatch, large_attention_positions=4)
     calls = []
     original = attention_module.ChunkedAttentionMSE
 
@@ -117,7 +113,7 @@ def test_large_attention_on_the_cpu_is_the_chunked_kernel(monkeypatch):
 
     monkeypatch.setattr(attention_module, 'ChunkedAttentionMSE', Recording)
     mod = make_module(4, 8, patch_grid=(1, 1), num_heads=1,
-                      anchor_weight=0.0).double()
+                      anchor_weight=0.0, large_attention_positions=4).double()
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter('error')
@@ -126,14 +122,12 @@ def test_large_attention_on_the_cpu_is_the_chunked_kernel(monkeypatch):
     assert calls
 
 
-def test_recompute_updates_running_stats_once(monkeypatch):
+def test_recompute_updates_running_stats_once():
     kwargs = dict(patch_grid=(1, 1), num_heads=1, anchor_weight=0.0)
     plain = make_module(4, 8, **kwargs)
-    large = make_module(4, 8, **kwargs)
-    large.policy = dataclasses.replace(large.policy,
-                                       large_attention_positions=4)
-    assert large.policy.uses_large_attention(large.geometry(6, 6))
-    assert not plain.policy.uses_large_attention(plain.geometry(6, 6))
+    large = make_module(4, 8, large_attention_positions=4, **kwargs)
+    assert large.uses_large_attention(large.geometry(6, 6))
+    assert not plain.uses_large_attention(plain.geometry(6, 6))
     s, t = torch.randn(3, 4, 6, 6), torch.randn(3, 8, 6, 6)
     plain(s, t).backward()
     for stats in ('per_image', 'batch'):
@@ -164,7 +158,7 @@ def test_logit_floor_keeps_softmax_weights_normal():
     # the condition: this process computes with subnormal floats (no
     # flush-to-zero), as torch does by default
     assert (torch.tensor([1e-30]) * 1e-10).item() > 0
-    floor = TaTLoss.policy.logit_floor
+    floor = TaTLoss(1, 1).logit_floor  # the default
     g = torch.Generator().manual_seed(0)
     q = torch.randn(1, 1, 64, 50, generator=g) * 3
     k = torch.randn(1, 1, 64, 50, generator=g) * 3
@@ -183,10 +177,11 @@ def test_logit_floor_keeps_softmax_weights_normal():
 
 
 # ----------------------------------------------------------------------
-# contiguous gradient into the embeddings' BatchNorm (mmtat.compat fix 7)
+# contiguous gradient into the embeddings' BatchNorm
+# (mmtat.models.ops.contiguous_grad: torch's CPU BatchNorm backward)
 # ----------------------------------------------------------------------
 def test_the_cpu_batch_norm_bug_is_present_on_the_torch_it_was_found_on():
-    if torch.__version__.split('+')[0].startswith('2.13.'):
+    if torch.__version__.split('+')[0].startswith(('2.13.', '2.14.1')):
         assert cpu_batch_norm_backward_is_wrong()
 
 
@@ -197,25 +192,75 @@ def _one_image_gradient(mod, s, t):
 
 
 @pytest.mark.parametrize('kernel', ['matmul', 'sdpa'])
-def test_contiguous_embedding_grad_is_what_makes_one_image_right(
-        kernel, monkeypatch):
+def test_contiguous_embedding_grad_is_what_makes_one_image_right(kernel):
     """Global TaT on one image hands BatchNorm the gradient layout that
     torch's CPU backward gets wrong: with the guard the gradient is the
     reference's; without it, it is wrong exactly when this torch has the
-    bug."""
+    bug (the detector's verdict), and the same as with it otherwise."""
     b, cs, ct, h, w, kwargs = REFERENCE_CASES['global_single_image']
     if kernel == 'sdpa':
-        use_policy(monkeypatch, large_attention_positions=4,
-                   large_attention_kernel='sdpa')
+        kwargs = dict(kwargs, large_attention_positions=4,
+                      large_attention_kernel='sdpa')
     mod = make_module(cs, ct, **kwargs).double()
+    assert mod.contiguous_embedding_grad  # the default
     s, t = inputs(mod, b, h, w)
     s_ref = s.clone().requires_grad_()
     want, _ = reference(mod, s_ref, t)
     (want, ) = torch.autograd.grad(want, [s_ref])
-    torch.testing.assert_close(_one_image_gradient(mod, s, t), want,
-                               rtol=1e-9, atol=1e-12)
-    mod.policy = dataclasses.replace(mod.policy,
-                                     contiguous_embedding_grad=False)
+    guarded = _one_image_gradient(mod, s, t)
+    torch.testing.assert_close(guarded, want, rtol=1e-9, atol=1e-12)
+    mod.contiguous_embedding_grad = False
     unguarded = _one_image_gradient(mod, s, t)
     wrong = not torch.allclose(unguarded, want, rtol=1e-9, atol=1e-12)
+    if cpu_batch_norm_backward_is_wrong():
+        assert wrong, (
+            'this torch has the CPU BatchNorm backward bug, but the '
+            'one-image gradient without the guard is right: the case no '
+            'longer hands BatchNorm the layout that triggers it')
+    else:
+        torch.testing.assert_close(
+            unguarded, guarded, rtol=1e-9, atol=1e-12,
+            msg=lambda m: 'this torch has no CPU BatchNorm backward bug, '
+            'so the guard must change nothing, but it does:\n' + m)
     assert wrong == cpu_batch_norm_backward_is_wrong()
+
+
+# ----------------------------------------------------------------------
+# validation when the loss is built
+# ----------------------------------------------------------------------
+def test_the_defaults():
+    loss = TaTLoss(4, 8)
+    assert (loss.large_attention_positions, loss.chunk_elements,
+            loss.large_attention_kernel, loss.cpu_step_bytes,
+            loss.logit_floor, loss.contiguous_embedding_grad) == (
+                2048, 1 << 20, None, 8 << 20, 50.0, True)
+
+
+@pytest.mark.parametrize('option,value,error,match', [
+    ('large_attention_positions', 0, ValueError,
+     'large_attention_positions must be positive, got 0'),
+    ('large_attention_positions', 2048.0, TypeError,
+     'large_attention_positions must be an int, got 2048.0'),
+    ('chunk_elements', -1, ValueError,
+     'chunk_elements must be positive, got -1'),
+    ('large_attention_kernel', 'math', ValueError,
+     r"large_attention_kernel must be one of \(None, 'sdpa', 'chunked'\), "
+     r"got 'math'"),
+    ('cpu_step_bytes', '8M', TypeError,
+     "cpu_step_bytes must be an int, got '8M'"),
+    ('logit_floor', 0, ValueError, 'logit_floor must be positive, got 0'),
+    ('logit_floor', float('nan'), ValueError,
+     'logit_floor must be positive, got nan'),
+    ('logit_floor', '50', TypeError, "logit_floor must be a number, got '50'"),
+    ('contiguous_embedding_grad', 1, TypeError,
+     'contiguous_embedding_grad must be True or False, got 1'),
+])
+def test_a_wrong_option_fails_when_the_loss_is_built(option, value, error,
+                                                     match):
+    with pytest.raises(error, match=match):
+        TaTLoss(4, 8, **{option: value})
+
+
+def test_no_logit_floor_is_an_infinite_one():
+    """The benchmark's ``tat_no_logit_floor`` row: every logit kept."""
+    assert TaTLoss(4, 8, logit_floor=float('inf')).logit_floor == float('inf')
