@@ -280,6 +280,27 @@ def tat_branches(loss: TaTLoss, preds_S: torch.Tensor,
     return result
 
 
+def feature_path_grads(loss: TaTLoss, preds_S: torch.Tensor,
+                       preds_T: torch.Tensor) -> Dict[str, float]:
+    """Norm of the gradient of the (weighted) loss with respect to the
+    student feature, in total and through each path: the query (the value
+    conv's input detached) and the value (the query conv's input
+    detached).  The two paths add up to the total."""
+    out = {}
+    for path, cut in (('total', None), ('query_path', loss.value_embed[0]),
+                      ('value_path', loss.query_embed[0])):
+        s = preds_S.detach().clone().requires_grad_(True)
+        handle = None if cut is None else cut.register_forward_pre_hook(
+            lambda module, args: (args[0].detach(), ))
+        try:
+            grad, = torch.autograd.grad(loss(s, preds_T.detach()), s)
+        finally:
+            if handle is not None:
+                handle.remove()
+        out[path] = _r(_f(grad.norm()))
+    return out
+
+
 def release_check(loss: TaTLoss, preds_S: torch.Tensor,
                   preds_T: torch.Tensor) -> Dict[str, Any]:
     """The unweighted loss and its embedding-parameter gradients from
@@ -495,7 +516,10 @@ class StudyHook(Hook):
                 f'anchor {att["anchor"]["entropy_over_logL"]:.3g}, '
                 f'|g| q {record["grads"]["tat.query_embed"]["distill"]:.3g}'
                 f' k {record["grads"]["tat.key_embed"]["distill"]:.3g} '
-                f'v {record["grads"]["tat.value_embed"]["distill"]:.3g}')
+                f'v {record["grads"]["tat.value_embed"]["distill"]:.3g}; '
+                'student-feature |g| via q / v '
+                f'{att["feature_grad_norm"]["query_path"]:.3g} / '
+                f'{att["feature_grad_norm"]["value_path"]:.3g}')
 
     def _measure_grads(self, model, data_batch, it: int, when: str) -> dict:
         model.train()
@@ -557,6 +581,8 @@ class StudyHook(Hook):
             tat = tat_branches(loss, preds_S, preds_T)
             weighted = sum(distill_terms.values())
             tat['unweighted_logged'] = _r(_f(weighted) / loss.loss_weight)
+            tat['feature_grad_norm'] = feature_path_grads(
+                loss, preds_S, preds_T)
             record['tat'] = tat
             first_or_last = (it == 0 or when == 'after_last_step')
             if first_or_last and not isinstance(loss, ScaledLogitsTaTLoss):
@@ -990,12 +1016,14 @@ def write_markdown(study: dict, path: str) -> None:
                   '| run | iter | patch L | patch H/logL | patch max w | '
                   'patch gap | anchor L | anchor H/logL | anchor max w | '
                   'anchor gap | L_patch | L_anchor | trivial (unweighted) '
-                  '| unweighted |', '|---|---:|' + '---:|' * 12]
+                  '| unweighted | feature \\|g\\| via q / via v |',
+                  '|---|---:|' + '---:|' * 12 + '---|']
         for name, r in runs.items():
             for m in r['measurements']:
                 if 'tat' not in m or m['iter'] not in (0, 10, 50, 100):
                     continue
                 p, a = m['tat']['patch'], m['tat']['anchor']
+                fg = m['tat'].get('feature_grad_norm', {})
                 lines.append(
                     f'| {name} | {m["iter"]} | {p["positions"]} | '
                     f'{_fmt(p["entropy_over_logL"])} | '
@@ -1006,7 +1034,9 @@ def write_markdown(study: dict, path: str) -> None:
                     f'{_fmt(a["top2_logit_gap"])} | {_fmt(p["mse"])} | '
                     f'{_fmt(a["mse"])} | '
                     f'{_fmt(m["tat"]["trivial_unweighted"])} | '
-                    f'{_fmt(m["tat"]["unweighted_logged"])} |')
+                    f'{_fmt(m["tat"]["unweighted_logged"])} | '
+                    f'{_fmt(fg.get("query_path"))} / '
+                    f'{_fmt(fg.get("value_path"))} |')
         checks = [(name, m) for name, r in runs.items()
                   for m in r['measurements'] if 'release_check' in m]
         if checks:
