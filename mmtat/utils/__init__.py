@@ -1,4 +1,6 @@
-"""Helpers of mmtat's tools (pre-flight checks, CPU distributed runs)."""
+"""Helpers of mmtat's tools (pre-flight checks, CPU distributed runs) and
+the argument checks of its modules."""
+from .arguments import as_non_negative, as_pair, as_positive_int
 from .cfg_options import (
                           add_cfg_options_argument,
                           apply_cfg_options,
@@ -56,5 +58,6 @@ __all__ = [
     'check_checkpoint_file', 'check_local_checkpoints',
     'checkpoint_file_problem', 'latest_checkpoint', 'DATASET_LAYOUTS',
     'DatasetLayout', 'check_datasets', 'dataset_problems',
-    'PublishedResult', 'published_teacher_miou'
+    'PublishedResult', 'published_teacher_miou', 'as_non_negative',
+    'as_pair', 'as_positive_int'
 ]

@@ -6,7 +6,7 @@ import mmcv
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...models.utils import as_pair
+from ...utils.arguments import as_pair
 
 __all__ = ['ResizeForScoring']
 

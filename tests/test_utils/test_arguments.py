@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from mmtat.models.utils import as_non_negative, as_pair, as_positive_int
+from mmtat.utils import as_non_negative, as_pair, as_positive_int
 
 
 @pytest.mark.parametrize('value, expected', [
