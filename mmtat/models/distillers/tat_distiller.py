@@ -1,6 +1,5 @@
 # Copyright (c) mmtat contributors. All rights reserved.
 """TaT as one distiller dict: recorders, channels and grids worked out."""
-import inspect
 import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -25,13 +24,28 @@ _GEOMETRY = (('patch_size', 'patch_grid'),
 _DEFAULT_GEOMETRY = dict(
     patch_size=(8, 8), patches_per_group=4, anchor_window=(4, 4))
 _GEOMETRY_KEYS = tuple(k for slot in _GEOMETRY for k in slot)
-#: TaTLoss's own options (weights, embeddings, normalisation, resizing),
-#: taken from its signature: every TaTLoss argument but the channels and
-#: the geometry, which the distiller finds or resolves per pair.
-_LOSS_OPTIONS = tuple(
-    name for name in inspect.signature(TaTLoss.__init__).parameters
-    if name not in ('self', 'student_channels', 'teacher_channels') +
-    _GEOMETRY_KEYS)
+#: The TaTLoss options a config sets globally or per pair, with TaTLoss's
+#: defaults: every TaTLoss argument but the channels and the geometry,
+#: which the distiller finds or resolves per pair. A new TaTLoss option is
+#: listed here (a test holds this list to TaTLoss's signature).
+_LOSS_DEFAULTS = (
+    # the method
+    ('patch_weight', 1.0),
+    ('anchor_weight', 0.4),
+    ('loss_weight', 1.0),
+    ('embed_kernel_size', 1),
+    ('use_key_embed', True),
+    ('norm_stats', 'per_image'),
+    ('resize_student', True),
+    # memory and speed
+    ('large_attention_positions', 2048),
+    ('chunk_elements', 1 << 20),
+    ('large_attention_kernel', None),
+    ('cpu_step_bytes', 8 << 20),
+    ('logit_floor', 50.0),
+    ('contiguous_embedding_grad', True),
+)
+_LOSS_OPTIONS = tuple(name for name, _ in _LOSS_DEFAULTS)
 _OPTIONS = _GEOMETRY_KEYS + _LOSS_OPTIONS
 _PAIR_KEYS = ('student', 'teacher', 'student_channels',
               'teacher_channels') + _OPTIONS
@@ -217,14 +231,21 @@ class TaTDistiller(ConfigurableDistiller):
             the shape pass. Defaults to 3; mmtat's algorithm fills it from
             its ``data_preprocessor.mean``.
         init_cfg (dict, optional): mmengine initialisation config.
-        **options: for every pair, any argument of
-            :class:`~mmtat.models.TaTLoss` but the channels: the geometry
-            (``patch_size``, ``patches_per_group``, ``anchor_window`` or
-            ``patch_grid``, ``num_heads``, ``anchor_grid``; see above), the
-            weights ``loss_weight`` (alpha), ``patch_weight`` (beta),
-            ``anchor_weight`` (gamma), and ``embed_kernel_size``,
-            ``use_key_embed``, ``norm_stats``, ``resize_student``, with
-            TaTLoss's defaults.
+        **options: for every pair (a pair's own value replaces it), the
+            :class:`~mmtat.models.TaTLoss` arguments but the channels, with
+            TaTLoss's defaults:
+
+            - geometry: ``patch_size``, ``patches_per_group``,
+              ``anchor_window`` or ``patch_grid``, ``num_heads``,
+              ``anchor_grid`` (see above);
+            - weights: ``loss_weight`` (alpha), ``patch_weight`` (beta),
+              ``anchor_weight`` (gamma);
+            - embeddings: ``embed_kernel_size``, ``use_key_embed``,
+              ``norm_stats``, ``resize_student``;
+            - memory and speed (the result is the same):
+              ``large_attention_positions``, ``chunk_elements``,
+              ``large_attention_kernel``, ``cpu_step_bytes``,
+              ``logit_floor``, ``contiguous_embedding_grad``.
     """
 
     def __init__(self,
@@ -250,11 +271,8 @@ class TaTDistiller(ConfigurableDistiller):
                 'takes features, input_size, in_channels, init_cfg and the '
                 f'TaTLoss options {", ".join(_OPTIONS)}.' +
                 did_you_mean(unknown[0], _OPTIONS))
-        defaults = {
-            name: parameter.default for name, parameter in inspect.signature(
-                TaTLoss.__init__).parameters.items() if name in _OPTIONS
-        }
-        common = {**defaults, **{k: None for k in _GEOMETRY_KEYS}, **options}
+        common = {**dict(_LOSS_DEFAULTS), **dict.fromkeys(_GEOMETRY_KEYS)}
+        common.update(options)
         if not isinstance(features, dict) or not features:
             raise TypeError(
                 'features must be a non-empty dict such as dict(bottleneck='

@@ -285,6 +285,43 @@ def test_pairs_have_their_own_weights_and_geometry():
     assert losses['loss_tat_stage3'].anchor_window == (2, 2)
 
 
+def test_the_listed_options_are_tat_loss_arguments_with_its_defaults():
+    """TaTDistiller lists the options it hands to TaTLoss; the list is
+    every TaTLoss argument but the channels and the geometry."""
+    import inspect
+
+    from mmtat.models.distillers import tat_distiller
+    found = {
+        name: p.default
+        for name, p in inspect.signature(TaTLoss).parameters.items()
+        if name not in ('student_channels', 'teacher_channels') +
+        tat_distiller._GEOMETRY_KEYS
+    }
+    assert dict(tat_distiller._LOSS_DEFAULTS) == found
+
+
+def test_memory_and_speed_options_reach_the_loss():
+    model = toy_algorithm('conv', 'conv', large_attention_positions=16,
+                          chunk_elements=4096, cpu_step_bytes=1 << 10,
+                          large_attention_kernel='chunked',
+                          contiguous_embedding_grad=False,
+                          pair=dict(logit_floor=30.0), **SMALL)
+    loss = model.distiller.distill_losses['loss_tat_f']
+    assert (loss.large_attention_positions, loss.chunk_elements,
+            loss.cpu_step_bytes, loss.large_attention_kernel,
+            loss.logit_floor, loss.contiguous_embedding_grad) == (
+                16, 4096, 1 << 10, 'chunked', 30.0, False)
+    default = toy_algorithm('conv', 'conv').distiller.distill_losses[
+        'loss_tat_f']
+    assert default.large_attention_positions == TaTLoss(
+        1, 1).large_attention_positions
+    with pytest.raises(ValueError, match=(
+            r"features\['f'\]: large_attention_kernel must be one of "
+            r"\(None, 'sdpa', 'chunked'\), got 'flash'")):
+        TaTDistiller(features=dict(f=dict(student='conv', teacher='conv')),
+                     large_attention_kernel='flash')
+
+
 def test_multilayer_config_logs_each_pair():
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/tat/deeplabv3_r101_r18_voc_multilayer.py'))
