@@ -22,6 +22,10 @@ Applied by ``import mmtat``, each for a failure a user meets without it:
   ``pkg_resources``, ``mmtat::`` and ``mmcls::`` configs), which the
   ``mmtat-startup.pth`` hook already applies at interpreter start.
 
+Not here: the guard against torch's wrong CPU BatchNorm backward for one
+image, which sits with the kernels it protects
+(:mod:`mmtat.models.ops.contiguous_grad`).
+
 An explicit option, not applied on import: :mod:`.config_caches`
 (``enable_config_caches()``: faster ``Config.fromfile`` and Runner start;
 mmtat's tools call it).
@@ -34,7 +38,6 @@ from _mmtat_startup import (
     shipped_configs,
 )
 
-from ._cpu_batch_norm import ContiguousGrad, cpu_batch_norm_backward_is_wrong
 from .checkpoint_globals import (
     MMENGINE_SAFE_GLOBALS,
     mmengine_checkpoint_globals,
@@ -66,8 +69,7 @@ __all__ = [
     'changed_record_versions', 'tensor_versions',
     'revert_sync_batchnorm_keeping_hooks', 'enable_config_caches',
     'memoised_format_code', 'cached_cfg_metainfo', 'missing_config_message',
-    'shipped_configs', 'current_config_path', 'PackageInstallRefused',
-    'ContiguousGrad', 'cpu_batch_norm_backward_is_wrong'
+    'shipped_configs', 'current_config_path', 'PackageInstallRefused'
 ]
 
 _APPLIED = {'done': False}
