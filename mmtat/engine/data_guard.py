@@ -12,7 +12,7 @@ ends in the decoder's own error inside a data loader worker.
 (its ``Load*`` ones) in :class:`GuardedLoading` before the data
 loaders start their workers (:func:`guard_dataloader`).  It runs them as
 before and checks what they produced with
-:func:`mmtat.utils.data_check.loaded_problems`: one min and max over the
+:func:`mmtat.checks.data_check.loaded_problems`: one min and max over the
 label in the common case, a masked comparison when the ignore index occurs,
 on the CPU side, before a GPU sees the target.  A problem raises
 :class:`~mmtat.utils.errors.DataSampleError`: one paragraph with the file,
@@ -22,7 +22,7 @@ from typing import Any, List, Optional
 
 from mmengine.hooks import Hook
 
-from ..utils.data_check import (
+from ..checks.data_check import (
     LabelRule,
     label_rule,
     leaf_datasets,

@@ -15,7 +15,7 @@ initialised teacher layers to the end.
   counts, a few names and the likely fix; ``--allow-partial-teacher``
   (``allow_partial``) only warns.
 * :class:`TeacherMIoUHook` logs the teacher's first validation mIoU next to
-  the figure published for its weights (:mod:`mmtat.utils.published`), so
+  the figure published for its weights (:mod:`mmtat.checks.published`), so
   that a wrong teacher that fits shape for shape is visible too.
 """
 import logging
@@ -30,11 +30,11 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import nn
 
+from ..checks.config_checkpoints import REMOTE_PREFIXES
+from ..checks.published import PublishedResult
+from ..checks.remote_files import download_cache_path
 from ..compat import mmengine_checkpoint_globals
-from ..utils.config_checkpoints import REMOTE_PREFIXES
 from ..utils.errors import RunRefused
-from ..utils.published import PublishedResult
-from ..utils.remote_files import download_cache_path
 from .hooks import UNEXPECTED_TOLERANCE, checkpoint_fit_problems, misfit_parts
 
 __all__ = [
@@ -213,7 +213,7 @@ class TeacherMIoUHook(Hook):
 
     Args:
         published: what the metafiles state for the teacher's weights
-            (:func:`mmtat.utils.published_teacher_miou`), or None.
+            (:func:`mmtat.checks.published_teacher_miou`), or None.
     """
     priority = 'LOW'
 

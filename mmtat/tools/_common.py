@@ -21,8 +21,8 @@ from typing import Any, Iterator, Optional
 
 from mmengine.logging import print_log
 
+from mmtat.checks.remote_files import RemoteFileUnavailableError
 from mmtat.utils.errors import InputError
-from mmtat.utils.remote_files import RemoteFileUnavailableError
 
 __all__ = [
     'reported_errors', 'load_config', 'set_work_dir', 'set_amp',

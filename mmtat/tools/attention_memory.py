@@ -64,7 +64,7 @@ def release_attention_memory(cfg: Any, batch_size: int,
     from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
 
-    from mmtat.utils import make_offline
+    from mmtat.checks import make_offline
 
     distiller = cfg.model.get('distiller', {})
     if str(distiller.get('type', '')).split('.')[-1] != 'TaTDistiller':

@@ -44,8 +44,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional
 
-from mmtat.utils.errors import InputError
-from mmtat.utils.results import (
+from mmtat.checks.results import (
     FLOOR_STUDENT,
     FLOOR_TEACHER,
     compare_teacher_passes,
@@ -54,6 +53,7 @@ from mmtat.utils.results import (
     method_name,
     write_accuracy_report,
 )
+from mmtat.utils.errors import InputError
 
 #: --teacher-pass: the algorithm options each pass sets
 TEACHER_PASSES = {
@@ -71,7 +71,7 @@ TEACHER_PASSES = {
 # --------------------------------------------------------------------------
 def _set_offline_and_size(cfg, crop) -> None:
     """Random weights, no download, data preprocessor padding to ``crop``."""
-    from mmtat.utils import make_offline
+    from mmtat.checks import make_offline
     make_offline(cfg, mode='train')
     model = cfg.model
     for holder in (model, model.get('architecture'), model.get('teacher')):

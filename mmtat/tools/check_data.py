@@ -8,7 +8,7 @@ Each sample of each dataset the config's data loaders name (training,
 validation, test; a dataset shared by two of them once) is decoded once by
 the dataset's own loading transforms (the run's backends,
 ``reduce_zero_label``, ``label_map``), in several processes, and checked
-(:mod:`mmtat.utils.data_check`): label values that are neither one of the
+(:mod:`mmtat.checks.data_check`): label values that are neither one of the
 classes nor the ignore index, labels of another size than their image or
 with more than one channel, missing, truncated or unreadable files, empty
 splits and broken layouts.  The report lists each problem with the file
@@ -24,14 +24,8 @@ from collections import Counter
 from typing import Any, Dict, List, Optional
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers CamVidDataset)
-from mmtat.tools._common import load_config, reported_errors
-from mmtat.utils import (
-    InputError,
-    add_cfg_options_argument,
-    apply_cfg_options,
-    display_config,
-)
-from mmtat.utils.data_check import (
+from mmtat.checks import add_cfg_options_argument, apply_cfg_options
+from mmtat.checks.data_check import (
     DATA_LOADERS,
     PROBLEM_KINDS,
     DatasetReport,
@@ -39,6 +33,8 @@ from mmtat.utils.data_check import (
     default_nproc,
     leaf_dataset_cfgs,
 )
+from mmtat.tools._common import load_config, reported_errors
+from mmtat.utils import InputError, display_config
 
 #: problems of one kind printed per dataset; --out has all of them
 SHOWN_PER_KIND = 20

@@ -28,10 +28,11 @@ from typing import Dict, List, Optional
 import torch
 
 import mmtat  # noqa: F401  (mmtat.compat: weights-only loading of mmengine)
+from mmtat.checks import check_checkpoint_file
 from mmtat.compat import mmengine_checkpoint_globals
 from mmtat.engine import atomic_write
 from mmtat.tools._common import reported_errors
-from mmtat.utils import InputError, check_checkpoint_file
+from mmtat.utils import InputError
 
 PREFIX = 'architecture.'
 

@@ -56,9 +56,9 @@ from mmengine.runner import Runner
 
 # mmtat before anything imports MMRazor: compat fixes, registers TaT
 import mmtat  # noqa: F401
+from mmtat.checks.dry_run import shrink_for_dry_run
 from mmtat.datasets import VOC_CLASSES, make_synthetic_voc
 from mmtat.utils import config_file, display_config
-from mmtat.utils.dry_run import shrink_for_dry_run
 from mmtat.visualization import visualize_config
 
 TAT_CONFIG = config_file('tat/deeplabv3_r101_r18_voc.py')
@@ -90,7 +90,7 @@ def shrink_for_demo(cfg: Config, *, data_root: str, work_dir: str,
                     iters: int, batch_size: int, seed: int,
                     log_interval: int, name: str, crop: int = CROP) -> Config:
     """Turn a real training config into a CPU run on the synthetic data
-    (:func:`mmtat.utils.dry_run.shrink_for_dry_run`: only run-time
+    (:func:`mmtat.checks.dry_run.shrink_for_dry_run`: only run-time
     quantities change; model, losses, optimiser and learning-rate policy
     stay the config's own), validating and saving a checkpoint at the end.
     """

@@ -402,8 +402,8 @@ def method_benchmark_summary(result: Dict[str, Any]) -> List[str]:
 
 
 def teacher_pass_check(ctx: Context) -> Dict[str, Any]:
+    from mmtat.checks.results import compare_teacher_passes
     from mmtat.utils import config_file
-    from mmtat.utils.results import compare_teacher_passes
 
     # quick: one config, to check the command
     names = TEACHER_PASS_CONFIGS[1:2] if ctx.quick else TEACHER_PASS_CONFIGS

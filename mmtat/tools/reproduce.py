@@ -18,7 +18,7 @@ finished (``done.json`` in its folder) is skipped; one that was interrupted
 (a complete checkpoint, no ``done.json``) resumes with ``--resume``; so the
 same command continues after any interruption, also of this tool (Ctrl-C or
 SIGTERM stop the runs, which save a checkpoint first).  At the end
-the runs are collected (:mod:`mmtat.utils.results`, as ``tools/benchmark.py
+the runs are collected (:mod:`mmtat.checks.results`, as ``tools/benchmark.py
 --collect`` does) into ``WORK_DIR/TABLE/accuracy.{json,md}`` and
 ``accuracy.png``, the student mIoU against GPU-hours per method.
 
@@ -30,7 +30,7 @@ shows them) and the teachers they load, e.g. to redo one row::
 and the table collected then holds every finished run of the table.
 
 ``--dry-run`` rehearses the whole table on the CPU: every config trains two
-iterations on a generated dataset of its layout (``mmtat.utils.dry_run``),
+iterations on a generated dataset of its layout (``mmtat.checks.dry_run``),
 with the same ordering, teacher hand-over, skipping, resuming and
 collection.
 """
@@ -46,8 +46,8 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from mmtat.checks.checkpoint_files import latest_checkpoint
 from mmtat.tools._common import reported_errors
-from mmtat.utils.checkpoint_files import latest_checkpoint
 from mmtat.utils.errors import InputError, did_you_mean
 from mmtat.utils.package_files import mim_dir
 
@@ -176,7 +176,7 @@ def dry_run_config(job: Job, data_dir: str) -> str:
     """Write the two-iteration CPU version of the job's config."""
     from mmengine.config import Config
 
-    from mmtat.utils.dry_run import make_dry_run_dataset, shrink_for_dry_run
+    from mmtat.checks.dry_run import make_dry_run_dataset, shrink_for_dry_run
     cfg = Config.fromfile(job.config)
     data_root = make_dry_run_dataset(cfg, data_dir)
     small = shrink_for_dry_run(
@@ -292,7 +292,7 @@ def run_jobs(jobs: List[Job], args: argparse.Namespace,
 
 
 def collect(jobs: List[Job], table_dir: str) -> None:
-    from mmtat.utils.results import write_accuracy_report
+    from mmtat.checks.results import write_accuracy_report
     print(write_accuracy_report([j.work_dir for j in jobs], table_dir))
     print(f'written: {table_dir}/accuracy.json, accuracy.md, accuracy.png')
 

@@ -23,6 +23,18 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
+from mmtat.checks import (
+    REMOTE_PREFIXES,
+    add_cfg_options_argument,
+    apply_cfg_options,
+    check_checkpoint_file,
+    check_datasets,
+    check_launcher,
+    check_local_checkpoints,
+    check_remote_files,
+    end_distributed,
+    setup_cpu_distributed,
+)
 from mmtat.engine import (
     CheckpointFitHook,
     DataGuardHook,
@@ -35,20 +47,7 @@ from mmtat.tools._common import (
     reported_errors,
     set_work_dir,
 )
-from mmtat.utils import (
-    REMOTE_PREFIXES,
-    InputError,
-    RunRefused,
-    add_cfg_options_argument,
-    apply_cfg_options,
-    check_checkpoint_file,
-    check_datasets,
-    check_launcher,
-    check_local_checkpoints,
-    check_remote_files,
-    end_distributed,
-    setup_cpu_distributed,
-)
+from mmtat.utils import InputError, RunRefused
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -155,7 +154,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         check_local_checkpoints(cfg, mode='test')
         check_datasets(cfg, mode='test')
 
-        # DDP without CUDA (gloo): mmtat/utils/cpu_dist.py.
+        # DDP without CUDA (gloo): mmtat/checks/cpu_dist.py.
         setup_cpu_distributed(cfg)
 
         work_dir_existed = osp.isdir(cfg.work_dir)

@@ -42,6 +42,19 @@ from typing import List, Optional
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
+from mmtat.checks import (
+    add_cfg_options_argument,
+    apply_cfg_options,
+    check_checkpoint_file,
+    check_datasets,
+    check_launcher,
+    check_local_checkpoints,
+    check_remote_files,
+    end_distributed,
+    latest_checkpoint,
+    published_teacher_miou,
+    setup_cpu_distributed,
+)
 from mmtat.engine import (
     DataGuardHook,
     NonEmptyDataHook,
@@ -62,20 +75,7 @@ from mmtat.tools._common import (
     set_amp,
     set_work_dir,
 )
-from mmtat.utils import (
-    RunRefused,
-    add_cfg_options_argument,
-    apply_cfg_options,
-    check_checkpoint_file,
-    check_datasets,
-    check_launcher,
-    check_local_checkpoints,
-    check_remote_files,
-    end_distributed,
-    latest_checkpoint,
-    published_teacher_miou,
-    setup_cpu_distributed,
-)
+from mmtat.utils import RunRefused
 
 #: Exit status after SIGTERM (128 + 15, as a process killed by it): the run
 #: stopped early with a checkpoint, it did not finish.
@@ -177,7 +177,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         use_atomic_checkpoints(cfg)
         if cfg.get('resume') and _is_rank_zero():
             remove_partial_files(cfg.work_dir)
-        # DDP without CUDA (gloo): mmtat/utils/cpu_dist.py.
+        # DDP without CUDA (gloo): mmtat/checks/cpu_dist.py.
         setup_cpu_distributed(cfg)
 
         work_dir_existed = osp.isdir(cfg.work_dir)

@@ -24,8 +24,8 @@ import os
 import os.path as osp
 from typing import List, Optional, Tuple
 
+from mmtat.checks import add_cfg_options_argument, apply_cfg_options
 from mmtat.tools._common import load_config, reported_errors
-from mmtat.utils import add_cfg_options_argument, apply_cfg_options
 from mmtat.visualization import DEFAULT_POSITIONS, visualize_config
 
 

@@ -8,12 +8,9 @@ repository's own folders, in a wheel they are copies (see ``setup.py``).
 import os
 import os.path as osp
 
-from ..compat import missing_config_message, shipped_configs
+from ..compat import missing_config_message
 
-__all__ = [
-    'mim_dir', 'configs_dir', 'config_file', 'display_config',
-    'shipped_configs'
-]
+__all__ = ['mim_dir', 'configs_dir', 'config_file', 'display_config']
 
 
 def mim_dir() -> str:

@@ -10,7 +10,8 @@ import json
 import os.path as osp
 from typing import Any, Dict, Sequence, Tuple
 
-from mmtat.utils import InputError, check_checkpoint_file, make_offline
+from mmtat.checks import check_checkpoint_file, make_offline
+from mmtat.utils import InputError
 
 __all__ = ['visualize_config', 'RANDOM_WEIGHTS', 'DEFAULT_POSITIONS']
 

@@ -23,7 +23,7 @@ from parsed_configs import load_config
 from random_batch import random_seg_batch
 
 import mmtat  # noqa: F401  (compat fixes and registration first)
-from mmtat.utils.dry_run import dry_run_crop, shrink_for_dry_run
+from mmtat.checks.dry_run import dry_run_crop, shrink_for_dry_run
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BATCH = 2  # ASPP's image-pooling branch has BatchNorm on a 1x1 map

@@ -18,7 +18,7 @@ from mmseg_metafiles import mmseg_release
 from parsed_configs import load_config
 
 import mmtat  # noqa: F401
-from mmtat.utils.dry_run import (
+from mmtat.checks.dry_run import (
     dry_run_crop,
     make_dry_run_dataset,
     shrink_for_dry_run,
@@ -208,7 +208,7 @@ def _build_offline(path):
     from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
 
-    from mmtat.utils import make_offline
+    from mmtat.checks import make_offline
     cfg = load_config(osp.join(REPO, path))
     cfg.model.teacher_ckpt = None
     make_offline(cfg, mode='train')

@@ -21,7 +21,7 @@ from parsed_configs import load_config
 from shared_bases import helper_names
 
 import mmtat  # noqa: F401  (registers TaTLoss, applies mmtat.compat)
-from mmtat.utils import find_remote_files
+from mmtat.checks import find_remote_files
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

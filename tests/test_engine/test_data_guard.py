@@ -8,10 +8,10 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from PIL import Image
 
+from mmtat.checks.data_check import _build, config_datasets
+from mmtat.checks.dry_run import make_dry_run_dataset, shrink_for_dry_run
 from mmtat.engine import GuardedLoading, guard_dataloader
 from mmtat.utils import DataSampleError
-from mmtat.utils.data_check import _build, config_datasets
-from mmtat.utils.dry_run import make_dry_run_dataset, shrink_for_dry_run
 
 VOC = 'configs/baselines/deeplabv3_r18_voc.py'
 COMMAND = 'python tools/misc/check_data.py CONFIG'

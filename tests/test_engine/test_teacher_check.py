@@ -12,13 +12,14 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import nn
 
+from mmtat.checks import PublishedResult
 from mmtat.engine import (
     TEACHER_MIOU_WARN_RATIO,
     TeacherCheckpointHook,
     TeacherMIoUHook,
     teacher_weight_sources,
 )
-from mmtat.utils import PublishedResult, RunRefused
+from mmtat.utils import RunRefused
 
 
 class Head(nn.Module):

@@ -273,7 +273,7 @@ def test_collect_counts_the_processes_mmengine_logged(collected, tmp_path):
     with open(log, 'w') as f:
         f.write(text.replace('GPU number: 1', 'GPU number: 4'))
 
-    from mmtat.utils.results import collect_run
+    from mmtat.checks.results import collect_run
     row = collect_run(work_dir)
     single = collected['rows'][0]
     assert row['world_size'] == 4

@@ -28,8 +28,8 @@ from tool_utils import (
     train_iters_logged,
 )
 
+from mmtat.checks import latest_checkpoint
 from mmtat.engine.atomic_io import PARTIAL_SUFFIX
-from mmtat.utils import latest_checkpoint
 
 MAX_ITERS = 5
 WAIT_S = 300  # upper bound of any single wait (a loaded CI machine)

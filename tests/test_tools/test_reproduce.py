@@ -175,9 +175,9 @@ def test_dry_run_of_the_new_tables(table, tmp_path):
     table's layout, offline."""
     from mmengine.config import Config
 
+    from mmtat.checks import find_remote_files
+    from mmtat.checks.dry_run import dataset_type
     from mmtat.tools.reproduce import Job, dry_run_config, load_tables
-    from mmtat.utils import find_remote_files
-    from mmtat.utils.dry_run import dataset_type
     dataset, count = NEW_TABLES[table]
     models = load_tables()[table]
     assert len(models) == count

@@ -69,7 +69,7 @@ def voc_model():
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import MODELS, DefaultScope
 
-    from mmtat.utils import make_offline
+    from mmtat.checks import make_offline
     cfg = Config.fromfile(osp.join(REPO,
                                    'configs/tat/deeplabv3_r101_r18_voc.py'))
     make_offline(cfg)

@@ -26,8 +26,8 @@ from random_batch import random_seg_batch
 from torch import nn
 
 import mmtat  # noqa: F401  (compat first; registers the algorithm)
+from mmtat.checks.dry_run import dry_run_crop, shrink_for_dry_run
 from mmtat.models import LeanSingleTeacherDistill
-from mmtat.utils.dry_run import dry_run_crop, shrink_for_dry_run
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))

@@ -16,8 +16,8 @@ import re
 import zipfile
 from typing import Any, List, Optional, Tuple
 
+from ..utils.errors import InputError
 from .config_checkpoints import REMOTE_PREFIXES, walk_checkpoint_keys
-from .errors import InputError
 
 __all__ = [
     'checkpoint_file_problem', 'check_checkpoint_file',
@@ -81,10 +81,10 @@ def check_local_checkpoints(cfg: Any, mode: str = 'train') -> None:
     """Refuse local checkpoint paths of ``cfg`` that a run of ``mode``
     would load and that are missing, empty or truncated.
 
-    The keys are those :func:`mmtat.utils.find_remote_files` walks
+    The keys are those :func:`mmtat.checks.find_remote_files` walks
     (``load_from``, ``teacher_ckpt``, ``pretrained``, ``init_cfg``
     checkpoints); remote ones are checked by
-    :func:`mmtat.utils.check_remote_files`.
+    :func:`mmtat.checks.check_remote_files`.
 
     Raises:
         InputError: naming every bad key, its path and what is wrong.

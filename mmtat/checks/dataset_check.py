@@ -25,7 +25,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from .errors import InputError
+from ..utils.errors import InputError
 
 __all__ = ['DatasetLayout', 'DATASET_LAYOUTS', 'check_datasets',
            'dataset_problems']

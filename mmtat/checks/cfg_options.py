@@ -13,7 +13,7 @@ import argparse
 import difflib
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from .errors import InputError
+from ..utils.errors import InputError
 
 __all__ = [
     'add_cfg_options_argument', 'parse_cfg_options', 'apply_cfg_options',

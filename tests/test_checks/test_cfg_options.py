@@ -5,11 +5,8 @@ import argparse
 import pytest
 from mmengine.config import Config
 
-from mmtat.utils import (
-    InputError,
-    add_cfg_options_argument,
-    apply_cfg_options,
-)
+from mmtat.checks import add_cfg_options_argument, apply_cfg_options
+from mmtat.utils import InputError
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmtat.utils import (
-    InputError,
+from mmtat.checks import (
     RemoteFileUnavailableError,
     check_checkpoint_file,
     check_local_checkpoints,
@@ -16,6 +15,7 @@ from mmtat.utils import (
     checkpoint_file_problem,
     latest_checkpoint,
 )
+from mmtat.utils import InputError
 
 
 def _save(path, value=1.0, legacy=False):

@@ -121,7 +121,7 @@ def shrink_for_dry_run(cfg: Any,
         log_interval: log every this many iterations.
         name: visualizer / experiment name (unique per process).
     """
-    from mmtat.utils import make_offline
+    from .remote_files import make_offline
 
     cfg = copy.deepcopy(cfg)
     crop = tuple(crop) if crop is not None else dry_run_crop(cfg)

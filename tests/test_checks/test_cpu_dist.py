@@ -1,16 +1,16 @@
-"""mmtat.utils.cpu_dist: what tools/train.py changes for DDP without CUDA
+"""mmtat.checks.cpu_dist: what tools/train.py changes for DDP without CUDA
 (the two-process run itself is tests/test_tools/test_dist_train.py)."""
 import pytest
 import torch
 from mmengine.config import Config
 
-from mmtat.utils import (
-    InputError,
+from mmtat.checks import (
     cpu_dist,
     cpu_distributed_problem,
     end_distributed,
     setup_cpu_distributed,
 )
+from mmtat.utils import InputError
 
 
 @pytest.fixture

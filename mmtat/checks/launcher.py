@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
+from ..utils.errors import InputError
 from .cpu_dist import cpu_distributed_problem
-from .errors import InputError
 
 __all__ = ['LAUNCHERS', 'Launcher', 'check_launcher']
 

@@ -1,4 +1,4 @@
-"""mmtat.utils.data_check: every sample of a config's datasets decoded and
+"""mmtat.checks.data_check: every sample of a config's datasets decoded and
 checked, on each generated dataset layout, with labels out of range, a
 label of another size, a truncated image, a colour label, a missing file
 and an empty split."""
@@ -10,14 +10,14 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from mmtat.utils.data_check import (
+from mmtat.checks.data_check import (
     LabelRule,
     _build,
     check_config_data,
     config_datasets,
     file_problem,
 )
-from mmtat.utils.dry_run import (
+from mmtat.checks.dry_run import (
     SYNTHETIC_DATASETS,
     make_dry_run_dataset,
     shrink_for_dry_run,

@@ -2,8 +2,8 @@
 from (a local path or a download).
 
 Both pre-flight checks walk the config the same way:
-:mod:`~mmtat.utils.checkpoint_files` looks at the local files and
-:mod:`~mmtat.utils.remote_files` at the downloads, so the walk lives here,
+:mod:`~mmtat.checks.checkpoint_files` looks at the local files and
+:mod:`~mmtat.checks.remote_files` at the downloads, so the walk lives here,
 below both of them.
 """
 from typing import Any, Callable, Iterator, Tuple

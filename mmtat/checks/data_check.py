@@ -1,7 +1,7 @@
 """What is inside a dataset's files: every image and label decoded as the
 run's pipeline decodes them, and checked.
 
-:mod:`~mmtat.utils.dataset_check` looks at the layout before a run (folders,
+:mod:`~mmtat.checks.dataset_check` looks at the layout before a run (folders,
 split files, the first and last sample) in a fraction of a second.  What it
 cannot see costs a run later, often far into it and with a traceback that
 names no file: a label value that is neither a class nor the ignore index
@@ -33,9 +33,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from ..utils.machine import usable_cores
 from .dataset_check import _leaf_datasets as leaf_dataset_cfgs
 from .dataset_check import dataset_problems
-from .machine import usable_cores
 
 __all__ = [
     'PROBLEM_KINDS', 'LabelRule', 'SampleProblem', 'DatasetReport',
@@ -393,7 +393,7 @@ def check_config_data(cfg: Any,
     Returns:
         One :class:`DatasetReport` per distinct dataset, with its problems
         in sample order; a dataset whose layout is broken has one problem
-        per layout issue (:func:`~mmtat.utils.dataset_check.
+        per layout issue (:func:`~mmtat.checks.dataset_check.
         dataset_problems`) and is not decoded.
     """
     reports = []

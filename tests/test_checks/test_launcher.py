@@ -1,10 +1,11 @@
-"""mmtat.utils.launcher: a distributed run's process must come with its
+"""mmtat.checks.launcher: a distributed run's process must come with its
 launcher's environment, and without CUDA with the gloo backend."""
 import pytest
 import torch
 from mmengine.config import Config
 
-from mmtat.utils import LAUNCHERS, InputError, check_launcher
+from mmtat.checks import LAUNCHERS, check_launcher
+from mmtat.utils import InputError
 
 
 @pytest.fixture

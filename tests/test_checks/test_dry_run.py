@@ -1,4 +1,4 @@
-"""mmtat.utils.dry_run: what a dry run changes in a shipped config."""
+"""mmtat.checks.dry_run: what a dry run changes in a shipped config."""
 import os
 import os.path as osp
 
@@ -6,8 +6,8 @@ import pytest
 from mmengine.config import Config
 
 import mmtat  # noqa: F401
-from mmtat.utils import find_remote_files
-from mmtat.utils.dry_run import (
+from mmtat.checks import find_remote_files
+from mmtat.checks.dry_run import (
     SYNTHETIC_DATASETS,
     dataset_type,
     dry_run_crop,

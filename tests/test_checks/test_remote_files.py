@@ -1,4 +1,4 @@
-"""mmtat.utils.remote_files: the pre-flight check of remote checkpoints.
+"""mmtat.checks.remote_files: the pre-flight check of remote checkpoints.
 
 No test depends on the machine's network: URLs point at local ports that
 are closed (refused at once) or held by a server that never answers (the
@@ -15,7 +15,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmtat.utils import (
+from mmtat.checks import (
     RemoteFileUnavailableError,
     check_remote_files,
     checkpoint_cache_dir,
@@ -261,7 +261,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_make_offline_leaves_nothing_to_fetch():
-    from mmtat.utils import make_offline
+    from mmtat.checks import make_offline
     cfg = Config.fromfile(
         osp.join(REPO_ROOT, 'configs/tat/deeplabv3_r101_r18_voc.py'))
     keys = make_offline(cfg)
@@ -281,7 +281,7 @@ def test_make_offline_drops_a_pretrained_init_cfg_whole():
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
 
-    from mmtat.utils import make_offline
+    from mmtat.checks import make_offline
     cfg = Config.fromfile(osp.join(
         REPO_ROOT,
         'configs/tat/segformer_mitb5_deeplabv3_r18_cityscapes.py'))

@@ -8,14 +8,9 @@ import shutil
 import pytest
 from mmengine.config import Config
 
+from mmtat.checks import DATASET_LAYOUTS, DatasetLayout, check_datasets
 from mmtat.datasets import make_synthetic_cocostuff10k, make_synthetic_voc
-from mmtat.utils import (
-    DATASET_LAYOUTS,
-    DatasetLayout,
-    InputError,
-    check_datasets,
-    config_file,
-)
+from mmtat.utils import InputError, config_file
 
 
 @pytest.fixture(scope='module')

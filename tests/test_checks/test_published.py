@@ -1,10 +1,11 @@
-"""mmtat.utils.published: a teacher checkpoint's published mIoU, found by
+"""mmtat.checks.published: a teacher checkpoint's published mIoU, found by
 its file name in mmtat's and MMSegmentation's metafiles."""
 import os.path as osp
 
 from test_configs.mmseg_metafiles import mmseg_metafile, mmseg_miou
 
-from mmtat.utils import config_file, published_teacher_miou
+from mmtat.checks import published_teacher_miou
+from mmtat.utils import config_file
 
 
 def _voc_teacher():

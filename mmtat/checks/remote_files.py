@@ -9,7 +9,7 @@ reaches them, after the datasets and the model are built, with a bare
 ``URLError``.  :func:`check_remote_files` finds them all up front:
 
 * it walks the config for checkpoint paths
-  (:func:`~mmtat.utils.config_checkpoints.walk_checkpoint_keys`):
+  (:func:`~mmtat.checks.config_checkpoints.walk_checkpoint_keys`):
   ``load_from``, ``teacher_ckpt``, ``pretrained`` and the ``checkpoint`` of
   ``init_cfg=dict(type='Pretrained')``, skipping those a run of the given
   ``mode`` never loads (``pretrained`` and ``init_cfg`` in testing, where

@@ -25,7 +25,7 @@ from typing import Any, Optional
 import torch
 import torch.distributed as torch_dist
 
-from .errors import InputError
+from ..utils.errors import InputError
 
 __all__ = ['setup_cpu_distributed', 'cpu_distributed_problem',
            'end_distributed']

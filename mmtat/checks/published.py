@@ -59,7 +59,7 @@ def _miou(results: Any) -> Optional[float]:
 
 
 def _mmtat_teachers(name: str) -> Optional[PublishedResult]:
-    from .package_files import mim_dir
+    from ..utils.package_files import mim_dir
     configs = osp.join(mim_dir(), 'configs')
     for path, model in _yaml_models(osp.join(configs, '*', 'metafile.yml')):
         teacher = (model.get('Metadata') or {}).get('Teacher') or {}

@@ -1,0 +1,51 @@
+"""The checks of mmtat's tools: before anything is built (command line,
+launcher, checkpoints local and remote, dataset layout), of a config's
+whole data (``tools/misc/check_data.py``), and what runs a config on
+generated data (dry runs) and collects its results."""
+from .cfg_options import (
+                          add_cfg_options_argument,
+                          apply_cfg_options,
+                          parse_cfg_options,
+)
+from .checkpoint_files import (
+                          check_checkpoint_file,
+                          check_local_checkpoints,
+                          checkpoint_file_problem,
+                          latest_checkpoint,
+)
+from .cpu_dist import (
+                          cpu_distributed_problem,
+                          end_distributed,
+                          setup_cpu_distributed,
+)
+from .dataset_check import (
+                          DATASET_LAYOUTS,
+                          DatasetLayout,
+                          check_datasets,
+                          dataset_problems,
+)
+from .launcher import LAUNCHERS, check_launcher
+from .published import PublishedResult, published_teacher_miou
+from .remote_files import (
+                          REMOTE_PREFIXES,
+                          RemoteFile,
+                          RemoteFileUnavailableError,
+                          check_remote_files,
+                          checkpoint_cache_dir,
+                          download_cache_path,
+                          find_remote_files,
+                          make_offline,
+)
+
+__all__ = [
+    'add_cfg_options_argument', 'apply_cfg_options', 'parse_cfg_options',
+    'check_checkpoint_file', 'check_local_checkpoints',
+    'checkpoint_file_problem', 'latest_checkpoint',
+    'cpu_distributed_problem', 'end_distributed', 'setup_cpu_distributed',
+    'DATASET_LAYOUTS', 'DatasetLayout', 'check_datasets', 'dataset_problems',
+    'LAUNCHERS', 'check_launcher', 'PublishedResult',
+    'published_teacher_miou', 'REMOTE_PREFIXES', 'RemoteFile',
+    'RemoteFileUnavailableError', 'check_remote_files',
+    'checkpoint_cache_dir', 'download_cache_path', 'find_remote_files',
+    'make_offline'
+]
