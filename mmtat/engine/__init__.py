@@ -1,6 +1,7 @@
-"""Run-time wiring of mmtat's tools: atomic checkpoint files and the hooks
-every run gets (SIGTERM checkpoint, empty-dataset guard, checkpoint fit,
-resume fit, teacher weights, data sample checks)."""
+"""Run-time wiring: atomic checkpoint files, SIGTERM as a request to
+checkpoint and stop, the guarded loading of samples, and the hooks of
+:mod:`mmtat.engine.hooks` (registered in mmengine's ``HOOKS`` when this
+package is imported, which ``import mmtat`` does)."""
 from .atomic_io import (
                         ATOMIC_BACKEND,
                         AtomicLocalBackend,
@@ -8,42 +9,33 @@ from .atomic_io import (
                         remove_partial_files,
                         use_atomic_checkpoints,
 )
-from .data_guard import (
-    DataGuardHook,
-    GuardedLoading,
-    check_data_command,
-    guard_dataloader,
-)
+from .data_guard import GuardedLoading, check_data_command, guard_dataloader
 from .hooks import (
+                        TEACHER_MIOU_WARN_RATIO,
                         CheckpointFitHook,
+                        DataGuardHook,
                         NonEmptyDataHook,
                         PreemptionHook,
                         ResumeFitHook,
+                        TeacherCheckpointHook,
+                        TeacherMIoUHook,
+)
+from .loader_workers import restart_train_workers
+from .termination import (
+                        SECOND_SIGTERM_AFTER_S,
                         TrainingPreempted,
-                        checkpoint_fit_problems,
-                        checkpoint_run_name,
                         install_termination_handler,
                         termination_requested,
                         uninstall_termination_handler,
 )
-from .teacher_check import (
-    TEACHER_MIOU_WARN_RATIO,
-    TeacherCheckpointHook,
-    TeacherMIoUHook,
-    TeacherWeights,
-    teacher_fit_problems,
-    teacher_weight_sources,
-)
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write',
-    'remove_partial_files', 'use_atomic_checkpoints', 'CheckpointFitHook',
-    'NonEmptyDataHook', 'PreemptionHook', 'ResumeFitHook',
-    'TrainingPreempted', 'checkpoint_run_name',
-    'checkpoint_fit_problems', 'install_termination_handler',
-    'termination_requested', 'uninstall_termination_handler',
-    'TEACHER_MIOU_WARN_RATIO', 'TeacherCheckpointHook', 'TeacherMIoUHook',
-    'TeacherWeights', 'teacher_fit_problems', 'teacher_weight_sources',
-    'DataGuardHook', 'GuardedLoading', 'check_data_command',
-    'guard_dataloader'
+    'remove_partial_files', 'use_atomic_checkpoints', 'GuardedLoading',
+    'check_data_command', 'guard_dataloader', 'CheckpointFitHook',
+    'DataGuardHook', 'NonEmptyDataHook', 'PreemptionHook', 'ResumeFitHook',
+    'TeacherCheckpointHook', 'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO',
+    'restart_train_workers', 'SECOND_SIGTERM_AFTER_S', 'TrainingPreempted',
+    'install_termination_handler', 'termination_requested',
+    'uninstall_termination_handler'
 ]

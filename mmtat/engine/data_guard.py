@@ -7,8 +7,9 @@ bounds`` on the CPU, a device-side assert that names no file on a GPU, in
 both cases after the sample has left the data pipeline.  An unreadable file
 ends in the decoder's own error inside a data loader worker.
 
-:class:`DataGuardHook` (added to every run by ``tools/train.py`` and
-``tools/test.py``) wraps the loading transforms of each dataset's pipeline
+:class:`~mmtat.engine.hooks.DataGuardHook` (added to every run by
+``tools/train.py`` and ``tools/test.py``, listed in the shipped configs'
+``custom_hooks``) wraps the loading transforms of each dataset's pipeline
 (its ``Load*`` ones) in :class:`GuardedLoading` before the data
 loaders start their workers (:func:`guard_dataloader`).  It runs them as
 before and checks what they produced with
@@ -20,8 +21,6 @@ the problem and the command that checks the whole dataset.
 """
 from typing import Any, List, Optional
 
-from mmengine.hooks import Hook
-
 from ..checks.data_check import (
     LabelRule,
     label_rule,
@@ -32,9 +31,7 @@ from ..checks.data_check import (
 )
 from ..utils.errors import DataSampleError
 
-__all__ = [
-    'GuardedLoading', 'DataGuardHook', 'guard_dataloader', 'check_data_command'
-]
+__all__ = ['GuardedLoading', 'guard_dataloader', 'check_data_command']
 
 
 def check_data_command(config: str, has_cfg_options: bool = False) -> str:
@@ -105,51 +102,3 @@ def guard_dataloader(dataloader: Any, role: str, command: str) -> int:
                 [transform], rule, where, command)
         guarded += 1
     return guarded
-
-
-class DataGuardHook(Hook):
-    """Guard the loading of every sample of the run's datasets.
-
-    The validation and test loaders start their workers when they are
-    first iterated, after ``before_train`` / ``before_val`` /
-    ``before_test``.  An iteration-based training loop starts the training
-    loader's workers when it is built, before any hook runs, so
-    :meth:`build_train_dataloader` builds and guards that loader first.
-
-    Args:
-        command: the command that checks the config's whole data
-            (:func:`check_data_command`).
-    """
-    priority = 'VERY_HIGH'
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-
-    def build_train_dataloader(self, runner: Any) -> None:
-        """Build the runner's training loader (as its training loop would,
-        with the runner's seed) and guard it; call before ``train()``."""
-        loader = runner._train_dataloader
-        if isinstance(loader, dict) and loader:
-            loader = runner.build_dataloader(
-                loader,
-                seed=runner.seed,
-                diff_rank_seed=runner._randomness_cfg.get(
-                    'diff_rank_seed', False))
-            runner._train_dataloader = loader
-        guard_dataloader(loader, 'training data', self.command)
-
-    def before_train(self, runner: Any) -> None:
-        guard_dataloader(runner.train_dataloader, 'training data',
-                         self.command)
-        val_loop = runner._val_loop
-        if val_loop is not None and hasattr(val_loop, 'dataloader'):
-            guard_dataloader(val_loop.dataloader, 'validation data',
-                             self.command)
-
-    def before_val(self, runner: Any) -> None:
-        guard_dataloader(getattr(runner.val_loop, 'dataloader', None),
-                         'validation data', self.command)
-
-    def before_test(self, runner: Any) -> None:
-        guard_dataloader(getattr(runner.test_loop, 'dataloader', None),
-                         'test data', self.command)

@@ -10,6 +10,7 @@ A tool of mmtat (also a new one) follows this structure::
             apply_cfg_options(cfg, args.cfg_options)
             ...                                # pre-flight checks
             runner = Runner.from_cfg(cfg)      # only after all checks
+            add_hook(runner, SomeHook(...))    # unless the config lists one
 """
 import contextlib
 import json
@@ -26,7 +27,7 @@ from mmtat.utils.errors import InputError
 
 __all__ = [
     'reported_errors', 'load_config', 'set_work_dir', 'set_amp',
-    'remove_refused_run', 'write_report'
+    'add_hook', 'remove_refused_run', 'write_report'
 ]
 
 
@@ -86,6 +87,28 @@ def set_amp(cfg: Any) -> None:
             'mixed precision in that wrapper\'s own options instead.')
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
+def add_hook(runner: Any, hook: Any) -> Any:
+    """Register ``hook`` unless the runner has a hook of its type already
+    (from the config's ``custom_hooks``, as the shipped configs list them),
+    and return the one the run uses.
+
+    A run gets one hook of each kind.  The config's hook takes the tool's
+    values of the arguments it leaves open (None or False, e.g. the
+    checkpoint's name, ``--allow-partial-*``); what the config sets stays.
+    """
+    registered = next(
+        (h for h in runner.hooks if isinstance(h, type(hook))), None)
+    if registered is None:
+        runner.register_hook(hook)
+        return hook
+    for key, value in vars(hook).items():
+        if key.startswith('_') or value is None or value is False:
+            continue
+        if getattr(registered, key, None) in (None, False):
+            setattr(registered, key, value)
+    return registered
 
 
 def remove_refused_run(runner: Any, work_dir_existed: bool) -> None:

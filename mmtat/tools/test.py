@@ -12,7 +12,10 @@ distillation checkpoint with a plain student config), which mmengine would
 load partially, only warning, and score randomly initialised layers;
 ``--allow-partial-checkpoint`` evaluates it anyway.  While it evaluates, a
 sample that cannot be loaded or whose labels are not classes stops it with
-one paragraph naming the file (:mod:`mmtat.engine.data_guard`).
+one paragraph naming the file (:mod:`mmtat.engine.data_guard`).  The
+checks after the model is built are hooks (:mod:`mmtat.engine.hooks`),
+added unless the config lists them in ``custom_hooks`` (the shipped
+configs do): a run has one of each.
 """
 import argparse
 import os
@@ -42,6 +45,7 @@ from mmtat.engine import (
     check_data_command,
 )
 from mmtat.tools._common import (
+    add_hook,
     load_config,
     remove_refused_run,
     reported_errors,
@@ -159,11 +163,11 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         work_dir_existed = osp.isdir(cfg.work_dir)
         runner = Runner.from_cfg(cfg)
-        runner.register_hook(
-            CheckpointFitHook(args.checkpoint,
-                              allow_partial=args.allow_partial_checkpoint))
-        runner.register_hook(NonEmptyDataHook())
-        runner.register_hook(DataGuardHook(
+        # the shipped configs list these hooks in custom_hooks already
+        add_hook(runner, CheckpointFitHook(
+            args.checkpoint, allow_partial=args.allow_partial_checkpoint))
+        add_hook(runner, NonEmptyDataHook())
+        add_hook(runner, DataGuardHook(
             check_data_command(args.config, bool(args.cfg_options))))
         try:
             runner.test()

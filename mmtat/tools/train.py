@@ -20,6 +20,10 @@ While it trains and validates, a sample that cannot be loaded or whose
 labels are not classes stops the run with one paragraph naming the file
 (:mod:`mmtat.engine.data_guard`).
 
+The hooks that do this (:mod:`mmtat.engine.hooks`) are added to the run
+unless its config lists them in ``custom_hooks`` (the shipped configs list
+them all): a run has one of each.
+
 For every config, whatever its hooks:
 
 * checkpoints are written atomically (temporary file + rename), so a run
@@ -30,8 +34,8 @@ For every config, whatever its hooks:
   with ``--resume`` continues from it.  In a distributed run every rank
   stops after the same iteration; the SIGTERM that torchrun's agent or
   srun forwards right after the job's own is the same request, a second
-  one after :data:`mmtat.engine.hooks.SECOND_SIGTERM_AFTER_S` seconds ends
-  the process at once.
+  one after :data:`mmtat.engine.termination.SECOND_SIGTERM_AFTER_S`
+  seconds ends the process at once.
 """
 import argparse
 import os
@@ -69,6 +73,7 @@ from mmtat.engine import (
     use_atomic_checkpoints,
 )
 from mmtat.tools._common import (
+    add_hook,
     load_config,
     remove_refused_run,
     reported_errors,
@@ -182,18 +187,17 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         work_dir_existed = osp.isdir(cfg.work_dir)
         runner = Runner.from_cfg(cfg)
-        runner.register_hook(NonEmptyDataHook())
-        data_guard = DataGuardHook(
-            check_data_command(args.config, bool(args.cfg_options)))
-        runner.register_hook(data_guard)
-        runner.register_hook(PreemptionHook())
+        # the shipped configs list these hooks in custom_hooks already
+        add_hook(runner, NonEmptyDataHook())
+        data_guard = add_hook(runner, DataGuardHook(
+            check_data_command(args.config, bool(args.cfg_options))))
+        add_hook(runner, PreemptionHook())
         if cfg.get('resume'):
-            runner.register_hook(ResumeFitHook(cfg.load_from, args.config))
+            add_hook(runner, ResumeFitHook(cfg.load_from, args.config))
         teacher_ckpt = cfg.model.get('teacher_ckpt')
-        runner.register_hook(TeacherCheckpointHook(
+        add_hook(runner, TeacherCheckpointHook(
             teacher_ckpt, allow_partial=args.allow_partial_teacher))
-        runner.register_hook(
-            TeacherMIoUHook(published_teacher_miou(teacher_ckpt)))
+        add_hook(runner, TeacherMIoUHook(published_teacher_miou(teacher_ckpt)))
         preempted = None
         try:
             data_guard.build_train_dataloader(runner)

@@ -28,7 +28,7 @@ def _load_weights(model: Any, path: str) -> None:
 
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    from mmtat.engine import checkpoint_fit_problems
+    from mmtat.checks import checkpoint_fit_problems
     checkpoint = _load_checkpoint(path, map_location='cpu')
     found = checkpoint_fit_problems(model, checkpoint, prefix='')
     if found['missing']:

@@ -18,8 +18,8 @@ from mmtat.engine import (
     PreemptionHook,
     ResumeFitHook,
     TrainingPreempted,
-    hooks,
     install_termination_handler,
+    termination,
     uninstall_termination_handler,
 )
 from mmtat.utils import InputError, RunRefused
@@ -79,7 +79,7 @@ def test_sigterm_saves_current_iteration_and_stops(tmp_path,
     assert ckpt['meta']['iter'] == 3
     assert 'optimizer' in ckpt and 'message_hub' in ckpt
     # still handled: a launcher's forwarded SIGTERM must not end it
-    assert signal.getsignal(signal.SIGTERM) is hooks._on_termination
+    assert signal.getsignal(signal.SIGTERM) is termination._on_termination
 
     # the requeued job resumes at iteration 3
     install_termination_handler()
@@ -295,16 +295,16 @@ def test_second_sigterm_ends_the_process_only_when_deliberate(
         sigterm_handler, monkeypatch):
     clock = FakeClock()
     ended = []
-    monkeypatch.setattr(hooks.time, 'monotonic', clock)
-    monkeypatch.setattr(hooks, '_end_now', ended.append)
+    monkeypatch.setattr(termination.time, 'monotonic', clock)
+    monkeypatch.setattr(termination, '_end_now', ended.append)
     os.kill(os.getpid(), signal.SIGTERM)
-    assert hooks.termination_requested() and not ended
+    assert termination.termination_requested() and not ended
     # torchrun's agent (or srun) forwards the job's SIGTERM at once
     clock.now += 0.05
     os.kill(os.getpid(), signal.SIGTERM)
-    clock.now += hooks.SECOND_SIGTERM_AFTER_S - 0.1
+    clock.now += termination.SECOND_SIGTERM_AFTER_S - 0.1
     os.kill(os.getpid(), signal.SIGTERM)
-    assert not ended and hooks._TERMINATION['repeated'] == 2
+    assert not ended and termination._TERMINATION['repeated'] == 2
     # a user's second request, seconds later: the default action, now
     clock.now += 0.1
     os.kill(os.getpid(), signal.SIGTERM)
@@ -315,7 +315,7 @@ def test_end_now_is_the_default_action():
     """What a deliberate second SIGTERM does: the process ends as killed
     by the signal (status 143 in a shell), in a child process here."""
     code = ('import os, signal, time\n'
-            'from mmtat.engine import hooks\n'
+            'from mmtat.engine import termination as hooks\n'
             'hooks.install_termination_handler()\n'
             'os.kill(os.getpid(), signal.SIGTERM)\n'
             'hooks._TERMINATION["first"] -= hooks.SECOND_SIGTERM_AFTER_S\n'

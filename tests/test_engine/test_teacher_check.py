@@ -1,7 +1,8 @@
 """Teacher weights that do not fit are refused before training, and the
 teacher's validation mIoU is logged next to its published one
-(mmtat.engine.teacher_check), on small modules shaped like MMSegmentation's
-segmentors inside an MMRazor distillation algorithm."""
+(mmtat.checks.teacher_fit, TeacherCheckpointHook, TeacherMIoUHook), on
+small modules shaped like MMSegmentation's segmentors inside an MMRazor
+distillation algorithm."""
 import itertools
 import logging
 
@@ -12,12 +13,11 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import nn
 
-from mmtat.checks import PublishedResult
+from mmtat.checks import PublishedResult, teacher_weight_sources
 from mmtat.engine import (
     TEACHER_MIOU_WARN_RATIO,
     TeacherCheckpointHook,
     TeacherMIoUHook,
-    teacher_weight_sources,
 )
 from mmtat.utils import RunRefused
 

@@ -1,0 +1,20 @@
+"""mmtat's hooks, registered in mmengine's root ``HOOKS`` registry so that
+a config's ``custom_hooks`` finds them in every scope (``mmseg``,
+``mmrazor``, ...) once ``mmtat`` is imported.
+
+The shipped configs list them; mmtat's ``tools/train.py`` and
+``tools/test.py`` add those a config does not list.
+"""
+from .checkpoint_fit_hook import CheckpointFitHook
+from .data_guard_hook import DataGuardHook
+from .non_empty_data_hook import NonEmptyDataHook
+from .preemption_hook import PreemptionHook
+from .resume_fit_hook import ResumeFitHook
+from .teacher_checkpoint_hook import TeacherCheckpointHook
+from .teacher_miou_hook import TEACHER_MIOU_WARN_RATIO, TeacherMIoUHook
+
+__all__ = [
+    'CheckpointFitHook', 'DataGuardHook', 'NonEmptyDataHook',
+    'PreemptionHook', 'ResumeFitHook', 'TeacherCheckpointHook',
+    'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO'
+]
