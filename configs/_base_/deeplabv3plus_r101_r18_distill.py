@@ -16,9 +16,10 @@
 #   --cfg-options model.teacher_ckpt=None model.teacher.pretrained=None \
 #                 model.architecture.pretrained=None
 
-# ``import mmtat`` applies mmtat.compat (it must precede the first import of
-# MMRazor) and registers TaTDistiller and TaTLoss into MMRazor's registry.
-custom_imports = dict(imports=['mmtat'], allow_failed_imports=False)
+# custom_imports (``import mmtat``: mmtat.compat before MMRazor, TaTDistiller
+# and TaTLoss registered) and mmtat's custom_hooks, which MMSegmentation's
+# own tools/train.py builds too.
+_base_ = ['./mmtat_runtime.py']
 
 # MMSegmentation's DeepLabV3 configs train with SyncBN.  mmengine turns it
 # into BatchNorm when the run is not distributed; a distributed run on CPU

@@ -12,9 +12,10 @@ _base_ = [
     'mmseg::_base_/models/deeplabv3_r50-d8.py',
     '../_base_/datasets/camvid.py',
     'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_20k.py'
+    'mmseg::_base_/schedules/schedule_20k.py',
+    # imports mmtat (CamVidDataset is mmtat's), mmtat's hooks
+    '../_base_/mmtat_runtime.py'
 ]
-custom_imports = dict(imports=['mmtat'], allow_failed_imports=False)
 crop_size = (384, 384)
 data_preprocessor = dict(size=crop_size)
 model = dict(

@@ -8,6 +8,7 @@
 _base_ = [
     'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-40k_voc12aug-512x512.py',
     '../_base_/networks/r18_students.py',
+    '../_base_/mmtat_runtime.py',  # mmtat's hooks
 ]
 
 model = {{_base_.deeplabv3_r18_student}}

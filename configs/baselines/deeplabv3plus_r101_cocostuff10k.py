@@ -13,7 +13,8 @@ _base_ = [
     'mmseg::_base_/models/deeplabv3plus_r50-d8.py',
     'mmseg::_base_/datasets/coco-stuff10k.py',
     'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_40k.py'
+    'mmseg::_base_/schedules/schedule_40k.py',
+    '../_base_/mmtat_runtime.py'  # mmtat's hooks
 ]
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)

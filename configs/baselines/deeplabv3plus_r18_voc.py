@@ -7,6 +7,7 @@
 _base_ = [
     'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-40k_voc12aug-512x512.py',
     '../_base_/networks/r18_students.py',
+    '../_base_/mmtat_runtime.py',  # mmtat's hooks
 ]
 
 # with the cross-entropy of the DeepLabV3+ tables (a mean over the valid

@@ -45,9 +45,10 @@ RELEASE = {
 }
 
 # Keys a distillation config adds to (or changes in) the MMSeg config of its
-# teacher; everything else must be MMSegmentation's.
-DISTILL_KEYS = {'model', 'val_cfg', 'custom_imports', 'norm_cfg',
-                'data_preprocessor', 'num_classes'}
+# teacher; everything else must be MMSegmentation's.  custom_imports and
+# custom_hooks are those of every shipped config (_base_/mmtat_runtime.py).
+DISTILL_KEYS = {'model', 'val_cfg', 'custom_imports', 'custom_hooks',
+                'norm_cfg', 'data_preprocessor', 'num_classes'}
 
 OFFLINE_DISTILL = {
     'model.teacher_ckpt': None,

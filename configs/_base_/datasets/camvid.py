@@ -1,8 +1,7 @@
 # CamVid, 11 classes (SegNet tutorial's layout and split: 367 train, 101 val,
 # 233 test images of 360x480), read by mmtat's CamVidDataset, which a config
-# using this file registers with
-# custom_imports = dict(imports=['mmtat'], allow_failed_imports=False)
-# (not set here: two bases of one config may not both set a key).  Laid out
+# using this file registers with ../mmtat_runtime.py (custom_imports; not a
+# base here: two bases of one config may not both set a key).  Laid out
 # like MMSegmentation's dataset configs; validation on val, testing on test.
 dataset_type = 'CamVidDataset'
 data_root = 'data/CamVid'
