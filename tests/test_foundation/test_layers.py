@@ -13,9 +13,10 @@ below it, never one above.
 the modules) stands outside: Python imports it before any module of the
 package, so a tool's ``import mmtat`` adds no dependency of its own.
 
-So a helper that two layers need goes down to the lower one (as the
-argument checks went to ``mmtat.utils``), instead of a dataset transform
-importing from the models or a generic helper from the tools' checks.
+So a helper that two layers need lives in the lower one (the argument
+checks of models and datasets are in ``mmtat.utils``), instead of a
+dataset transform importing from the models or a generic helper from the
+tools' checks.
 """
 from typing import Dict, List, Set, Tuple
 
