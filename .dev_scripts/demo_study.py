@@ -151,28 +151,16 @@ class ScaledLogitsTaTLoss(TaTLoss):
     def _scaled(q: torch.Tensor) -> torch.Tensor:  # q: (B, heads, d, L)
         return q / math.sqrt(q.size(2))
 
-    def _tat_loss(self, preds_S, preds_T, geometry):
-        q, k, v = self._embed(
-            preds_S, preds_T,
-            recompute=self.policy.uses_large_attention(geometry))
-        loss = 0.0
-        if self.patch_weight > 0:
-            sq, sk, sv, st = (stack_patches(x, geometry)
-                              for x in (q, k, v, preds_T))
-            loss = loss + self.patch_weight * self.policy.attention_mse(
-                self._scaled(sq), sk, sv, st)
-        if self.anchor_weight > 0:
-            pq, pk, pv, pt = (pool_anchors(x, geometry)
-                              for x in (q, k, v, preds_T))
-            loss = loss + self.anchor_weight * self.policy.attention_mse(
-                self._scaled(pq), pk, pv, pt)
-        return loss
+    def _mse(self, q, k, v, target):
+        # TaTLoss.forward runs every branch's attention through _mse with
+        # (B, heads, d, L) operands
+        return super()._mse(self._scaled(q), k, v, target)
 
     @torch.no_grad()
     def reconfigure(self, preds_S, preds_T):
         preds_S, preds_T, geometry = self._check_inputs(preds_S, preds_T)
         q, k, v = self._embed(preds_S, preds_T, update_stats=False)
-        floor = self.policy.logit_floor
+        floor = self.logit_floor
         out: dict = dict(geometry=geometry)
         if self.patch_weight > 0:
             sq, sk, sv = (stack_patches(x, geometry) for x in (q, k, v))
@@ -191,6 +179,9 @@ class ScaledLogitsTaTLoss(TaTLoss):
 
 def scale_logits(loss: TaTLoss) -> TaTLoss:
     """Make ``loss`` (in place) the diagnostic :class:`ScaledLogitsTaTLoss`."""
+    if not hasattr(TaTLoss, '_mse'):
+        raise RuntimeError('TaTLoss no longer computes its attention in '
+                           '_mse: update ScaledLogitsTaTLoss')
     loss.__class__ = ScaledLogitsTaTLoss
     return loss
 
