@@ -266,6 +266,13 @@ class LeanSingleTeacherDistill(SingleTeacherDistill):
         self._needed = needed
         return None
 
+    def train(self, mode: bool = True) -> 'LeanSingleTeacherDistill':
+        """MMRazor's ``train()`` (the teacher's norm layers stay in eval
+        mode with ``teacher_norm_eval``), returning the module as
+        ``nn.Module.train`` does (MMRazor's returns None)."""
+        super().train(mode)
+        return self
+
     # ------------------------------------------------------------------
     # the pass
     # ------------------------------------------------------------------

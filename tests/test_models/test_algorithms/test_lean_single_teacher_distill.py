@@ -591,3 +591,24 @@ def test_a_given_in_channels_is_checked():
     with pytest.raises(ValueError, match='in_channels must be positive, '
                        'got 0'):
         toy_tat('LeanSingleTeacherDistill', in_channels=0)
+
+
+@pytest.mark.parametrize('norm_eval', [True, False])
+def test_train_and_eval_return_the_module(norm_eval):
+    """``model = model.train()`` keeps the model (MMRazor's train()
+    returns None); the teacher's norm layers stay as teacher_norm_eval
+    says."""
+    stage = dict(stage=dict(type='ModuleOutputs', source='backbone.layer2'))
+    model = small_algorithm(
+        stage, student_recorders=stage,
+        losses=dict(loss_at=dict(type='mmrazor.ATLoss')),
+        mappings=dict(loss_at=dict(
+            s_feature=dict(from_student=True, recorder='stage'),
+            t_feature=dict(from_student=False, recorder='stage'))),
+        teacher_norm_eval=norm_eval)
+    assert model.eval() is model and not model.training
+    assert model.train() is model and model.training
+    norms = [m.training for m in model.teacher.modules()
+             if isinstance(m, nn.BatchNorm2d)]
+    assert norms and all(t is not norm_eval for t in norms)
+    assert model.train(False) is model and not model.training
