@@ -10,8 +10,9 @@ ends in the decoder's own error inside a data loader worker.
 :class:`~mmtat.engine.hooks.DataGuardHook` (added to every run by
 ``tools/train.py`` and ``tools/test.py``, listed in the shipped configs'
 ``custom_hooks``) wraps the loading transforms of each dataset's pipeline
-(its ``Load*`` ones) in :class:`GuardedLoading` before the data
-loaders start their workers (:func:`guard_dataloader`).  It runs them as
+(its ``Load*`` ones, also inside a ``TestTimeAug``) in
+:class:`GuardedLoading` before the data loaders start their workers
+(:func:`guard_dataloader`).  It runs them as
 before and checks what they produced with
 :func:`mmtat.checks.data_check.loaded_problems`: one min and max over the
 label in the common case, a masked comparison when the ignore index occurs,
@@ -19,7 +20,7 @@ on the CPU side, before a GPU sees the target.  A problem raises
 :class:`~mmtat.utils.errors.DataSampleError`: one paragraph with the file,
 the problem and the command that checks the whole dataset.
 """
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from ..checks.data_check import (
     LabelRule,
@@ -81,15 +82,19 @@ class GuardedLoading:
 
 def guard_dataloader(dataloader: Any, role: str, command: str) -> int:
     """Put :class:`GuardedLoading` in place of the loading transforms of
-    each dataset of ``dataloader`` (a built one); before its workers start,
-    as they copy the pipeline.  Returns the number of datasets guarded."""
+    each dataset of ``dataloader`` (a built one), also those in the branches
+    of a ``TestTimeAug`` (``tools/test.py --tta``); before its workers
+    start, as they copy the pipeline.  Returns the number of datasets
+    guarded."""
     dataset = getattr(dataloader, 'dataset', None)
     if dataset is None:
         return 0
     guarded = 0
     for leaf in leaf_datasets(dataset):
-        loaders = loading_transforms(leaf)
-        if not loaders:
+        places = [(leaf.pipeline.transforms, position, transform)
+                  for position, transform in loading_transforms(leaf)]
+        places += _test_time_aug_loading(leaf)
+        if not places:
             continue  # no Load* transforms, or guarded already
         try:
             rule = label_rule(leaf)
@@ -97,8 +102,30 @@ def guard_dataloader(dataloader: Any, role: str, command: str) -> int:
             continue  # no classes: not a segmentation dataset
         where = (f'{role} ({type(leaf).__name__}, data_root='
                  f'{getattr(leaf, "data_root", None)!r})')
-        for position, transform in loaders:
-            leaf.pipeline.transforms[position] = GuardedLoading(
-                [transform], rule, where, command)
+        # TestTimeAug's branches share its transform objects: one guard each
+        guards = {}
+        for transforms, position, transform in places:
+            if id(transform) not in guards:
+                guards[id(transform)] = GuardedLoading([transform], rule,
+                                                       where, command)
+            transforms[position] = guards[id(transform)]
         guarded += 1
     return guarded
+
+
+def _test_time_aug_loading(dataset: Any) -> List[Tuple[List[Any], int, Any]]:
+    """``(transform list, position, transform)`` of the ``Load*``
+    transforms inside a test-time augmentation of the dataset's pipeline
+    (MMSegmentation's ``tta_pipeline`` loads the label in each branch of its
+    ``TestTimeAug``, after resizing and flipping the image)."""
+    found = []
+    transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms',
+                         None) or []
+    for transform in transforms:
+        for branch in getattr(transform, 'subroutines', None) or []:
+            inner = getattr(branch, 'transforms', None)
+            if not isinstance(inner, list):
+                continue
+            found += [(inner, i, t) for i, t in enumerate(inner)
+                      if type(t).__name__.startswith('Load')]
+    return found

@@ -110,3 +110,52 @@ def test_unreadable_image_names_it(voc_dataset):
             f'{image} cannot be loaded \\(AssertionError: failed to load '
             'image: ')):
         dataset[0]
+
+
+def _tta_dataset(tmp_path):
+    """The VOC validation set with the config's tta_pipeline (the label
+    loaded in each Resize x Flip branch of TestTimeAug); sample 1's label
+    holds a 40."""
+    cfg = Config.fromfile(VOC)
+    data_root = make_dry_run_dataset(cfg, str(tmp_path / 'data'))
+    cfg = shrink_for_dry_run(cfg, data_root=data_root,
+                             work_dir=str(tmp_path / 'work'))
+    [(_, dataset_cfg), *_] = config_datasets(cfg, ('val', ))
+    dataset_cfg['pipeline'] = cfg.tta_pipeline
+    dataset = _build(dataset_cfg)
+    label = dataset.get_data_info(1)['seg_map_path']
+    image = Image.open(label)
+    values = np.array(image)
+    values[0, :3] = 40
+    out = Image.fromarray(values, 'P')
+    out.putpalette(image.getpalette())
+    out.save(label)
+    return dataset, label
+
+
+def test_test_time_augmentation_is_guarded_too(tmp_path):
+    """tools/test.py --tta: the label loaded inside TestTimeAug is checked
+    (before, a wrong label reached the metric unchecked)."""
+    dataset, label = _tta_dataset(tmp_path)
+    clean_before = dataset[0]
+    assert guard_dataloader(Loader(dataset), 'test data', COMMAND) == 1
+    top = dataset.pipeline.transforms
+    assert isinstance(top[0], GuardedLoading)
+    tta = top[1]
+    assert type(tta).__name__ == 'TestTimeAug'
+    inner = [t for branch in tta.subroutines for t in branch.transforms
+             if isinstance(t, GuardedLoading)]
+    # one LoadAnnotations per branch, each guarded, by one shared guard
+    assert len(inner) == len(tta.subroutines) > 1
+    assert len({id(t) for t in inner}) == 1
+    assert type(inner[0].loaders[0]).__name__ == 'LoadAnnotations'
+    assert guard_dataloader(Loader(dataset), 'test data', COMMAND) == 0
+    clean_after = dataset[0]
+    for before, after in zip(clean_before['inputs'], clean_after['inputs']):
+        assert torch.equal(before, after)
+    with pytest.raises(DataSampleError) as err:
+        dataset[1]
+    assert str(err.value).startswith(
+        f'Test data (PascalVOCDataset, data_root={dataset.data_root!r}): '
+        f'{label} holds label values 40 (3 pixels), which are neither one '
+        'of the 21 classes 0-20 nor the ignore index 255.')
