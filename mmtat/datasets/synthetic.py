@@ -1,4 +1,5 @@
-"""Small generated datasets in the on-disk layouts MMSegmentation reads.
+"""Small generated datasets in the on-disk layouts MMSegmentation and
+MMPretrain read.
 
 They exist so that the whole pipeline (teacher training, TaT distillation,
 evaluation) can be run and tested without downloading the real datasets:
@@ -42,6 +43,15 @@ value.  Per layout:
   ``annotations/.../*.png`` holding ``1 + class index`` and 0 ('other',
   ignored after the reduction) along boundaries; the background texture is
   'grass'.
+* ``imagenet`` (MMPretrain's ``ImageNet``, an image classification set):
+  ``train/<class>/*.JPEG`` and ``val/ILSVRC2012_val_*.JPEG`` with the
+  annotation files ``meta/train.txt`` and ``meta/val.txt`` (lines
+  ``relative/path.JPEG label``, relative to the split's folder), which
+  MMPretrain reads instead of scanning class folders (a scan asserts that
+  there are exactly 1000 of them).  Each image holds one to three copies
+  of one class's shape with its texture on the background texture; the
+  four classes of :data:`IMAGENET_CLASSES` are spread over the 1000 and
+  take turns, so every split holds all of them.
 
 Everything is deterministic: the same arguments give byte-identical files
 (numpy's seeded PCG64 per image, PIL's PNG and JPEG encoders with fixed
@@ -67,7 +77,8 @@ __all__ = [
     'make_synthetic_cocostuff10k', 'make_synthetic_cityscapes',
     'make_synthetic_camvid', 'make_synthetic_ade20k', 'VOC_CLASSES',
     'COCOSTUFF_CLASSES', 'CITYSCAPES_CLASSES', 'CAMVID_CLASSES',
-    'ADE20K_CLASSES', 'SHAPES'
+    'ADE20K_CLASSES', 'IMAGENET_CLASSES', 'make_synthetic_imagenet',
+    'SHAPES'
 ]
 
 #: The shapes drawn, one per foreground class, in this order.
@@ -121,6 +132,16 @@ ADE20K_CLASSES: Dict[int, str] = {
     12: 'person',  # stripes
 }
 
+#: ImageNet-1k (MMPretrain's class order) -> name, one class per entry of
+#: :data:`SHAPES`, in that order (no background class: a classification
+#: image has one label).
+IMAGENET_CLASSES: Dict[int, str] = {
+    1: 'goldfish',  # disc (orange)
+    918: 'crossword puzzle',  # square (checkerboard)
+    672: 'mountain tent',  # triangle
+    340: 'zebra',  # stripes
+}
+
 _MARKER = '.mmtat_synthetic.json'
 _FORMAT_VERSION = 1
 
@@ -157,7 +178,10 @@ class SplitSpec:
             fields below.
         start: ``{number}`` of its first image, or ``'continue'`` to go on
             from the previous split's numbering (as VOC's ids do).
-        fields: more pattern fields (sub-folders, city, sequence prefix).
+        fields: more pattern fields (sub-folders, city, sequence prefix);
+            a classification layout adds ``{label}`` (the image's class
+            index) and ``{class_dir}`` (its class name as a folder name)
+            per image.
     """
     name: str
     size: str
@@ -203,27 +227,33 @@ class SyntheticLayout:
     """How one dataset lies on disk, and which of its classes occur.
 
     Attributes:
-        dataset: the dataset class that reads it (MMSegmentation's, or
-            mmtat's ``CamVidDataset``).
+        dataset: the dataset class that reads it (MMSegmentation's,
+            mmtat's ``CamVidDataset`` or MMPretrain's ``ImageNet``).
         folder: its ``data_root``, relative to the root written into.
-        classes: class index (as the dataset reports it) -> name; the first
-            is the background texture, then one class per :data:`SHAPES`.
+        classes: class index (as the dataset reports it) -> name; for
+            segmentation the first is the background texture, then one
+            class per :data:`SHAPES`; for classification one class per
+            :data:`SHAPES`.
         label_offset: a label file stores ``class index + label_offset``
             (1 for datasets read with ``reduce_zero_label``).
-        ignore: the value stored along object boundaries.
+        ignore: the value stored along object boundaries (None for
+            classification: no label maps).
         splits, files, lists: see :class:`SplitSpec`, :class:`SampleFile`,
             :class:`ListFile`.
         image_size: default ``(height, width)``.
+        task: ``'segmentation'`` (label maps) or ``'classification'`` (one
+            label per image, in the split files).
     """
     dataset: str
     folder: str
     classes: Dict[int, str]
     label_offset: int
-    ignore: int
+    ignore: Optional[int]
     splits: Tuple[SplitSpec, ...]
     files: Tuple[SampleFile, ...]
     lists: Tuple[ListFile, ...] = ()
     image_size: Tuple[int, int] = (96, 96)
+    task: str = 'segmentation'
 
 
 _TRAIN_VAL = ('train', 'val')
@@ -320,6 +350,24 @@ SYNTHETIC_LAYOUTS: Dict[str, SyntheticLayout] = {
         files=(SampleFile('images/{split}/{stem}.jpg', 'image'),
                SampleFile('annotations/{split}/{stem}.png', 'label')),
         image_size=(96, 128)),
+    # MMPretrain's ImageNet in its annotation-file layout (imagenet_bs32.py
+    # and the other ImageNet dataset bases: split='train' / 'val')
+    'imagenet': SyntheticLayout(
+        dataset='ImageNet',
+        folder='imagenet',
+        classes=IMAGENET_CLASSES,
+        label_offset=0,
+        ignore=None,
+        splits=(SplitSpec('train', 'train',
+                          '{class_dir}/{class_dir}_{number:08d}', start=1),
+                SplitSpec('val', 'val', 'ILSVRC2012_val_{number:08d}',
+                          start=1)),
+        files=(SampleFile('{split}/{stem}.JPEG', 'image'), ),
+        lists=(ListFile('meta/train.txt', ('train', ),
+                        '{stem}.JPEG {label}'),
+               ListFile('meta/val.txt', ('val', ), '{stem}.JPEG {label}')),
+        image_size=(96, 128),
+        task='classification'),
 }
 
 
@@ -480,6 +528,25 @@ def _render(seed: int, split_id: int, index: int, height: int,
     return rgb, shape_map, boundary
 
 
+def _render_object(seed: int, split_id: int, index: int, height: int,
+                   width: int, shape: str) -> np.ndarray:
+    """Draw one classification image: one to three copies of ``shape``,
+    each with the shape's texture, on the background texture; returns the
+    RGB uint8 (H, W, 3) image."""
+    rng = np.random.default_rng([seed, split_id, index])
+    img = _background(rng, height, width)
+    for _ in range(int(rng.integers(1, 4))):
+        mask = _shape_mask(shape, rng, height, width)
+        img[mask] = _shape_texture(shape, rng, height, width)[mask]
+    img *= rng.uniform(0.85, 1.15)  # global brightness
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def _class_dir(name: str) -> str:
+    """A class name as a folder name (``mountain tent``: ``mountain_tent``)."""
+    return name.replace(' ', '_')
+
+
 def _labels(shape_map: np.ndarray, background: int,
             shape_labels: Dict[str, int]) -> np.ndarray:
     lut = np.array([shape_labels[s] for s in SHAPES] + [background])
@@ -489,7 +556,7 @@ def _labels(shape_map: np.ndarray, background: int,
 
 def _save_image(path: str, rgb: np.ndarray) -> None:
     image = Image.fromarray(rgb, 'RGB')
-    if path.endswith('.jpg'):
+    if path.lower().endswith(('.jpg', '.jpeg')):
         image.save(path, format='JPEG', quality=95, subsampling=0,
                    optimize=False)
     else:
@@ -578,7 +645,7 @@ def make_synthetic_dataset(kind: str,
     Args:
         kind: a key of :data:`SYNTHETIC_LAYOUTS` (``'voc'``,
             ``'cocostuff10k'``, ``'cityscapes'``, ``'camvid'``,
-            ``'ade20k'``).
+            ``'ade20k'``, ``'imagenet'``).
         root: directory to write into (created when missing); the dataset
             goes to ``root/<layout.folder>``.
         num_train: number of training images.
@@ -599,13 +666,17 @@ def make_synthetic_dataset(kind: str,
                   num_val=num_val, image_size=[height, width], seed=seed)
     counts = dict(train=num_train, val=num_val)
     classes = list(layout.classes)
-    background, shape_labels = classes[0], dict(zip(SHAPES, classes[1:]))
+    classification = layout.task == 'classification'
+    if classification:
+        background, shape_labels = None, dict(zip(SHAPES, classes))
+    else:
+        background, shape_labels = classes[0], dict(zip(SHAPES, classes[1:]))
     palette = _voc_palette()
 
     def write(out: str) -> List[str]:
         written: List[str] = []
-        # split -> [(stem, [its files])], for the split files
-        listed: Dict[str, List[Tuple[str, List[str]]]] = {}
+        # split -> [(stem, [its files], fields)], for the split files
+        listed: Dict[str, List[Tuple[str, List[str], dict]]] = {}
         number = 0
         for split_id, split in enumerate(layout.splits):
             first = number if split.start == 'continue' else split.start
@@ -613,13 +684,22 @@ def make_synthetic_dataset(kind: str,
             for index in range(counts[split.size]):
                 fields = dict(split.fields, split=split.name,
                               number=first + index)
+                if classification:
+                    # the classes take turns: every split holds them all
+                    shape = SHAPES[index % len(SHAPES)]
+                    label = shape_labels[shape]
+                    fields.update(label=label, class_dir=_class_dir(
+                        layout.classes[label]))
+                    rgb = _render_object(seed, split_id, index, height,
+                                         width, shape)
+                else:
+                    rgb, shape_map, boundary = _render(
+                        seed, split_id, index, height, width)
+                    label = _labels(shape_map, background,
+                                    shape_labels) + layout.label_offset
+                    with_ignore = label.copy()
+                    with_ignore[boundary] = layout.ignore
                 stem = split.stem.format(**fields)
-                rgb, shape_map, boundary = _render(seed, split_id, index,
-                                                   height, width)
-                label = _labels(shape_map, background,
-                                shape_labels) + layout.label_offset
-                with_ignore = label.copy()
-                with_ignore[boundary] = layout.ignore
                 rels = [f.path.format(stem=stem, **fields)
                         for f in layout.files]
                 for sample_file, rel in zip(layout.files, rels):
@@ -633,13 +713,13 @@ def make_synthetic_dataset(kind: str,
                             == 'label' else label,
                             palette if sample_file.palette else None)
                 written += rels
-                listed[split.name].append((stem, rels))
+                listed[split.name].append((stem, rels, fields))
             number = first + counts[split.size]
         for list_file in layout.lists:
             lines = [
-                list_file.line.format(stem=stem, files=rels)
+                list_file.line.format(stem=stem, files=rels, **fields)
                 for split in list_file.splits
-                for stem, rels in listed[split]
+                for stem, rels, fields in listed[split]
             ]
             path = osp.join(out, list_file.path)
             os.makedirs(osp.dirname(path) or out, exist_ok=True)
@@ -677,3 +757,4 @@ make_synthetic_cocostuff10k = _writer_of('cocostuff10k')
 make_synthetic_cityscapes = _writer_of('cityscapes')
 make_synthetic_camvid = _writer_of('camvid')
 make_synthetic_ade20k = _writer_of('ade20k')
+make_synthetic_imagenet = _writer_of('imagenet')

@@ -14,6 +14,7 @@ from mmtat.datasets import (
     CAMVID_CLASSES,
     CITYSCAPES_CLASSES,
     COCOSTUFF_CLASSES,
+    IMAGENET_CLASSES,
     SYNTHETIC_LAYOUTS,
     VOC_CLASSES,
     make_synthetic_ade20k,
@@ -21,6 +22,7 @@ from mmtat.datasets import (
     make_synthetic_cityscapes,
     make_synthetic_cocostuff10k,
     make_synthetic_dataset,
+    make_synthetic_imagenet,
     make_synthetic_voc,
 )
 
@@ -157,14 +159,15 @@ def test_cocostuff10k_layout_loads_with_mmseg(tmp_path):
 
 MAKERS = [make_synthetic_voc, make_synthetic_cocostuff10k,
           make_synthetic_cityscapes, make_synthetic_camvid,
-          make_synthetic_ade20k]
+          make_synthetic_ade20k, make_synthetic_imagenet]
 
 
 def test_every_layout_has_its_writer_and_unknown_kinds_are_refused(
         tmp_path):
     import mmtat.datasets as datasets
     assert set(SYNTHETIC_LAYOUTS) == {
-        'voc', 'cocostuff10k', 'cityscapes', 'camvid', 'ade20k'}
+        'voc', 'cocostuff10k', 'cityscapes', 'camvid', 'ade20k',
+        'imagenet'}
     for kind in SYNTHETIC_LAYOUTS:
         assert getattr(datasets, f'make_synthetic_{kind}') in MAKERS
     with pytest.raises(ValueError, match="no synthetic layout 'ade'; "
@@ -179,11 +182,13 @@ def test_deterministic_and_seeded(tmp_path, maker):
     first = _digest(maker(str(tmp_path / 'a'), **kwargs))
     second = _digest(maker(str(tmp_path / 'b'), **kwargs))
     assert first == second
-    assert len(first) > 10
+    assert len(first) > 8  # 6 images, their split files, the marker
     other = _digest(maker(str(tmp_path / 'c'), **dict(kwargs, seed=4)))
     assert other.keys() == first.keys()
-    # VOC / COCO JPEGs, Cityscapes leftImg8bit, CamVid {train,val,test}/
-    images = [k for k in first if k.endswith(('.jpg', '_leftImg8bit.png'))
+    # VOC / COCO JPEGs, Cityscapes leftImg8bit, CamVid {train,val,test}/,
+    # ImageNet *.JPEG
+    images = [k for k in first
+              if k.endswith(('.jpg', '.JPEG', '_leftImg8bit.png'))
               or k.split(os.sep)[0] in ('train', 'val', 'test')]
     assert images and all(other[k] != first[k] for k in images)
 
@@ -351,6 +356,74 @@ def test_camvid_split_files_relative_and_malformed(tmp_path):
         _camvid(data_root, str(lists / 'flat.txt'))
 
 
+def test_imagenet_layout_loads_with_mmpretrain(tmp_path):
+    """MMPretrain's ImageNet reads the annotation files (without them it
+    would scan the class folders and assert that there are 1000); the four
+    classes are spread over the 1000 and occur in every split."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    data_root = make_synthetic_imagenet(
+        str(tmp_path), num_train=8, num_val=5, image_size=SIZE, seed=1)
+    assert data_root == osp.join(str(tmp_path), 'imagenet')
+    assert sorted(os.listdir(data_root)) == [
+        '.mmtat_synthetic.json', 'meta', 'train', 'val']
+    with open(osp.join(data_root, 'meta', 'train.txt')) as f:
+        assert f.readline() == 'goldfish/goldfish_00000001.JPEG 1\n'
+    with open(osp.join(data_root, 'meta', 'val.txt')) as f:
+        assert f.readline() == 'ILSVRC2012_val_00000001.JPEG 1\n'
+    assert min(IMAGENET_CLASSES) < 100 and max(IMAGENET_CLASSES) > 900
+    for split, count in (('train', 8), ('val', 5)):
+        # the dataset dicts of mmpretrain's _base_/datasets/imagenet_bs32
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            dataset = DATASETS.build(dict(
+                type='ImageNet', data_root=data_root, split=split,
+                pipeline=[dict(type='LoadImageFromFile')]))
+        assert len(dataset) == count
+        classes = dataset.metainfo['classes']
+        assert len(classes) == 1000
+        for index, name in IMAGENET_CLASSES.items():
+            assert classes[index].split(',')[0] == name
+        labels = []
+        for i in range(count):
+            item = dataset[i]
+            assert item['img'].shape == SIZE + (3, )
+            assert item['img'].dtype == np.uint8
+            labels.append(int(item['gt_label']))
+        assert set(labels) == set(IMAGENET_CLASSES)
+        if split == 'train':  # class folders, named after the class
+            assert all(
+                osp.basename(osp.dirname(dataset.get_data_info(i)[
+                    'img_path'])) == IMAGENET_CLASSES[labels[i]].replace(
+                        ' ', '_') for i in range(count))
+
+
+def test_imagenet_classes_differ_in_their_pixels(tmp_path):
+    """What makes the classes learnable: each class's texture colour; the
+    mean colour of an image tells its class (nearest class mean)."""
+    data_root = make_synthetic_imagenet(str(tmp_path), num_train=24,
+                                        num_val=8, image_size=SIZE)
+    from PIL import Image
+
+    def features(split):
+        with open(osp.join(data_root, 'meta', f'{split}.txt')) as f:
+            lines = [line.split() for line in f]
+        out = []
+        for rel, label in lines:
+            with Image.open(osp.join(data_root, split, rel)) as img:
+                pixels = np.asarray(img, dtype=np.float64).reshape(-1, 3)
+            # the colour of the pixels far from the background's green
+            far = np.abs(pixels - [95, 125, 70]).sum(1) > 120
+            out.append((pixels[far].mean(0), int(label)))
+        return out
+
+    train = features('train')
+    means = {label: np.mean([f for f, k in train if k == label], axis=0)
+             for label in IMAGENET_CLASSES}
+    for feature, label in features('val'):
+        nearest = min(means, key=lambda k: np.abs(means[k] - feature).sum())
+        assert nearest == label
+
+
 def test_cli(tmp_path):
     script = osp.join(REPO, 'tools', 'misc', 'make_synthetic_data.py')
     out = subprocess.run(
@@ -370,3 +443,12 @@ def test_cli(tmp_path):
          '0'],
         capture_output=True, text=True)
     assert bad.returncode == 2 and 'num_val must be >= 1' in bad.stderr
+
+    imagenet = subprocess.run(
+        [sys.executable, script, 'imagenet', str(tmp_path / 'cls'),
+         '--num-train', '4', '--num-val', '2', '--size', '48'],
+        capture_output=True, text=True, check=True)
+    data_root = imagenet.stdout.strip()
+    assert data_root == osp.join(str(tmp_path), 'cls', 'imagenet')
+    assert len(open(osp.join(data_root, 'meta', 'train.txt')).readlines()) \
+        == 4

@@ -1,12 +1,16 @@
-"""Write a small generated dataset in a layout MMSegmentation configs read.
+"""Write a small generated dataset in a layout MMSegmentation or MMPretrain
+configs read.
 
     python tools/misc/make_synthetic_data.py voc data/synthetic
     python tools/misc/make_synthetic_data.py cocostuff10k data/synthetic \
         --num-train 64 --num-val 16 --size 128
     python tools/misc/make_synthetic_data.py ade20k data/synthetic
+    python tools/misc/make_synthetic_data.py imagenet data/synthetic
 
-(layouts: ``voc``, ``cocostuff10k``, ``cityscapes``, ``camvid``, ``ade20k``,
-the keys of :data:`mmtat.datasets.SYNTHETIC_LAYOUTS`).
+(layouts: ``voc``, ``cocostuff10k``, ``cityscapes``, ``camvid``, ``ade20k``
+and the classification layout ``imagenet``, MMPretrain's ImageNet with
+``meta/train.txt`` and ``meta/val.txt``: the keys of
+:data:`mmtat.datasets.SYNTHETIC_LAYOUTS`).
 
 It prints the ``data_root`` to use, e.g. with
 ``--cfg-options train_dataloader.dataset.data_root=...`` (see
