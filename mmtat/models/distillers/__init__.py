@@ -1,3 +1,3 @@
-from .tat_distiller import TaTDistiller
+from .tat_distiller import TaTClsDistiller, TaTDistiller
 
-__all__ = ['TaTDistiller']
+__all__ = ['TaTDistiller', 'TaTClsDistiller']

@@ -1,5 +1,6 @@
 # Copyright (c) mmtat contributors. All rights reserved.
 """TaT as one distiller dict: recorders, channels and grids worked out."""
+import copy
 import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -13,7 +14,7 @@ from ..connectors import infer_token_grid
 from ..losses import TaTLoss
 from ..utils import as_pair, as_positive_int, probe_network
 
-__all__ = ['TaTDistiller']
+__all__ = ['TaTDistiller', 'TaTClsDistiller']
 
 #: TaTLoss geometry, each as (form in feature-map positions, release form).
 _GEOMETRY = (('patch_size', 'patch_grid'),
@@ -62,6 +63,17 @@ def _describe(output: Any) -> str:
             f'[{i}] {type(o).__name__}' for i, o in enumerate(output))
         return f'a {type(output).__name__} of {len(output)}: {items}'
     return f'a {type(output).__name__}'
+
+
+def _is_classifier(model: nn.Module) -> bool:
+    """An image classifier (MMPretrain's ``ImageClassifier``: a ``head``,
+    no ``decode_head``), whose data pre-processor has no crop size."""
+    return hasattr(model, 'head') and not hasattr(model, 'decode_head')
+
+
+def _size_source(classifier: bool) -> str:
+    """Where the input size of the shape pass comes from, for messages."""
+    return 'input_size' if classifier else 'data_preprocessor.size'
 
 
 class _Side:
@@ -190,6 +202,8 @@ class TaTDistiller(ConfigurableDistiller):
     (``input_size``, which mmtat's ``LeanSingleTeacherDistill`` fills from
     its ``data_preprocessor.size``), and the geometry is checked on
     the teacher's map there. Pair ``name`` logs ``distill.loss_tat_<name>``.
+    On image classifiers, :class:`TaTClsDistiller` has the authors'
+    ImageNet form as its defaults.
 
     Geometry, globally or per pair, in one of two forms per quantity (see
     :class:`~mmtat.models.TaTLoss`): in feature-map positions
@@ -226,7 +240,8 @@ class TaTDistiller(ConfigurableDistiller):
         input_size (tuple[int, int], optional): ``(H, W)`` of the training
             input, for the shape pass. Required; mmtat's algorithm
             (``LeanSingleTeacherDistill``) fills it from its
-            ``data_preprocessor.size``.
+            ``data_preprocessor.size`` (MMSegmentation's); a classifier's
+            config gives it (the crop of its training pipeline).
         in_channels (int, optional): channels of the training input, for
             the shape pass. Defaults to 3; mmtat's algorithm fills it from
             its ``data_preprocessor.mean``.
@@ -248,8 +263,16 @@ class TaTDistiller(ConfigurableDistiller):
               ``logit_floor``, ``contiguous_embedding_grad``.
     """
 
+    #: The TaTLoss options every pair gets unless a config sets them.
+    _option_defaults: Dict[str, Any] = dict(_LOSS_DEFAULTS)
+    #: Per geometry quantity, the value used where a config gives neither
+    #: form (keys of ``_GEOMETRY``, one per quantity).
+    _default_geometry: Dict[str, Any] = _DEFAULT_GEOMETRY
+    #: The pairs where a config gives no ``features`` (None: required).
+    _default_features: Optional[Dict[str, Any]] = None
+
     def __init__(self,
-                 features: Dict[str, Dict[str, Any]],
+                 features: Optional[Dict[str, Dict[str, Any]]] = None,
                  input_size: Optional[Sequence[int]] = None,
                  in_channels: Optional[int] = None,
                  init_cfg: Optional[dict] = None,
@@ -271,8 +294,11 @@ class TaTDistiller(ConfigurableDistiller):
                 'takes features, input_size, in_channels, init_cfg and the '
                 f'TaTLoss options {", ".join(_OPTIONS)}.' +
                 did_you_mean(unknown[0], _OPTIONS))
-        common = {**dict(_LOSS_DEFAULTS), **dict.fromkeys(_GEOMETRY_KEYS)}
+        common = {**self._option_defaults,
+                  **dict.fromkeys(_GEOMETRY_KEYS)}
         common.update(options)
+        if features is None and self._default_features is not None:
+            features = copy.deepcopy(self._default_features)
         if not isinstance(features, dict) or not features:
             raise TypeError(
                 'features must be a non-empty dict such as dict(bottleneck='
@@ -298,12 +324,14 @@ class TaTDistiller(ConfigurableDistiller):
             },
             init_cfg=init_cfg)
         self._probed: Dict[str, bool] = dict(student=False, teacher=False)
+        # whether the networks are classifiers, for the messages (known
+        # once the first of them is probed)
+        self._classifier: Optional[bool] = None
 
     # ------------------------------------------------------------------
     # configuration
     # ------------------------------------------------------------------
-    @staticmethod
-    def _parse_pair(name: Any, pair: Any,
+    def _parse_pair(self, name: Any, pair: Any,
                     common: Dict[str, Any]) -> Dict[str, Any]:
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(
@@ -328,7 +356,8 @@ class TaTDistiller(ConfigurableDistiller):
             source = pair if any(k in pair for k in slot) else common
             values = {k: source.get(k) for k in slot}
             if all(v is None for v in values.values()):
-                values = {slot[0]: _DEFAULT_GEOMETRY[slot[0]]}
+                values = {k: v for k, v in self._default_geometry.items()
+                          if k in slot}
             loss_cfg.update({k: v for k, v in values.items() if v is not None})
         try:
             # Validates every value (types, ranges, both forms given) now,
@@ -365,7 +394,8 @@ class TaTDistiller(ConfigurableDistiller):
         self._prepare('teacher', model)
         self._build_losses_when_ready()
 
-    def _input_geometry(self) -> Tuple[Tuple[int, int], int]:
+    def _input_geometry(self, model: Optional[nn.Module] = None
+                        ) -> Tuple[Tuple[int, int], int]:
         """``(H, W)`` and channels of the training input.
 
         A distiller cannot see the algorithm that builds it (MMRazor's
@@ -373,19 +403,32 @@ class TaTDistiller(ConfigurableDistiller):
         with the networks only), so the input size is an argument:
         mmtat's algorithm (:class:`~mmtat.models.LeanSingleTeacherDistill`,
         the shipped configs' ``model.type``) fills it from its
-        ``data_preprocessor.size``.
+        ``data_preprocessor.size`` where the pre-processor has one
+        (MMSegmentation's); a classifier's crop is given as ``input_size``
+        (MMPretrain's pre-processors have no size: the crop is made in the
+        data pipeline).
         """
-        if self._input_size is None:
+        if self._input_size is not None:
+            return self._input_size, self._in_channels
+        name = type(self).__name__
+        start = (f"{name} needs the training input size to find the "
+                 "features' channels and check the geometry before "
+                 'training')
+        if model is not None and _is_classifier(model):
             raise ValueError(
-                "TaTDistiller needs the training input size to find the "
-                "features' channels and check the geometry before "
-                "training: give TaTDistiller(input_size=crop_size), or use "
-                "mmtat's algorithm, model=dict(type="
-                "'LeanSingleTeacherDistill', ...), which hands over the "
-                "size of its data pre-processor (MMSegmentation: "
-                "data_preprocessor=dict(type='SegDataPreProcessor', "
-                "size=crop_size, ...)).")
-        return self._input_size, self._in_channels
+                f'{start}. The {type(model).__name__} gets its crop from '
+                "the data pipeline (MMPretrain's data pre-processor has no "
+                "size): give the training pipeline's crop, e.g. "
+                "RandomResizedCrop(scale=224), as the distiller's "
+                f"input_size: distiller=dict(type='{name}', "
+                'input_size=(224, 224), ...).')
+        raise ValueError(
+            f"{start}: give {name}(input_size=crop_size), or use "
+            "mmtat's algorithm, model=dict(type="
+            "'LeanSingleTeacherDistill', ...), which hands over the "
+            "size of its data pre-processor (MMSegmentation: "
+            "data_preprocessor=dict(type='SegDataPreProcessor', "
+            "size=crop_size, ...)).")
 
     def _prepare(self, side: str, model: nn.Module) -> None:
         """Hook ``side``'s recorders into ``model`` (what
@@ -407,7 +450,9 @@ class TaTDistiller(ConfigurableDistiller):
             except ValueError as err:
                 raise ValueError(
                     f'features[{pair_name!r}].{side}: {err}') from None
-        input_size, in_channels = self._input_geometry()
+        if self._classifier is None:
+            self._classifier = _is_classifier(model)
+        input_size, in_channels = self._input_geometry(model)
         modules = [p[side].module for p in self._pairs.values()]
         activations = {
             name: manager.get_recorder(name).activation_path
@@ -419,12 +464,14 @@ class TaTDistiller(ConfigurableDistiller):
             spec: _Side = pair[side]
             where = f'features[{pair_name!r}].{side}'
             if spec.module not in probe.outputs:
+                parts = ('backbone, neck or head' if _is_classifier(model)
+                         else 'backbone, neck or decode head (auxiliary '
+                         'heads only run in the loss)')
                 raise ValueError(
                     f'{where}: {spec.module!r} did not run in a forward pass '
                     f'of the {side} ({type(model).__name__}, '
                     "mode='tensor'), so its shape cannot be checked before "
-                    'training; distil a module of the backbone, neck or '
-                    'decode head (auxiliary heads only run in the loss).')
+                    f'training; distil a module of the {parts}.')
             if spec.pre_activation:
                 self._check_final_activation(where, spec, probe.outputs,
                                              activations[pair_name])
@@ -490,7 +537,8 @@ class TaTDistiller(ConfigurableDistiller):
                     f'features[{name!r}]: {err}. The teacher feature '
                     f'{teacher.module!r} is {teacher.map_size[0]}x'
                     f'{teacher.map_size[1]} for a {input_size[0]}x'
-                    f'{input_size[1]} input (data_preprocessor.size); '
+                    f'{input_size[1]} input '
+                    f'({_size_source(bool(self._classifier))}); '
                     'choose a geometry that fits it.') from None
             loss_name = f'loss_tat_{name}'
             self.distill_losses[loss_name] = loss
@@ -533,3 +581,66 @@ class TaTDistiller(ConfigurableDistiller):
                     tokens=spec.extra_tokens is not None)
             rows.append(row)
         return rows
+
+
+@MODELS.register_module()
+class TaTClsDistiller(TaTDistiller):
+    """TaT on image classifiers (MMPretrain's ``ImageClassifier`` pairs) in
+    the form of the authors' ImageNet release: :class:`TaTDistiller` with
+    the release's ImageNet defaults.
+
+    ``distiller=dict(type='TaTClsDistiller', input_size=(224, 224))`` is
+    the release's R34 -> R18 distillation on any pair of ResNets: the
+    ``layer4`` output of both networks (``features`` defaults to
+    ``dict(layer4=dict(student='backbone.layer4',
+    teacher='backbone.layer4'))``), channels and map sizes found when the
+    algorithm is built; query and value ``Conv3x3 + BN`` on the student
+    feature (``embed_kernel_size=3``), the teacher's map itself as the key
+    (``use_key_embed=False``); one head of global attention over every
+    position of the map, no anchor stage (``patch_grid=(1, 1),
+    num_heads=1, anchor_weight=0``); the loss
+    ``loss_weight * MSE(attention(q, k) v, F_t)`` (``patch_weight=1``).
+    Every default can be overridden as in :class:`TaTDistiller` (e.g.
+    ``features`` for another network: MobileNetV2's last map is
+    ``backbone.conv2``).
+
+    The embeddings are normalised with the statistics of the batch
+    (``norm_stats='batch'``): the release applies its embeddings to the
+    student's ``layer4`` output of the whole batch (torchdistill's
+    ``AttnEmbed.post_forward`` calls each ``Embed``, a Conv2d + BatchNorm2d,
+    on the recorded batch output) and its loss (``MaskedFM.batch_loss``)
+    takes the batch at once; the per-image loop is the segmentation
+    release's. In a distributed run each process normalises its own batch
+    (plain BatchNorm2d per GPU in the release, not SyncBN).
+
+    ``input_size`` is required: MMPretrain's data pre-processor has no
+    crop size (the crop is made in the data pipeline, e.g.
+    ``RandomResizedCrop(scale=224)``), so the algorithm cannot hand it over
+    as it does for MMSegmentation.
+
+    Args:
+        features (dict, optional): pair name -> ``dict(student=side,
+            teacher=side, **overrides)`` as for :class:`TaTDistiller`.
+            Defaults to ``layer4`` of both networks.
+        input_size (tuple[int, int]): ``(H, W)`` of the training crop.
+        in_channels (int, optional): channels of the input. Defaults to 3
+            (the algorithm fills it from its ``data_preprocessor.mean``).
+        init_cfg (dict, optional): mmengine initialisation config.
+        **options: the :class:`TaTDistiller` options; defaults as above,
+            the others TaTLoss's.
+    """
+
+    _option_defaults = dict(
+        _LOSS_DEFAULTS,
+        anchor_weight=0.0,
+        embed_kernel_size=3,
+        use_key_embed=False,
+        norm_stats='batch')
+    # one patch (the whole map) in one group: global attention; the anchor
+    # stage is off (anchor_weight=0), its window is TaTDistiller's
+    _default_geometry = dict(
+        patch_grid=(1, 1),
+        num_heads=1,
+        anchor_window=_DEFAULT_GEOMETRY['anchor_window'])
+    _default_features = dict(
+        layer4=dict(student='backbone.layer4', teacher='backbone.layer4'))
