@@ -1,5 +1,5 @@
 """Fixtures of the tests that run mmtat's command-line tools (helpers in
-tool_utils.py)."""
+tests/tool_utils.py)."""
 import json
 import os.path as osp
 import subprocess

@@ -1,4 +1,5 @@
-"""Helpers of the tests that run mmtat's command-line tools.
+"""Helpers of the tests that run mmtat's command-line tools and the
+maintainers' scripts (tests/test_tools, tests/test_dev_scripts).
 
 The tools run as processes of their own as a user runs them (``python
 tools/train.py CONFIG --cfg-options ...``; forked from an interpreter that
@@ -21,7 +22,7 @@ from typing import Dict, List, Optional
 
 from tool_process import run_forked
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TAT_VOC = 'configs/tat/deeplabv3_r101_r18_voc.py'
 TAT_COCO = 'configs/tat/deeplabv3_r101_r18_cocostuff10k.py'
 BASELINE_VOC = 'configs/baselines/deeplabv3_r18_voc.py'
