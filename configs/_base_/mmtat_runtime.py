@@ -17,6 +17,9 @@ custom_imports = dict(imports=['mmtat'], allow_failed_imports=False)
 custom_hooks = [
     # SIGTERM (slurm's notice before preemption): checkpoint, then stop
     dict(type='PreemptionHook'),
+    # a NaN or infinite loss stops the run before anything of it is saved
+    # (allow_nonfinite=True: train on, as mmengine does)
+    dict(type='FiniteLossHook'),
     # an empty dataset stops the run instead of waiting for a first batch
     dict(type='NonEmptyDataHook'),
     # an unreadable sample or a label that is no class stops the run

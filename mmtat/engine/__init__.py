@@ -14,11 +14,13 @@ from .hooks import (
                         TEACHER_MIOU_WARN_RATIO,
                         CheckpointFitHook,
                         DataGuardHook,
+                        FiniteLossHook,
                         NonEmptyDataHook,
                         PreemptionHook,
                         ResumeFitHook,
                         TeacherCheckpointHook,
                         TeacherMIoUHook,
+                        TrainingDiverged,
 )
 from .loader_workers import restart_train_workers
 from .termination import (
@@ -33,7 +35,8 @@ __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write',
     'remove_partial_files', 'use_atomic_checkpoints', 'GuardedLoading',
     'check_data_command', 'guard_dataloader', 'CheckpointFitHook',
-    'DataGuardHook', 'NonEmptyDataHook', 'PreemptionHook', 'ResumeFitHook',
+    'DataGuardHook', 'FiniteLossHook', 'TrainingDiverged',
+    'NonEmptyDataHook', 'PreemptionHook', 'ResumeFitHook',
     'TeacherCheckpointHook', 'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO',
     'restart_train_workers', 'SECOND_SIGTERM_AFTER_S', 'TrainingPreempted',
     'install_termination_handler', 'termination_requested',

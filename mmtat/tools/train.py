@@ -20,6 +20,12 @@ While it trains and validates, a sample that cannot be loaded or whose
 labels are not classes stops the run with one paragraph naming the file
 (:mod:`mmtat.engine.data_guard`).
 
+A loss that becomes NaN or infinite (or a trained weight) stops the run
+at that iteration with one paragraph (the loss terms, the learning rate,
+the newest checkpoint, which is from before it, and the usual causes);
+nothing of the diverged state is saved
+(:class:`~mmtat.engine.hooks.FiniteLossHook`).
+
 The hooks that do this (:mod:`mmtat.engine.hooks`) are added to the run
 unless its config lists them in ``custom_hooks`` (the shipped configs list
 them all): a run has one of each.
@@ -61,11 +67,13 @@ from mmtat.checks import (
 )
 from mmtat.engine import (
     DataGuardHook,
+    FiniteLossHook,
     NonEmptyDataHook,
     PreemptionHook,
     ResumeFitHook,
     TeacherCheckpointHook,
     TeacherMIoUHook,
+    TrainingDiverged,
     TrainingPreempted,
     check_data_command,
     install_termination_handler,
@@ -192,13 +200,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         data_guard = add_hook(runner, DataGuardHook(
             check_data_command(args.config, bool(args.cfg_options))))
         add_hook(runner, PreemptionHook())
+        add_hook(runner, FiniteLossHook())
         if cfg.get('resume'):
             add_hook(runner, ResumeFitHook(cfg.load_from, args.config))
         teacher_ckpt = cfg.model.get('teacher_ckpt')
         add_hook(runner, TeacherCheckpointHook(
             teacher_ckpt, allow_partial=args.allow_partial_teacher))
         add_hook(runner, TeacherMIoUHook(published_teacher_miou(teacher_ckpt)))
-        preempted = None
+        preempted = diverged = None
         try:
             data_guard.build_train_dataloader(runner)
             runner.train()
@@ -208,9 +217,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         except TrainingPreempted as stop:
             # not the exception itself: its traceback holds the Runner
             preempted = (stop.iteration, stop.checkpoint)
+        except TrainingDiverged as stop:
+            diverged = stop.message
         # every rank got here: finished, or stopped at the same iteration
         del runner, data_guard
         end_distributed()
+        if diverged is not None:
+            raise SystemExit(f'ERROR: {diverged}')
         if preempted is not None:
             world = int(os.environ.get('WORLD_SIZE', '1'))
             rank = (f' (rank {os.environ.get("RANK", "0")} of {world})'

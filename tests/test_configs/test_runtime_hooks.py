@@ -13,8 +13,9 @@ import mmtat  # noqa: F401  (registers the hooks)
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RUNTIME = 'configs/_base_/mmtat_runtime.py'
 HOOKS_LISTED = [
-    'PreemptionHook', 'NonEmptyDataHook', 'DataGuardHook', 'ResumeFitHook',
-    'CheckpointFitHook', 'TeacherCheckpointHook', 'TeacherMIoUHook'
+    'PreemptionHook', 'FiniteLossHook', 'NonEmptyDataHook', 'DataGuardHook',
+    'ResumeFitHook', 'CheckpointFitHook', 'TeacherCheckpointHook',
+    'TeacherMIoUHook'
 ]
 
 

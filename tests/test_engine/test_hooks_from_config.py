@@ -30,6 +30,7 @@ from mmtat.utils import DataSampleError, InputError, RunRefused
 #: hook -> the file of mmtat/engine/hooks/ it is defined in, alone
 HOOK_FILES = {
     'PreemptionHook': 'preemption_hook',
+    'FiniteLossHook': 'finite_loss_hook',
     'NonEmptyDataHook': 'non_empty_data_hook',
     'DataGuardHook': 'data_guard_hook',
     'ResumeFitHook': 'resume_fit_hook',
@@ -41,7 +42,7 @@ HOOK_FILES = {
 
 def test_every_hook_of_the_package_is_listed():
     assert sorted(mmtat_hooks.__all__) == sorted(
-        list(HOOK_FILES) + ['TEACHER_MIOU_WARN_RATIO'])
+        list(HOOK_FILES) + ['TEACHER_MIOU_WARN_RATIO', 'TrainingDiverged'])
     found = {
         osp.splitext(name)[0]
         for name in os.listdir(osp.dirname(mmtat_hooks.__file__))

@@ -7,6 +7,7 @@ The shipped configs list them; mmtat's ``tools/train.py`` and
 """
 from .checkpoint_fit_hook import CheckpointFitHook
 from .data_guard_hook import DataGuardHook
+from .finite_loss_hook import FiniteLossHook, TrainingDiverged
 from .non_empty_data_hook import NonEmptyDataHook
 from .preemption_hook import PreemptionHook
 from .resume_fit_hook import ResumeFitHook
@@ -14,7 +15,7 @@ from .teacher_checkpoint_hook import TeacherCheckpointHook
 from .teacher_miou_hook import TEACHER_MIOU_WARN_RATIO, TeacherMIoUHook
 
 __all__ = [
-    'CheckpointFitHook', 'DataGuardHook', 'NonEmptyDataHook',
+    'CheckpointFitHook', 'DataGuardHook', 'FiniteLossHook', 'NonEmptyDataHook',
     'PreemptionHook', 'ResumeFitHook', 'TeacherCheckpointHook',
-    'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO'
+    'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO', 'TrainingDiverged'
 ]
