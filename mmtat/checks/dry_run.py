@@ -10,6 +10,17 @@ one factor, so aspect ratios stay), batch size, iterations and the
 schedule's length, workers, checkpoint and log intervals, SyncBN -> BN,
 downloads switched off. Networks, losses, distillers, optimisers and
 learning-rate policies are the config's own.
+
+Classification configs (MMPretrain's ``ImageNet``, trained by epochs) get
+the same treatment: the crop is the training pipeline's
+(``RandomResizedCrop``; ``ResizeEdge`` and ``CenterCrop`` shrink by the
+same factor), the epoch-based loop becomes the iteration-based one of the
+dry run, and an epoch-based learning-rate policy counts one epoch per
+iteration (a warm-up of 5 epochs spans 5 iterations, so it is cut off at
+the last one).  ImageNet-pretrained weights (``init_cfg``, ``pretrained``,
+a ``cfg_path`` model's ``pretrained=True``, which would fetch the weights
+its metafile names) and teacher checkpoints are dropped, as for
+segmentation.
 """
 import copy
 import math
@@ -58,6 +69,33 @@ def make_dry_run_dataset(cfg: Any, root: str, num_train: int = 4,
         kinds[dataset], root, num_train=num_train, num_val=num_val, seed=0)
 
 
+#: classification transforms -> the key of their output size; an int is a
+#: square, a pair is (width, height) (MMPretrain's convention)
+_CLS_CROPS = {'RandomResizedCrop': 'scale', 'CenterCrop': 'crop_size',
+              'EfficientNetRandomCrop': 'scale',
+              'EfficientNetCenterCrop': 'crop_size'}
+
+
+def _as_height_width(size: Any) -> Tuple[int, int]:
+    """An MMPretrain size (int, or (width, height)) as (height, width)."""
+    if isinstance(size, (tuple, list)):
+        return int(size[1]), int(size[0])
+    return int(size), int(size)
+
+
+def _pipeline_crop(cfg: Any) -> Optional[Tuple[int, int]]:
+    """The output size of the training pipeline's classification crop."""
+    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
+    from .dataset_check import _leaf_datasets
+    for _, leaf in _leaf_datasets(dataset, 'train_dataloader.dataset'):
+        for transform in leaf.get('pipeline') or []:
+            key = _CLS_CROPS.get(str(transform.get('type', '')).split(
+                '.')[-1])
+            if key and transform.get(key) is not None:
+                return _as_height_width(transform[key])
+    return None
+
+
 def _config_crop(cfg: Any) -> Tuple[int, int]:
     size = None
     model = cfg.get('model', {})
@@ -66,10 +104,25 @@ def _config_crop(cfg: Any) -> Tuple[int, int]:
         size = preprocessor['size']
     elif cfg.get('crop_size') is not None:
         size = cfg.crop_size
+    else:
+        size = _pipeline_crop(cfg)
     if size is None:
-        raise ValueError('the config names no crop (data_preprocessor.size '
-                         'or crop_size)')
+        raise ValueError('the config names no crop (data_preprocessor.size, '
+                         'crop_size or a RandomResizedCrop / CenterCrop of '
+                         'its training pipeline)')
     return int(size[0]), int(size[1])
+
+
+def _cls_size(crop: Tuple[int, int]) -> Any:
+    """``crop`` (height, width) as an MMPretrain size."""
+    return crop[0] if crop[0] == crop[1] else (crop[1], crop[0])
+
+
+def _epochs_as_iterations(scheduler: dict) -> None:
+    """An epoch-based learning-rate policy with one epoch per iteration."""
+    if scheduler.get('by_epoch', True):
+        scheduler['by_epoch'] = False
+        scheduler.pop('convert_to_iter_based', None)
 
 
 def dry_run_crop(cfg: Any, height: int = 128) -> Tuple[int, int]:
@@ -138,6 +191,13 @@ def shrink_for_dry_run(cfg: Any,
             node['type'] = 'BN'  # one process on a CPU
         if 'data_root' in node:
             node['data_root'] = data_root
+        if 'cfg_path' in node and node.get('pretrained') is True:
+            # mmengine.hub.get_model would fetch the metafile's weights
+            node['pretrained'] = False
+        if kind in _CLS_CROPS and node.get(_CLS_CROPS[kind]) is not None:
+            node[_CLS_CROPS[kind]] = _cls_size(crop)
+        elif kind == 'ResizeEdge' and 'scale' in node:
+            node['scale'] = max(1, round(node['scale'] * factor))
         if kind in ('RandomResize', 'Resize') and 'scale' in node:
             node['scale'] = _scaled(node['scale'], factor)
         elif kind == 'RandomChoiceResize':
@@ -187,6 +247,7 @@ def shrink_for_dry_run(cfg: Any,
     if isinstance(schedulers, dict):
         schedulers = [schedulers]
     for scheduler in schedulers:
+        _epochs_as_iterations(scheduler)
         # warm-ups and decays are squeezed into ``iters``
         for key in ('begin', 'end'):
             if scheduler.get(key, -math.inf) > iters:
@@ -194,6 +255,9 @@ def shrink_for_dry_run(cfg: Any,
     cfg.param_scheduler = [
         s for s in schedulers if s.get('begin', 0) < s.get('end', math.inf)
     ]
+    # iterations, not epochs, in the log (MMPretrain's runtime logs by
+    # epoch): the results collection reads "Iter(train) [i/n]" lines
+    cfg.log_processor = dict(cfg.get('log_processor') or {}, by_epoch=False)
     hooks = cfg.default_hooks
     hooks.logger = dict(
         hooks.get('logger', {}),

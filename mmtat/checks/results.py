@@ -1,7 +1,15 @@
 """Results of mmtat's runs: the method a config runs, what finished
-training runs reached (mIoU, iterations, device-hours) with the accuracy
-table and plot, and the comparison of the two teacher passes of a cost
-benchmark.
+training runs reached (the metric of their task: mIoU for segmentation,
+top-1 and top-5 accuracy for classification; iterations, device-hours)
+with the accuracy table and plot, and the comparison of the two teacher
+passes of a cost benchmark.
+
+A collected run names its figures by the metric
+(:data:`mmtat.checks.task.TASK_METRICS`): ``student_mIoU``,
+``teacher_mIoU`` and ``mIoU_per_device_hour`` for segmentation,
+``student_top1``, ``student_top5``, ``teacher_top1``, ``teacher_top5`` and
+``top1_per_device_hour`` for classification, with ``task`` and ``metric``
+(the main one, ``mIoU`` or ``top-1``) saying which.
 
 Shared by ``tools/benchmark.py`` (``--collect``, ``--teacher-pass``),
 ``tools/reproduce.py``, which ends a table with :func:`write_accuracy_report`,
@@ -15,10 +23,12 @@ import re
 from datetime import datetime
 from typing import Any, Dict, List, Sequence
 
+from .task import TASK_METRICS, config_task, main_metric
+
 __all__ = [
     'LOSS_METHODS', 'DISTILLER_METHODS', 'FLOOR_TEACHER', 'FLOOR_STUDENT',
     'method_name', 'dataset_name', 'collect_run', 'accuracy_markdown',
-    'accuracy_plot', 'write_accuracy_report', 'fmt',
+    'accuracy_plot', 'write_accuracy_report', 'fmt', 'row_metric',
     'compare_teacher_passes'
 ]
 
@@ -31,6 +41,8 @@ LOSS_METHODS = {
     'ATLoss': 'AT',
     'MGDLoss': 'MGD',
     'DISTLoss': 'DIST',
+    'DKDLoss': 'DKD',
+    'WSLD': 'WSLD',
 }
 # distiller types that name their method themselves
 DISTILLER_METHODS = {'TaTDistiller': 'TaT'}
@@ -87,6 +99,10 @@ def _run_dirs(work_dir: str) -> List[str]:
 
 
 def collect_run(work_dir: str) -> Dict[str, Any]:
+    """What the training run in ``work_dir`` reached: its last validation
+    (the student's and, for a distillation, the teacher's figures in the
+    metrics of the config's task), iterations, wall time and the curve of
+    the main metric against device-hours."""
     from mmengine.config import Config
 
     configs = glob.glob(osp.join(work_dir, '*.py'))
@@ -95,6 +111,9 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
             f'{work_dir} holds no dumped config (*.py); is it a work dir of '
             'tools/train.py?')
     cfg = Config.fromfile(configs[0])
+    task = config_task(cfg)
+    metrics = TASK_METRICS[task]
+    main = main_metric(task)
     # metrics and iterations over every run in the dir (a resumed run
     # continues in a new run directory), wall time summed over runs.
     runs = _run_dirs(work_dir)
@@ -111,7 +130,7 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
             with open(scalars) as f:
                 for line in f:
                     record = json.loads(line)
-                    if 'mIoU' in record:
+                    if main.key in record:
                         val_records.append(record)
         logs = glob.glob(osp.join(run, '*.log'))
         if not logs:
@@ -140,13 +159,20 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
         if first_t is not None:
             wall_s += (last_t - first_t).total_seconds()
     if not val_records:
-        raise ValueError(f'{work_dir}: no validation result (mIoU) logged')
+        raise ValueError(f'{work_dir}: no validation result ({main.key}) '
+                         'logged')
     final = val_records[-1]
-    teacher_miou = next((v for k, v in final.items()
-                         if k.startswith('teacher') and k.endswith('mIoU')),
-                        None)
+    figures: Dict[str, Any] = {}
+    for metric in metrics:
+        value = final.get(metric.key)
+        figures[f'student_{metric.field}'] = (
+            None if value is None else float(value))
+        teacher = next((v for k, v in final.items() if k.startswith(
+            'teacher') and k.endswith(metric.key)), None)
+        figures[f'teacher_{metric.field}'] = (
+            None if teacher is None else float(teacher))
     device_hours = wall_s * world_size / 3600.0
-    student_miou = float(final['mIoU'])
+    student_main = figures[f'student_{main.field}']
     curve = []
     for record in val_records:
         step = int(record.get('step', 0))
@@ -154,8 +180,9 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
         # ended (or the last logged one before it)
         logged = [i for i in iter_wall if i <= step]
         seconds = iter_wall[max(logged)] if logged else 0.0
-        curve.append(dict(iteration=step, mIoU=float(record['mIoU']),
-                          device_hours=seconds * world_size / 3600.0))
+        curve.append({'iteration': step,
+                      main.field: float(record[main.key]),
+                      'device_hours': seconds * world_size / 3600.0})
     method = method_name(cfg)
     if method == FLOOR_STUDENT:
         method = f'{_network_name(cfg.model)} alone'
@@ -163,48 +190,67 @@ def collect_run(work_dir: str) -> Dict[str, Any]:
         work_dir=work_dir,
         method=method,
         dataset=dataset_name(cfg),
-        teacher_mIoU=teacher_miou,
-        student_mIoU=student_miou,
+        task=task,
+        metric=main.name,
+        **figures,
         iterations=max(last_iter, int(final.get('step', 0))),
         train_wall_s=wall_s,
         world_size=world_size,
         device_hours=device_hours,
-        mIoU_per_device_hour=(student_miou / device_hours
-                              if device_hours > 0 else None),
+        **{f'{main.field}_per_device_hour': (
+            student_main / device_hours
+            if device_hours > 0 and student_main is not None else None)},
         curve=curve)
 
 
+def row_metric(row: Dict[str, Any]):
+    """The main metric (:class:`~mmtat.checks.task.TaskMetric`) of a
+    collected run (rows without ``task`` are segmentation ones)."""
+    return main_metric(row.get('task', 'segmentation'))
+
+
 def _network_name(model) -> str:
-    """``DeepLabV3+ R18`` style name of a segmentor config."""
+    """``DeepLabV3+ R18`` / ``ResNet-18`` style name of a segmentor or
+    classifier config."""
+    backbone = model['backbone']
+    depth = backbone.get('depth')
+    backbone_type = str(backbone.get('type', '')).split('.')[-1]
+    if 'decode_head' not in model:  # a classifier: its backbone
+        if backbone_type == 'ResNet' and depth:
+            return f'ResNet-{depth}'
+        return backbone_type or str(model.get('type', 'model'))
     heads = {'ASPPHead': 'DeepLabV3', 'DepthwiseSeparableASPPHead':
              'DeepLabV3+', 'PSPHead': 'PSPNet', 'SegformerHead': 'SegFormer',
              'FCNHead': 'FCN'}
     head = heads.get(str(model['decode_head']['type']).split('.')[-1],
                      str(model['decode_head']['type']))
-    backbone = model['backbone']
-    depth = backbone.get('depth')
     return f'{head} R{depth}' if depth else head
 
 
 def accuracy_plot(rows, path: str) -> None:
-    """Student mIoU against device-hours, one curve per run (its
-    validations), for a comparison at matched training cost."""
+    """The student's main metric (mIoU, top-1) against device-hours, one
+    curve per run (its validations), for a comparison at matched training
+    cost."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    names = []
     for r in rows:
         curve = r.get('curve') or []
         if not curve:
             continue
+        metric = row_metric(r)
+        names.append(metric.name)
         xs = [p['device_hours'] for p in curve]
-        ys = [p['mIoU'] for p in curve]
+        ys = [p[metric.field] for p in curve]
         ax.plot(xs, ys, marker='o', markersize=3,
                 label=f'{r["method"]} ({r["dataset"]})')
     ax.set_xlabel('training device-hours (GPU-hours on GPUs; processes x '
                   'hours)')
-    ax.set_ylabel('student mIoU (validation)')
+    ax.set_ylabel(f'student {" / ".join(dict.fromkeys(names)) or "mIoU"} '
+                  '(validation)')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     ax.set_title('accuracy at matched training cost', fontsize=9)
@@ -213,19 +259,39 @@ def accuracy_plot(rows, path: str) -> None:
     plt.close(fig)
 
 
-def accuracy_markdown(rows) -> str:
+def _task_markdown(task: str, rows) -> List[str]:
+    """The table of the runs of one task: the teacher's and the student's
+    figures in each metric of the task."""
+    metrics = TASK_METRICS[task]
+    main = metrics[0]
+    heads = [f'teacher {m.name}' for m in metrics] + [
+        f'student {m.name}' for m in metrics]
     lines = [
-        '| method | dataset | teacher mIoU | student mIoU | iterations | '
-        'training wall time | processes | mIoU per device-hour |',
-        '|---|---|---|---|---|---|---|---|'
+        '| method | dataset | ' + ' | '.join(heads) + ' | iterations | '
+        f'training wall time | processes | {main.name} per device-hour |',
+        '|---|---|' + '---|' * len(heads) + '---|---|---|---|'
     ]
     for r in rows:
+        cells = [fmt(r.get(f'{who}_{m.field}'), '.2f')
+                 for who in ('teacher', 'student') for m in metrics]
         lines.append(
-            f'| {r["method"]} | {r["dataset"]} | '
-            f'{fmt(r["teacher_mIoU"], ".2f")} | {r["student_mIoU"]:.2f} | '
-            f'{r["iterations"]} | {r["train_wall_s"] / 60:.1f} min | '
-            f'{r["world_size"]} | {fmt(r["mIoU_per_device_hour"], ".1f")} |')
-    return '\n'.join(lines) + '\n'
+            f'| {r["method"]} | {r["dataset"]} | ' + ' | '.join(cells) +
+            f' | {r["iterations"]} | {r["train_wall_s"] / 60:.1f} min | '
+            f'{r["world_size"]} | '
+            f'{fmt(r.get(f"{main.field}_per_device_hour"), ".1f")} |')
+    return lines
+
+
+def accuracy_markdown(rows) -> str:
+    """The collected runs as a Markdown table (one per task when the rows
+    mix segmentation and classification runs)."""
+    by_task: Dict[str, List[Dict[str, Any]]] = {}
+    for r in rows:
+        by_task.setdefault(r.get('task', 'segmentation'), []).append(r)
+    tables = ['\n'.join(_task_markdown(task, task_rows))
+              for task, task_rows in by_task.items()]
+    return '\n\n'.join(tables or ['\n'.join(_task_markdown(
+        'segmentation', []))]) + '\n'
 
 
 def write_accuracy_report(work_dirs: Sequence[str], out: str) -> str:

@@ -79,3 +79,90 @@ def test_every_layout_is_a_dry_run_dataset(tmp_path):
                                  'ADEChallengeData2016')
     assert sorted(os.listdir(osp.join(data_root, 'images', 'training'))) == [
         'ADE_train_00000001.jpg', 'ADE_train_00000002.jpg']
+
+
+def _mmrazor_config(rel):
+    import mmrazor
+    return Config.fromfile(osp.join(osp.dirname(mmrazor.__file__), '.mim',
+                                    'configs', rel))
+
+
+def _mmpretrain_config(rel):
+    import mmpretrain
+    return Config.fromfile(osp.join(osp.dirname(mmpretrain.__file__),
+                                    '.mim', 'configs', rel))
+
+
+def test_classification_config_shrinks_to_iterations(tmp_path):
+    """MMRazor's ImageNet KD config (mmcls:: bases read from MMPretrain):
+    the crops of MMPretrain's pipelines shrink by one factor, the epoch
+    loop and the epoch-based policy become iterations, the released
+    teacher is dropped, and the run logs iterations."""
+    cfg = _mmrazor_config(
+        'distill/mmcls/kd/kd_logits_resnet34_resnet18_8xb32_in1k.py')
+    assert dataset_type(cfg) == 'ImageNet'
+    assert dry_run_crop(cfg) == (128, 128)  # RandomResizedCrop 224
+    assert cfg.train_cfg.by_epoch and cfg.model.teacher_ckpt
+    data_root = make_dry_run_dataset(cfg, str(tmp_path / 'd'))
+    assert data_root == str(tmp_path / 'd' / 'imagenet')
+    small = shrink_for_dry_run(cfg, data_root=data_root,
+                               work_dir=str(tmp_path / 'w'))
+    assert small.model.distiller == cfg.model.distiller
+    assert small.optim_wrapper == cfg.optim_wrapper
+    train = small.train_dataloader.dataset
+    assert train.data_root == data_root and train.split == 'train'
+    assert [t.get('scale') for t in train.pipeline
+            if t.type == 'RandomResizedCrop'] == [128]
+    val = small.val_dataloader.dataset.pipeline
+    assert [(t.type, t.get('scale', t.get('crop_size'))) for t in val
+            if t.type in ('ResizeEdge', 'CenterCrop')] == [
+                ('ResizeEdge', 146), ('CenterCrop', 128)]  # 256, 224 x 4/7
+    assert small.train_cfg == dict(type='IterBasedTrainLoop', max_iters=2,
+                                   val_interval=2)
+    [scheduler] = small.param_scheduler
+    assert scheduler.type == 'MultiStepLR' and scheduler.by_epoch is False
+    assert scheduler.milestones == [30, 60, 90]  # epochs as iterations
+    assert small.log_processor.by_epoch is False
+    assert small.model.teacher_ckpt is None
+    assert find_remote_files(small, 'train') == []
+    # the original is left as it was
+    assert cfg.param_scheduler.by_epoch is True
+
+
+def test_classification_warm_up_and_pretrained_weights(tmp_path):
+    """An epoch-based warm-up converted to iterations is cut off at the
+    dry run's end; ImageNet-pretrained weights are not fetched, neither an
+    init_cfg URL nor a cfg_path model's pretrained=True."""
+    cfg = _mmpretrain_config('mobilenet_v2/mobilenet-v2_8xb32_in1k.py')
+    assert dry_run_crop(cfg, 64) == (64, 64)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
+             end=5, convert_to_iter_based=True),
+        dict(type='StepLR', by_epoch=True, step_size=1, gamma=0.98,
+             begin=5)]
+    cfg.model.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint='https://download.openmmlab.com/'
+        'mmclassification/v0/mobilenet_v2/mobilenet_v2_batch256_imagenet_'
+        '20200708-3b2dc3af.pth', prefix='backbone')
+    assert [f.key for f in find_remote_files(cfg, 'train')] == [
+        'model.backbone.init_cfg.checkpoint']
+    small = shrink_for_dry_run(cfg, data_root=str(tmp_path),
+                               work_dir=str(tmp_path / 'w'), crop=(64, 64))
+    assert small.model.backbone.init_cfg is None
+    warm_up, decay = small.param_scheduler
+    assert (warm_up.by_epoch, warm_up.begin, warm_up.end) == (False, 0, 2)
+    assert 'convert_to_iter_based' not in warm_up
+    # the decay begins where the dry run ends
+    assert (decay.type, decay.by_epoch, decay.begin) == ('StepLR', False, 2)
+    pipeline = small.train_dataloader.dataset.pipeline
+    assert [t for t in pipeline if t.type == 'RandomResizedCrop'] == [
+        dict(type='RandomResizedCrop', scale=64, backend='pillow')]
+
+    kd = _mmrazor_config(
+        'distill/mmcls/kd/kd_logits_resnet34_resnet18_8xb32_in1k.py')
+    kd.model.architecture.pretrained = True
+    kd.model.teacher.pretrained = True
+    small = shrink_for_dry_run(kd, data_root=str(tmp_path),
+                               work_dir=str(tmp_path / 'w'))
+    assert small.model.architecture.pretrained is False
+    assert small.model.teacher.pretrained is False
