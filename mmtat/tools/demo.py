@@ -63,6 +63,13 @@ from mmtat.visualization import visualize_config
 
 TAT_CONFIG = config_file('tat/deeplabv3_r101_r18_voc.py')
 BASELINE_CONFIG = config_file('baselines/deeplabv3_r18_voc.py')
+#: The distillation methods the demo compares, each a shipped config of the
+#: same pair that differs from the TaT config in ``model.distiller`` only.
+METHODS = {
+    'TaT': TAT_CONFIG,
+    'KD': config_file('baselines/kd_deeplabv3_r101_r18_voc.py'),
+    'CWD': config_file('baselines/cwd_deeplabv3_r101_r18_voc.py'),
+}
 
 #: Crop (= image) side.  The VOC TaT config tiles the 1/8-resolution feature
 #: map with 8x8 patches in groups of 4, which needs a map of at least 16x16
@@ -76,11 +83,12 @@ QUICK = dict(
     iters=2, teacher_iters=1, batch_size=2, num_train=4, num_val=2,
     log_interval=1)
 
-HONESTY_NOTE = (
-    'These numbers only show that the pipeline runs end to end: random '
-    'initialisation, {teacher_iters} teacher / {iters} student iterations '
-    'on {num_train} synthetic {crop}x{crop} images, evaluated on {num_val}. '
-    'They say nothing about TaT on real data.')
+DEMO_NOTE = (
+    'Random initialisation, {teacher_iters} teacher / {iters} student '
+    'iterations on {num_train} synthetic {crop}x{crop} images, evaluated on '
+    '{num_val}: these numbers show that the pipeline runs end to end and '
+    'how the methods act on an untrained student in a few iterations, not '
+    'how they rank on real data.')
 
 
 # --------------------------------------------------------------------------
@@ -220,22 +228,60 @@ def _row(name: str, network: str, iters: int, result: dict) -> dict:
         model=name,
         network=network,
         iters=iters,
-        mIoU=round(float(metrics['mIoU']), 4),
-        mAcc=round(float(metrics.get('mAcc', float('nan'))), 4),
-        aAcc=round(float(metrics.get('aAcc', float('nan'))), 4),
+        mIoU=round(float(metrics['mIoU']), 2),
+        mAcc=round(float(metrics.get('mAcc', float('nan'))), 2),
+        aAcc=round(float(metrics.get('aAcc', float('nan'))), 2),
         train_seconds=result['seconds'],
         checkpoint=result['checkpoint'])
 
 
 def format_table(rows: List[dict]) -> str:
-    header = ('| model | network | iters | mIoU | mAcc | aAcc | '
-              'time (s) |\n|---|---|---:|---:|---:|---:|---:|\n')
+    """The results table (Markdown), as the README quotes it."""
+    header = ('| model | network | iterations | mIoU | mAcc | aAcc |\n'
+              '|---|---|---:|---:|---:|---:|\n')
     lines = [
         f"| {r['model']} | {r['network']} | {r['iters']} | "
-        f"{r['mIoU']:.2f} | {r['mAcc']:.2f} | {r['aAcc']:.2f} | "
-        f"{r['train_seconds']:.0f} |" for r in rows
+        f"{r['mIoU']:.2f} | {r['mAcc']:.2f} | {r['aAcc']:.2f} |"
+        for r in rows
     ]
     return header + '\n'.join(lines) + '\n'
+
+
+def provenance(argv: Optional[List[str]]) -> Dict[str, Any]:
+    """What produced a run: the command, the commit of the checkout (and
+    whether the files the demo runs differ from it), the machine."""
+    import subprocess
+    import sys
+
+    from mmtat.utils import machine_info
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    info: Dict[str, Any] = dict(
+        command=' '.join([osp.basename(sys.argv[0])] +
+                         list(sys.argv[1:] if argv is None else argv)),
+        machine=machine_info('cpu'))
+
+    def git(*args: str) -> Optional[str]:
+        try:
+            return subprocess.run(
+                ['git', '-C', root, *args], capture_output=True, text=True,
+                check=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    commit = git('rev-parse', 'HEAD')
+    info['commit'] = commit
+    if commit is not None:
+        changed = git('status', '--porcelain', '--', *DEMO_INPUTS)
+        info['changed_inputs'] = sorted(
+            line[3:] for line in (changed or '').splitlines())
+    return info
+
+
+#: What the demo's result depends on, relative to the repository (a change
+#: in any of them makes a recorded run stale).
+DEMO_INPUTS = ('mmtat/models', 'mmtat/datasets', 'mmtat/compat',
+               'mmtat/checks/dry_run.py', 'mmtat/tools/demo.py',
+               '_mmtat_startup.py', 'configs')
 
 
 def stage(text: str) -> None:
@@ -244,12 +290,13 @@ def stage(text: str) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Train a teacher, a TaT-distilled student and a plain '
-        'student on generated data (CPU, a few minutes) and compare them.')
+        description='Train a teacher, then the same student alone and '
+        'distilled with TaT, KD and CWD from the same initial weights, on '
+        'generated data (CPU, a few minutes), and compare them.')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     parser.add_argument(
-        '--iters', type=int, help='student iterations, with and without '
-        f'TaT (default {DEFAULTS["iters"]}; --quick: {QUICK["iters"]})')
+        '--iters', type=int, help='student iterations, alone and distilled '
+        f'(default {DEFAULTS["iters"]}; --quick: {QUICK["iters"]})')
     parser.add_argument(
         '--teacher-iters', type=int, help='teacher iterations (default '
         f'{DEFAULTS["teacher_iters"]}; --quick: {QUICK["teacher_iters"]})')
@@ -257,13 +304,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--teacher-depth', type=int, choices=(50, 101), default=101,
         help='ResNet depth of the teacher: 101 as in the TaT config, or 50 '
         'to make the demo faster on a slow CPU')
+    parser.add_argument(
+        '--methods', nargs='+', choices=tuple(METHODS), default=list(METHODS),
+        help='the distillation methods to compare with the student alone '
+        f'(default: {" ".join(METHODS)})')
     parser.add_argument('--batch-size', type=int)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--quick', action='store_true',
         help='a tiny run (a few iterations on a few images) for tests')
-    parser.add_argument('--tat-config', default=TAT_CONFIG,
-                        help=argparse.SUPPRESS)
     parser.add_argument('--baseline-config', default=BASELINE_CONFIG,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -273,6 +322,10 @@ def parse_args(argv=None) -> argparse.Namespace:
             setattr(args, key, preset[key])
         if getattr(args, key) < 1:
             parser.error(f'--{key.replace("_", "-")} must be >= 1')
+    if 'TaT' not in args.methods:
+        parser.error('--methods must include TaT (the pictures are of the '
+                     'TaT student)')
+    args.methods = [m for m in METHODS if m in args.methods]
     args.num_train = preset['num_train']
     args.num_val = preset['num_val']
     args.log_interval = min(preset['log_interval'], args.iters,
@@ -286,6 +339,7 @@ def main(argv=None) -> dict:
     warnings.filterwarnings('ignore', category=UserWarning)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
     work_dir = osp.abspath(args.work_dir)
+    origin = provenance(argv)
 
     # one directory per data set, so that --quick, --seed ... can share a
     # work dir (a synthetic data set is never overwritten with another one)
@@ -299,29 +353,32 @@ def main(argv=None) -> dict:
           f'val images, {CROP}x{CROP}, classes: '
           f'{", ".join(VOC_CLASSES.values())}) in {data_root}', flush=True)
 
-    tat = Config.fromfile(args.tat_config)
     baseline = Config.fromfile(args.baseline_config)
-    check_same_student(baseline, tat)
+    distilled = {m: Config.fromfile(METHODS[m]) for m in args.methods}
+    for cfg in distilled.values():
+        check_same_student(baseline, cfg)
+    tat = distilled['TaT']
     common = dict(data_root=data_root, batch_size=args.batch_size,
                   seed=args.seed, log_interval=args.log_interval)
     teacher_net = f'DeepLabV3 R{args.teacher_depth}-D8'
-    student_net = 'DeepLabV3 R{}-D8'.format(
-        baseline.model.backbone.depth)
+    student_net = 'DeepLabV3 R{}-D8'.format(baseline.model.backbone.depth)
     shrunk = args.teacher_depth != tat.model.teacher.backbone.depth
     if shrunk:
         print(f'NOTE: the teacher is shrunk to ResNet-{args.teacher_depth} '
               f'(the TaT config has ResNet-'
               f'{tat.model.teacher.backbone.depth}) to save time.')
+    total = len(args.methods) + 2
 
-    stage(f'[1/3] training teacher ({teacher_net}, {args.teacher_iters} '
-          f'iters, batch {args.batch_size}, from random init)...')
+    stage(f'[1/{total}] training teacher ({teacher_net}, '
+          f'{args.teacher_iters} iters, batch {args.batch_size}, from random '
+          'init)...')
     teacher_cfg = shrink_for_demo(
         teacher_config(baseline, tat, args.teacher_depth),
         work_dir=osp.join(work_dir, 'teacher'), iters=args.teacher_iters,
         name='teacher', **common)
     teacher = run(teacher_cfg)
 
-    # both students start from the same initial weights
+    # every student starts from the same initial weights
     student_cfg = shrink_for_demo(
         baseline, work_dir=osp.join(work_dir, 'student'), iters=args.iters,
         name='student', **common)
@@ -329,17 +386,22 @@ def main(argv=None) -> dict:
         student_cfg, osp.join(work_dir, 'student_init.pth'), args.seed)
     start_from(student_cfg.model, student_init)
 
-    stage(f'[2/3] distilling student ({student_net}) from the teacher with '
-          f'TaT, {args.iters} iters, {display_config(args.tat_config)}...')
-    tat_cfg = copy.deepcopy(tat)
-    if shrunk:
-        tat_cfg.model.teacher.backbone.depth = args.teacher_depth
-    tat_cfg = shrink_for_demo(
-        tat_cfg, work_dir=osp.join(work_dir, 'tat_student'), iters=args.iters,
-        name='tat_student', **common)
-    tat_cfg.model.teacher_ckpt = teacher['checkpoint']
-    start_from(tat_cfg.model.architecture, student_init)
-    tat_student = run(tat_cfg)
+    results: Dict[str, dict] = {}
+    for index, method in enumerate(args.methods, start=2):
+        stage(f'[{index}/{total}] distilling the student ({student_net}) '
+              f'from the teacher with {method}, {args.iters} iters, '
+              f'{display_config(METHODS[method])}...')
+        cfg = copy.deepcopy(distilled[method])
+        if shrunk:
+            cfg.model.teacher.backbone.depth = args.teacher_depth
+        name = f'{method.lower()}_student'
+        cfg = shrink_for_demo(cfg, work_dir=osp.join(work_dir, name),
+                              iters=args.iters, name=name, **common)
+        cfg.model.teacher_ckpt = teacher['checkpoint']
+        start_from(cfg.model.architecture, student_init)
+        results[method] = run(cfg)
+        if method == 'TaT':
+            tat_cfg = cfg
 
     # pictures of what the TaT student matches, on the first val image
     with open(osp.join(data_root, 'ImageSets', 'Segmentation',
@@ -347,68 +409,75 @@ def main(argv=None) -> dict:
         image_id = f.readline().strip()
     pictures_dir = osp.join(work_dir, 'pictures')
     pictures = visualize_config(
-        copy.deepcopy(tat_cfg), tat_student['checkpoint'],
+        copy.deepcopy(tat_cfg), results['TaT']['checkpoint'],
         osp.join(data_root, 'JPEGImages', image_id + '.jpg'), pictures_dir,
         title='demo TaT student,')
-    tat_student['pictures'] = [
+    picture_files = [
         osp.join(pictures_dir, name) for pair in pictures['pairs'].values()
         for name in pair['files']
     ]
 
-    stage(f'[3/3] training student ({student_net}) without distillation, '
-          f'{args.iters} iters, '
+    stage(f'[{total}/{total}] training the student ({student_net}) without '
+          f'distillation, {args.iters} iters, '
           f'{display_config(args.baseline_config)}...')
     student = run(student_cfg)
 
     rows = [
         _row('teacher', teacher_net, args.teacher_iters, teacher),
-        _row('student', student_net, args.iters, student),
-        _row('TaT student', student_net, args.iters, tat_student),
+        _row('student alone', student_net, args.iters, student),
+    ] + [
+        _row(f'{method} student', student_net, args.iters, results[method])
+        for method in args.methods
     ]
-    note = HONESTY_NOTE.format(
+    note = DEMO_NOTE.format(
         teacher_iters=args.teacher_iters, iters=args.iters,
         num_train=args.num_train, num_val=args.num_val, crop=CROP)
     if shrunk:
         note += (f' The teacher was shrunk to ResNet-{args.teacher_depth}.')
-    # SingleTeacherDistillValLoop also validates the teacher inside the TaT
-    # run: it must agree with the teacher's own validation.
-    teacher_in_tat = tat_student['metrics'].get('teacher.mIoU')
-    results = dict(
+    # SingleTeacherDistillValLoop also validates the teacher inside every
+    # distillation run: it must agree with the teacher's own validation.
+    teacher_in_runs = {
+        method: round(float(result['metrics']['teacher.mIoU']), 2)
+        for method, result in results.items()
+        if 'teacher.mIoU' in result['metrics']
+    }
+    report = dict(
         rows=rows,
         note=note,
-        teacher_mIoU_in_tat_run=(None if teacher_in_tat is None else
-                                 round(float(teacher_in_tat), 4)),
-        pictures=tat_student['pictures'],
+        teacher_mIoU_in_distillation_runs=teacher_in_runs,
+        pictures=picture_files,
         data_root=data_root,
         configs=dict(
-            tat=display_config(args.tat_config),
-            baseline=display_config(args.baseline_config)),
+            baseline=display_config(args.baseline_config),
+            **{method: display_config(METHODS[method])
+               for method in args.methods}),
         settings=dict(
             crop=CROP, batch_size=args.batch_size, seed=args.seed,
             num_train=args.num_train, num_val=args.num_val,
-            teacher_depth=args.teacher_depth, quick=args.quick),
+            teacher_iters=args.teacher_iters, iters=args.iters,
+            teacher_depth=args.teacher_depth, methods=args.methods,
+            quick=args.quick),
+        provenance=origin,
         wall_seconds=round(time.time() - wall, 1))
 
     table = format_table(rows)
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'demo_results.json'), 'w') as f:
-        json.dump(results, f, indent=2, allow_nan=True)
+        json.dump(report, f, indent=2, allow_nan=True)
     with open(osp.join(work_dir, 'demo_results.md'), 'w') as f:
         f.write('# mmtat demo: mIoU on the synthetic VOC val split\n\n')
         f.write(table + '\n' + note + '\n')
     stage('results (val split of the synthetic VOC data)')
     print(table)
-    if teacher_in_tat is not None:
-        print('The TaT run validated the teacher it loaded as well: '
-              f'{float(teacher_in_tat):.2f} mIoU (stage 1: '
-              f"{rows[0]['mIoU']:.2f}).")
+    for method, miou in teacher_in_runs.items():
+        print(f'The {method} run validated the teacher it loaded: '
+              f'{miou:.2f} mIoU (stage 1: {rows[0]["mIoU"]:.2f}).')
     print(note)
     print('Pictures of what the TaT student matches (attention of chosen '
-          'positions, PCA of the features): ' + ', '.join(
-              results['pictures']))
-    print(f'\nwall time {results["wall_seconds"]:.0f} s; written to '
+          'positions, PCA of the features): ' + ', '.join(picture_files))
+    print(f'\nwall time {report["wall_seconds"]:.0f} s; written to '
           f'{osp.join(work_dir, "demo_results.json")} and .md', flush=True)
-    return results
+    return report
 
 
 if __name__ == '__main__':
