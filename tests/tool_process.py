@@ -37,7 +37,7 @@ PRELOAD = [
     'mmseg.evaluation', 'mmseg.visualization', 'mmtat.tools.train',
     'mmtat.tools.test', 'mmtat.tools.convert_student',
     'mmtat.tools.visualize_tat', 'mmtat.tools.benchmark',
-    'mmtat.tools.reproduce', 'mmtat.tools.demo', 'mmtat.tools.gpu_check'
+    'mmtat.tools.reproduce', 'mmtat.tools.demo'
 ]
 
 def _exit_status(code) -> int:

@@ -13,7 +13,7 @@ A collected run names its figures by the metric
 
 Shared by ``tools/benchmark.py`` (``--collect``, ``--teacher-pass``),
 ``tools/reproduce.py``, which ends a table with :func:`write_accuracy_report`,
-and ``mmtat.tools.gpu_check``.
+and the repository's GPU check (``.dev_scripts/gpu_check.py``).
 """
 import glob
 import json

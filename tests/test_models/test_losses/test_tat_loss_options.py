@@ -1,6 +1,6 @@
 """The memory / speed options of TaTLoss: each keeps the loss exact, and
 each is tested for what it is there for (the time it saves is measured by
-``python -m mmtat.tools.benchmark_tat_loss``, not here); each is validated
+``python .dev_scripts/benchmark_tat_loss.py``, not here); each is validated
 when the loss is built."""
 import copy
 

@@ -1,12 +1,14 @@
-"""tools/analysis/attention_memory.py: the attention memory of the release's
+""".dev_scripts/attention_memory.py: the attention memory of the release's
 form for TaT configs, computed from the configs' own maps and geometry."""
 import json
 import os.path as osp
 
 import pytest
+from dev_scripts import load_script
 
 import mmtat  # noqa: F401
-from mmtat.tools.attention_memory import main
+
+main = load_script('attention_memory').main
 
 DEFAULT = 'configs/tat/deeplabv3_r101_r18_voc.py'
 GLOBAL = 'configs/tat/deeplabv3_r101_r18_voc_global.py'

@@ -28,14 +28,15 @@ readings do not leak between them:
 
 Example::
 
-    python -m mmtat.tools.benchmark_tat_loss --device cpu --repeat 5 \
+    python .dev_scripts/benchmark_tat_loss.py --device cpu --repeat 5 \
         --out work_dirs/tat_benchmark.json
 
-(``tools/analysis/benchmark_tat_loss.py`` is the same program.)
+A maintainers' script of the repository (not installed with mmtat).
 """
 import argparse
 import json
 import os
+import os.path as osp
 import resource
 import statistics
 import subprocess
@@ -44,12 +45,19 @@ import time
 import weakref
 from typing import Dict, List, Optional
 
-import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# The checkout's mmtat is the one measured (as ``python -m`` from the
+# repository's root would import it; also from a ``git archive`` that is
+# not installed).
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
-from mmtat.tools._common import reported_errors
-from mmtat.utils.errors import InputError
+import torch  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from torch.utils._pytree import tree_flatten  # noqa: E402
+
+from mmtat.tools._common import reported_errors  # noqa: E402
+from mmtat.utils.errors import InputError  # noqa: E402
 
 CASES: Dict[str, dict] = {
     # DeepLabV3 R101 -> R18 bottleneck at 512x512 crops, output stride 8.
@@ -68,7 +76,7 @@ CASES: Dict[str, dict] = {
         patch_weight=1.0, anchor_weight=0.0, warm_size=(16, 16),
         impls=['release_loop', 'tat_per_image']),
     # Seconds-long stand-ins of the two kinds, for checking the tooling
-    # (python -m mmtat.tools.gpu_check --quick); not benchmarks.
+    # (python .dev_scripts/gpu_check.py --quick); not benchmarks.
     'tiny_patches': dict(
         batch=2, student_channels=8, teacher_channels=16, size=(16, 16),
         patch_grid=(4, 4), num_heads=4, anchor_grid=(4, 4),
@@ -401,7 +409,7 @@ def _run_row(spec: dict) -> dict:
     if spec['mode'] == 'memory':
         env.update(MEMORY_ENV)
     proc = subprocess.run(
-        [sys.executable, '-m', 'mmtat.tools.benchmark_tat_loss', '--child',
+        [sys.executable, osp.abspath(__file__), '--child',
          json.dumps(spec)],
         capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:

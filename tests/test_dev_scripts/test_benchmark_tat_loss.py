@@ -1,13 +1,15 @@
-"""mmtat.tools.benchmark_tat_loss: every row of the toy cases (the
+""".dev_scripts/benchmark_tat_loss.py: every row of the toy cases (the
 release reference, TaTLoss and its diagnostic option changes) computes the
 same loss and student gradient, in-process; wrong options are one
 paragraph. The subprocess orchestration runs in test_gpu_check.py."""
 import math
 
 import pytest
+from dev_scripts import load_script
 
 from mmtat.models import TaTLoss
-from mmtat.tools import benchmark_tat_loss as bench
+
+bench = load_script('benchmark_tat_loss')
 
 
 def test_every_row_has_a_label_and_every_option_change_is_a_loss_option():

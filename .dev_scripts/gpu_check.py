@@ -1,12 +1,12 @@
 # Copyright (c) mmtat contributors. All rights reserved.
 """GPU readiness check of mmtat, as one prepared command.
 
-    python -m mmtat.tools.gpu_check --out work_dirs/gpu_check
+    python .dev_scripts/gpu_check.py --out work_dirs/gpu_check
 
-(``tools/analysis/gpu_check.py`` is the same program.) Writes
-``OUT/gpu_check.json`` (everything measured) and ``OUT/gpu_check.md`` (the
-tables and the goals). The checks, in :data:`CHECKS` (a new one is a
-:class:`Check` appended there):
+A maintainers' script of the repository (not installed with mmtat): it
+checks the checkout's mmtat. Writes ``OUT/gpu_check.json`` (everything
+measured) and ``OUT/gpu_check.md`` (the tables and the goals). The checks,
+in :data:`CHECKS` (a new one is a :class:`Check` appended there):
 
 1. ``correctness``: :class:`~mmtat.models.TaTLoss` on the device against the
    release reference (:func:`mmtat.testing.release_tat_loss`, which the
@@ -17,7 +17,7 @@ tables and the goals). The checks, in :data:`CHECKS` (a new one is a
    float16 / bfloat16, each within a stated tolerance. The large case is
    one image of global TaT, the gradient layout of
    :mod:`mmtat.models.ops.contiguous_grad`.
-2. ``loss_benchmark`` (``python -m mmtat.tools.benchmark_tat_loss``):
+2. ``loss_benchmark`` (``python .dev_scripts/benchmark_tat_loss.py``):
    TaTLoss against the release's image-by-image computation at R101->R18
    shapes and global TaT on the release's 129x129 decoder map (time and
    ``torch.cuda.max_memory_allocated``). Goal: TaTLoss's peak memory at
@@ -38,7 +38,7 @@ need a GPU run on the CPU (correctness in float32 and bfloat16 autocast:
 what a CPU user gets) and the others are reported as skipped. ``--device
 cpu --quick`` runs every check on the CPU at toy sizes, to check the
 command itself (its numbers mean nothing). The benchmarks run as
-subprocesses of their own tools (a tool does not import another).
+subprocesses of their own programs (a program does not import another).
 """
 import argparse
 import json
@@ -50,10 +50,22 @@ import time
 import warnings
 from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
-import torch
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(HERE)
+# The checkout's mmtat is the one checked (as ``python -m`` from the
+# repository's root would import it; also from a ``git archive`` that is
+# not installed).
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
-from mmtat.tools._common import reported_errors, write_report
-from mmtat.utils.errors import InputError
+import torch  # noqa: E402
+
+from mmtat.tools._common import reported_errors, write_report  # noqa: E402
+from mmtat.utils.errors import InputError  # noqa: E402
+
+#: the programs the benchmarks run as subprocesses (``python ...``)
+LOSS_BENCHMARK = [osp.join(HERE, 'benchmark_tat_loss.py')]
+METHOD_BENCHMARK = ['-m', 'mmtat.tools.benchmark']
 
 #: TaTLoss settings of the correctness cases: (B, Cs, Ct, H, W, kwargs)
 CORRECTNESS = {
@@ -281,10 +293,10 @@ def correctness_summary(result: Dict[str, Any]) -> List[str]:
 
 
 # --------------------------------------------------------------------------
-# 2. loss benchmark, 3. method benchmark (subprocesses of their tools)
+# 2. loss benchmark, 3. method benchmark (subprocesses of their programs)
 # --------------------------------------------------------------------------
-def _tool(module: str, args: List[str]) -> None:
-    command = [sys.executable, '-m', module] + args
+def _tool(program: List[str], args: List[str]) -> None:
+    command = [sys.executable] + program + args
     log(' '.join(command[1:]))
     proc = subprocess.run(command)
     if proc.returncode != 0:
@@ -297,7 +309,7 @@ def loss_benchmark(ctx: Context) -> Dict[str, Any]:
     cases = ['global_tiny'] if ctx.quick else ['r101_r18', 'global_129']
     global_case = cases[-1]
     path = osp.join(ctx.out_dir, 'tat_loss_benchmark.json')
-    _tool('mmtat.tools.benchmark_tat_loss', [
+    _tool(LOSS_BENCHMARK, [
         '--device', ctx.device, '--cases', *cases, '--repeat',
         '1' if ctx.quick else '5', '--warmup', '0' if ctx.quick else '2',
         '--impls', 'release_loop', 'tat_per_image', '--out', path
@@ -357,7 +369,7 @@ def method_benchmark(ctx: Context) -> Dict[str, Any]:
                               'AmpOptimWrapper)')
             continue
         run_dir = osp.join(ctx.out_dir, f'benchmark_{mode}')
-        _tool('mmtat.tools.benchmark',
+        _tool(METHOD_BENCHMARK,
               [*configs, '--device', ctx.device, *size, '--out', run_dir] +
               (['--amp'] if mode == 'amp' else []))
         with open(osp.join(run_dir, 'benchmark.json')) as f:
@@ -415,7 +427,7 @@ def teacher_pass_check(ctx: Context) -> Dict[str, Any]:
                               'AmpOptimWrapper)')
             continue
         run_dir = osp.join(ctx.out_dir, f'teacher_pass_{mode}')
-        _tool('mmtat.tools.benchmark',
+        _tool(METHOD_BENCHMARK,
               [*configs, '--teacher-pass', 'full', 'lean', '--no-floors',
                '--device', ctx.device, *_benchmark_size(ctx.quick), '--out',
                run_dir] +

@@ -1,4 +1,4 @@
-"""mmtat.tools.gpu_check: the prepared GPU check runs its CPU checks on a
+""".dev_scripts/gpu_check.py: the prepared GPU check runs its CPU checks on a
 machine without CUDA and says what it skipped; its GPU checks' plumbing
 runs on the CPU at toy sizes; the checks are one list a new check is
 appended to."""
@@ -7,9 +7,10 @@ import os.path as osp
 
 import pytest
 import torch
+from dev_scripts import load_script, script_path
 from tool_utils import assert_ok, run_tool
 
-from mmtat.tools import gpu_check
+gpu_check = load_script('gpu_check')
 
 CUDA = torch.cuda.is_available()
 
@@ -53,10 +54,10 @@ def test_cpu_machine_runs_the_cpu_checks_and_skips_the_gpu_checks(tmp_path):
 
 
 def test_gpu_checks_plumbing_at_toy_sizes_on_the_cpu(tmp_path):
-    """The loss benchmark runs as its own tool (a subprocess, as the GPU
-    run does), through the repository's entry point."""
+    """The loss benchmark runs as its own program (a subprocess, as the GPU
+    run does), through the script's command line."""
     out = str(tmp_path)
-    proc = run_tool(['tools/analysis/gpu_check.py', '--out', out, '--device',
+    proc = run_tool([script_path('gpu_check'), '--out', out, '--device',
                      'cpu', '--quick', '--skip', 'method_benchmark',
                      'correctness', 'teacher_pass'])
     assert_ok(proc)

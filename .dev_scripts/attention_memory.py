@@ -1,15 +1,15 @@
 """The memory the authors' release would need for the attention of a TaT
 config, computed (not measured).
 
-``python -m mmtat.tools.attention_memory CONFIG ... --out DIR`` or
-``python tools/analysis/attention_memory.py CONFIG ...``.  For each TaT pair
-of each ``TaTDistiller`` config it builds the model shape-only at the crop
-(``--crop``, default the config's), takes the pair's map and geometry as
-``TaTLoss`` lays them out, and computes what the release's computation
-(``sihaoevery/TaT-seg``, ``distiller_tat.py``) holds: per image and branch
-``softmax(q k^T)`` as a float32 ``heads x L x L`` tensor, kept for backward
-(softmax's and the second product's backward use it); the release loops over
-the images, sums their losses and calls backward once
+``python .dev_scripts/attention_memory.py CONFIG ... --out DIR`` (a
+maintainers' script of the repository, not installed with mmtat).  For each
+TaT pair of each ``TaTDistiller`` config it builds the model shape-only at
+the crop (``--crop``, default the config's), takes the pair's map and
+geometry as ``TaTLoss`` lays them out, and computes what the release's
+computation (``sihaoevery/TaT-seg``, ``distiller_tat.py``) holds: per image
+and branch ``softmax(q k^T)`` as a float32 ``heads x L x L`` tensor, kept for
+backward (softmax's and the second product's backward use it); the release
+loops over the images, sums their losses and calls backward once
 (``train_with_distillation_tat.py``), so the attention of every image of the
 batch is held at the same time::
 
@@ -25,11 +25,23 @@ measured cost comes from ``tools/benchmark.py``.  Writes
 ``DIR/attention_memory.md``.
 """
 import argparse
+import os.path as osp
+import sys
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence
 
-from mmtat.tools._common import load_config, reported_errors, write_report
-from mmtat.utils.errors import InputError
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# The checkout's mmtat and configs (as ``python -m`` from the repository's
+# root would import it; also from a ``git archive`` that is not installed).
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from mmtat.tools._common import (  # noqa: E402
+    load_config,
+    reported_errors,
+    write_report,
+)
+from mmtat.utils.errors import InputError  # noqa: E402
 
 #: bytes of one float32 element, the release's attention dtype
 FLOAT32 = 4
