@@ -6,9 +6,11 @@ it, so a run killed while saving leaves a truncated ``iter_N.pth``;
 ``max_keep_ckpts`` *before* writing the new one.  :class:`AtomicLocalBackend`
 is that backend with two changes:
 
-* ``put`` / ``put_text`` write ``.<name>.mmtat-partial`` next to the target,
-  flush it to disk and rename it over the target (atomic on POSIX file
-  systems), so the target is either the old or the complete new file;
+* ``put`` / ``put_text`` write ``.<name>.<host>.<pid>.mmtat-partial`` next
+  to the target, flush it to disk and rename it over the target (atomic on
+  POSIX file systems), so the target is either the old or the complete new
+  file, and two processes writing one target never rename each other's
+  temporary file;
 * ``remove`` of a checkpoint (``*.pth``) is deferred until the next
   checkpoint has been written completely, so a kill in between leaves the
   old one.
@@ -20,6 +22,7 @@ are not touched.  A partial file left by a kill is removed by
 """
 import os
 import os.path as osp
+import socket
 from pathlib import Path
 from typing import Any, List, Union
 
@@ -32,11 +35,35 @@ __all__ = [
 
 ATOMIC_BACKEND = 'mmtat_atomic_local'
 PARTIAL_SUFFIX = '.mmtat-partial'
+_HOST = socket.gethostname().replace(os.sep, '_')
 
 
 def _partial_path(path: str) -> str:
-    return osp.join(osp.dirname(path), f'.{osp.basename(path)}'
-                    f'{PARTIAL_SUFFIX}')
+    # unique per process: two writers of one target (runs that share a work
+    # dir against the lock, or the ranks of a job) never rename each
+    # other's file
+    return osp.join(osp.dirname(path), f'.{osp.basename(path)}.'
+                    f'{_HOST}.{os.getpid()}{PARTIAL_SUFFIX}')
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the partial file ``name`` is being written by a live
+    process of this host."""
+    stem = name[:-len(PARTIAL_SUFFIX)]
+    host_pid = stem.rsplit('.', 2)
+    if len(host_pid) != 3 or host_pid[1] != _HOST or \
+            not host_pid[2].isdigit():
+        return False
+    pid = int(host_pid[2])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(directory: str) -> None:
@@ -121,12 +148,14 @@ def use_atomic_checkpoints(cfg: Any) -> bool:
 
 
 def remove_partial_files(directory: str) -> List[str]:
-    """Delete the partial files a killed run left in ``directory``."""
+    """Delete the partial files a killed run left in ``directory`` (those
+    of a live process of this host are being written: they stay)."""
     removed = []
     if not osp.isdir(directory):
         return removed
     for name in os.listdir(directory):
-        if name.startswith('.') and name.endswith(PARTIAL_SUFFIX):
+        if (name.startswith('.') and name.endswith(PARTIAL_SUFFIX)
+                and not _writer_alive(name)):
             path = osp.join(directory, name)
             if osp.isfile(path):
                 os.remove(path)

@@ -32,6 +32,12 @@ them all): a run has one of each.
 
 For every config, whatever its hooks:
 
+* one run per work dir: the run holds a lock in its work dir
+  (:mod:`mmtat.engine.work_dir_lock`; rank 0 of a distributed run) that
+  the operating system gives up when the process ends, however it ends;
+  a second run in that work dir stops before anything is built, naming
+  the live run (process, host, start, command);
+
 * checkpoints are written atomically (temporary file + rename), so a run
   killed at any moment leaves complete checkpoints only, and
   ``--resume`` continues from the newest complete one;
@@ -44,6 +50,7 @@ For every config, whatever its hooks:
   seconds ends the process at once.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -79,6 +86,11 @@ from mmtat.engine import (
     install_termination_handler,
     remove_partial_files,
     use_atomic_checkpoints,
+)
+from mmtat.engine.work_dir_lock import (
+    current_command,
+    hold_work_dir,
+    launcher_rank,
 )
 from mmtat.tools._common import (
     add_hook,
@@ -134,10 +146,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _is_rank_zero() -> bool:
-    return os.environ.get('RANK', '0') == '0'
-
-
 def _set_resume(cfg, resume: Optional[str]) -> None:
     if resume is None:
         return
@@ -169,13 +177,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     # Before any data loader forks its workers (they inherit the handler).
     install_termination_handler()
 
-    with reported_errors():
+    with reported_errors(), contextlib.ExitStack() as held:
         cfg = load_config(args.config)
         cfg.launcher = args.launcher
         apply_cfg_options(cfg, args.cfg_options)
         check_launcher(cfg, tool='train')
 
         set_work_dir(cfg, args.work_dir, args.config)
+        work_dir_existed = osp.isdir(cfg.work_dir)
+        # one run per work dir, held by rank 0 until this process ends
+        rank_zero = launcher_rank(cfg.launcher) == 0
+        held.enter_context(hold_work_dir(
+            cfg.work_dir, enabled=rank_zero,
+            command=current_command(argv, 'mmtat.tools.train')))
 
         if args.amp:
             set_amp(cfg)
@@ -188,12 +202,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         check_datasets(cfg, mode='train')
 
         use_atomic_checkpoints(cfg)
-        if cfg.get('resume') and _is_rank_zero():
+        if cfg.get('resume') and rank_zero:
             remove_partial_files(cfg.work_dir)
         # DDP without CUDA (gloo): mmtat/checks/cpu_dist.py.
         setup_cpu_distributed(cfg)
 
-        work_dir_existed = osp.isdir(cfg.work_dir)
         runner = Runner.from_cfg(cfg)
         # the shipped configs list these hooks in custom_hooks already
         add_hook(runner, NonEmptyDataHook())

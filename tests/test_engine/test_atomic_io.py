@@ -1,6 +1,7 @@
 """Atomic checkpoint files: a write is all or nothing, and the checkpoint
 that max_keep_ckpts drops survives until the next one is complete."""
 import os
+import socket
 
 import pytest
 import torch
@@ -36,7 +37,10 @@ def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         atomic_write(path, b'half')
     assert path.read_bytes() == b'complete'
-    leftover = tmp_path / f'.iter_1.pth{PARTIAL_SUFFIX}'
+    [leftover] = tmp_path.glob(f'.iter_1.pth.*{PARTIAL_SUFFIX}')
+    # named by the process that wrote it
+    assert leftover.name == (f'.iter_1.pth.{socket.gethostname()}.'
+                             f'{os.getpid()}{PARTIAL_SUFFIX}')
     assert leftover.read_bytes() == b'half'
     assert remove_partial_files(str(tmp_path)) == [str(leftover)]
     assert sorted(os.listdir(tmp_path)) == ['iter_1.pth']
