@@ -2,15 +2,16 @@
 """Benchmark :class:`mmtat.models.TaTLoss` against the release's
 image-by-image computation.
 
-The release's computation is :func:`mmtat.testing.release_tat_loss` (the
-reference the unit tests hold the loss against): a Python loop over the
-images of the batch, the three embeddings called on a batch of one (so
-BatchNorm uses each image's own statistics), patches cut with ``unfold`` and
-stacked patch-major, heads over consecutive stacked channels, explicit
-``softmax(q k^T)`` (the full ``L x L`` attention is materialised) and
-average-pooled anchors. Here it runs with the loss's own embedding modules,
-as the release does, so both losses must agree; the table prints the
-relative difference of the loss and of the student gradient.
+The release's computation is ``release_tat_loss`` of the tests'
+``tests/release_reference.py`` (the reference the unit tests hold the loss
+against): a Python loop over the images of the batch, the three
+embeddings called on a batch of one (so BatchNorm uses each image's own
+statistics), patches cut with ``unfold`` and stacked patch-major, heads
+over consecutive stacked channels, explicit ``softmax(q k^T)`` (the full
+``L x L`` attention is materialised) and average-pooled anchors. Here it
+runs with the loss's own embedding modules, as the release does, so both
+losses must agree; the table prints the relative difference of the loss
+and of the student gradient.
 
 Diagnostic rows switch one memory/speed option of
 :class:`~mmtat.models.TaTLoss` off (``tat_no_cpu_steps``,
@@ -48,9 +49,13 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The checkout's mmtat is the one measured (as ``python -m`` from the
 # repository's root would import it; also from a ``git archive`` that is
-# not installed).
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+# not installed), and the release reference is test code,
+# tests/release_reference.py: tests/ is no package (and MMSegmentation and
+# MMRazor install a ``tests`` package of their own, which would shadow
+# ``tests.release_reference``), so tests/ itself goes on the path.
+for _path in (ROOT, osp.join(ROOT, 'tests')):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 import torch  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
@@ -126,9 +131,10 @@ OPTION_CHANGES = {
 # child process: one (case, implementation)
 # ----------------------------------------------------------------------
 def _make(case, impl, device, size, batch=None):
+    from release_reference import release_arguments, release_tat_loss
+
     import mmtat  # noqa: F401  (compat fixes before MMRazor)
     from mmtat.models import TaTLoss
-    from mmtat.testing import release_arguments, release_tat_loss
     torch.manual_seed(0)
     mod = TaTLoss(
         case['student_channels'], case['teacher_channels'],

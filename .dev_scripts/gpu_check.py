@@ -4,14 +4,15 @@
     python .dev_scripts/gpu_check.py --out work_dirs/gpu_check
 
 A maintainers' script of the repository (not installed with mmtat): it
-checks the checkout's mmtat. Writes ``OUT/gpu_check.json`` (everything
-measured) and ``OUT/gpu_check.md`` (the tables and the goals). The checks,
-in :data:`CHECKS` (a new one is a :class:`Check` appended there):
+checks the checkout's mmtat, against the release reference of its tests.
+Writes ``OUT/gpu_check.json`` (everything measured) and ``OUT/gpu_check.md``
+(the tables and the goals). The checks, in :data:`CHECKS` (a new one is a
+:class:`Check` appended there):
 
 1. ``correctness``: :class:`~mmtat.models.TaTLoss` on the device against the
-   release reference (:func:`mmtat.testing.release_tat_loss`, which the
-   unit tests hold the loss against) in float64 on the CPU: loss and
-   gradients (student feature and embedding parameters) for the
+   release reference (``release_tat_loss`` of ``tests/release_reference.py``,
+   which the unit tests hold the loss against) in float64 on the CPU: loss
+   and gradients (student feature and embedding parameters) for the
    patch/anchor path and the large-attention path (SDPA's fused kernels on
    CUDA, the chunked kernel elsewhere), in float32 and under autocast
    float16 / bfloat16, each within a stated tolerance. The large case is
@@ -54,9 +55,13 @@ HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(HERE)
 # The checkout's mmtat is the one checked (as ``python -m`` from the
 # repository's root would import it; also from a ``git archive`` that is
-# not installed).
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+# not installed), and the release reference is test code,
+# tests/release_reference.py: tests/ is no package (and MMSegmentation and
+# MMRazor install a ``tests`` package of their own, which would shadow
+# ``tests.release_reference``), so tests/ itself goes on the path.
+for _path in (ROOT, osp.join(ROOT, 'tests')):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 import torch  # noqa: E402
 
@@ -158,7 +163,7 @@ def _relative(got: torch.Tensor, want: torch.Tensor) -> float:
 
 def _reference(loss: torch.nn.Module, s: torch.Tensor, t: torch.Tensor):
     """Loss and gradients of the release reference in float64 on the CPU."""
-    from mmtat.testing import (
+    from release_reference import (
         functional_embeddings,
         release_arguments,
         release_tat_loss,

@@ -3,8 +3,7 @@ below it, never one above.
 
 0. ``mmtat.utils`` (generic helpers), ``mmtat.compat`` (fixes of the
    installed stack), ``mmtat.version``;
-1. ``mmtat.models``, ``mmtat.datasets``, ``mmtat.testing`` (what configs
-   build, and the reference implementations tests compare it with);
+1. ``mmtat.models``, ``mmtat.datasets`` (what configs build);
 2. ``mmtat.engine`` (run-time wiring and hooks), ``mmtat.checks`` (the
    tools' checks);
 3. ``mmtat.tools``, ``mmtat.visualization`` (what the tools use).
@@ -28,7 +27,6 @@ LAYERS = {
     'mmtat.version': 0,
     'mmtat.models': 1,
     'mmtat.datasets': 1,
-    'mmtat.testing': 1,
     'mmtat.engine': 2,
     'mmtat.checks': 2,
     'mmtat.tools': 3,

@@ -5,7 +5,8 @@ Behaviour follows the authors' segmentation release (``sihaoevery/TaT-seg``,
 ``distiller_tat.py`` at commit 8618e6d; facts read from it, no code taken).
 The layout on a map is :mod:`.tat_geometry`, the attention and BatchNorm
 kernels are :mod:`mmtat.models.ops`, the float64 re-implementation of the
-release that the tests hold the loss against is :mod:`mmtat.testing`, and
+release that the tests hold the loss against is the tests'
+``release_reference.py``, and
 ``docs/en/method.md`` describes what the loss computes and how it runs.
 """
 from typing import Optional, Sequence, Tuple, Union

@@ -1,18 +1,18 @@
 """Helpers of the TaT loss tests: losses with non-trivial parameters, and
 the comparison of loss and gradients with the release reference
-(:mod:`mmtat.testing`: an image loop, ``unfold`` patches, BatchNorm by hand
-on float64 leaf copies of the parameters; it shares no code with the
-loss)."""
+(``tests/release_reference.py``: an image loop, ``unfold`` patches,
+BatchNorm by hand on float64 leaf copies of the parameters; it shares no
+code with the loss)."""
 import torch
 import torch.nn as nn
-
-import mmtat  # noqa: F401  (applies mmtat.compat before MMRazor loads)
-from mmtat.models import TaTLoss
-from mmtat.testing import (
+from release_reference import (
     functional_embeddings,
     release_arguments,
     release_tat_loss,
 )
+
+import mmtat  # noqa: F401  (applies mmtat.compat before MMRazor loads)
+from mmtat.models import TaTLoss
 
 # (B, Cs, Ct, H, W, kwargs)
 REFERENCE_CASES = {

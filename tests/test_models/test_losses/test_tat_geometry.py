@@ -2,6 +2,7 @@
 and sizes, validation, the tiling of patches, groups and anchors."""
 import pytest
 import torch
+from release_reference import release_arguments
 from tat_cases import (
     REFERENCE_CASES,
     assert_grads_close,
@@ -16,7 +17,6 @@ from mmtat.models.losses.tat_geometry import (
     stack_patches,
     unstack_patches,
 )
-from mmtat.testing import release_arguments
 
 
 @pytest.mark.parametrize('h,w,grid,heads,anchors,sizes', [

@@ -1,13 +1,14 @@
 # Copyright (c) mmtat contributors. All rights reserved.
 """Tests of TaTLoss against the float64 release reference.
 
-The reference (:mod:`mmtat.testing`, helpers in ``tat_cases.py``) computes
-what the authors' release computes, image by image, with ``unfold``
-patches, heads as consecutive channel chunks, attention softmax(q^T k) with
-no scaling, and BatchNorm written out by hand on float64 leaf copies of the
-parameters; it shares no code with the module. The geometry has its own
-tests (``test_tat_geometry.py``), the memory and speed options too
-(``test_tat_loss_options.py``), and DDP runs ``test_tat_loss_ddp.py``.
+The reference (``tests/release_reference.py``, helpers in
+``tat_cases.py``) computes what the authors' release computes, image by
+image, with ``unfold`` patches, heads as consecutive channel chunks,
+attention softmax(q^T k) with no scaling, and BatchNorm written out by hand
+on float64 leaf copies of the parameters; it shares no code with the
+module. The geometry has its own tests (``test_tat_geometry.py``), the
+memory and speed options too (``test_tat_loss_options.py``), and DDP runs
+``test_tat_loss_ddp.py``.
 """
 import copy
 import math
@@ -16,6 +17,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from release_reference import functional_embeddings
 from tat_cases import (
     REFERENCE_CASES,
     compare_with_reference,
@@ -25,7 +27,6 @@ from tat_cases import (
 
 from mmtat.models.losses import tat_loss as tat_loss_module
 from mmtat.models.losses.tat_loss import TaTLoss
-from mmtat.testing import functional_embeddings
 
 
 @pytest.mark.parametrize('name', sorted(REFERENCE_CASES))

@@ -1,16 +1,17 @@
-"""mmtat.testing: the release reference itself. Its embeddings by hand
-are the loss's modules, and it takes the release's (grid) settings only;
-its tiling is checked against explicit slicing in test_tat_geometry.py."""
+"""tests/release_reference.py: the release reference itself. Its
+embeddings by hand are the loss's modules, and it takes the release's
+(grid) settings only; its tiling is checked against explicit slicing in
+test_tat_geometry.py."""
 import pytest
 import torch
-
-import mmtat  # noqa: F401
-from mmtat.models import TaTLoss
-from mmtat.testing import (
+from release_reference import (
     functional_embeddings,
     release_arguments,
     release_tat_loss,
 )
+
+import mmtat  # noqa: F401
+from mmtat.models import TaTLoss
 
 
 @pytest.mark.parametrize('training', [True, False])

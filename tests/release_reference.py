@@ -10,11 +10,15 @@ no code with :class:`~mmtat.models.TaTLoss`, used three ways:
   float64 leaf copies of the loss's parameters and BatchNorm written out by
   hand, so that the reference does not go through torch's BatchNorm kernels
   either;
-* the GPU check (``python -m mmtat.tools.gpu_check``) holds the loss on the
-  device against it, in float64 on the CPU;
-* the loss benchmark (``python -m mmtat.tools.benchmark_tat_loss``) times it
-  as the release's cost, with the loss's own embedding modules (what the
+* the GPU check (``python .dev_scripts/gpu_check.py``) holds the loss on
+  the device against it, in float64 on the CPU;
+* the loss benchmark (``python .dev_scripts/benchmark_tat_loss.py``) times
+  it as the release's cost, with the loss's own embedding modules (what the
   release runs: ``nn.BatchNorm2d`` on a batch of one).
+
+Test code, not part of the installed package: the tests import it by name
+(``tests/`` is on their path), the maintainers' scripts put ``tests/`` on
+theirs.
 
 What the release does, and this function with it: a Python loop over the
 images of the batch; the three embeddings called on a batch of one image
