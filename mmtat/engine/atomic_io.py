@@ -20,6 +20,7 @@ is that backend with two changes:
 are not touched.  A partial file left by a kill is removed by
 :func:`remove_partial_files` when the run resumes.
 """
+import contextlib
 import os
 import os.path as osp
 import socket
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any, List, Union
 
 from mmengine.fileio import LocalBackend, register_backend
+
+from .disk_space import NO_SPACE_ERRNOS, DiskFullError
 
 __all__ = [
     'AtomicLocalBackend', 'ATOMIC_BACKEND', 'PARTIAL_SUFFIX',
@@ -80,15 +83,30 @@ def _fsync_dir(directory: str) -> None:
 
 
 def atomic_write(path: Union[str, Path], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    Raises:
+        DiskFullError: (an ``OSError``) when the disk is full; the
+            temporary file is removed and ``path`` is as it was.
+    """
     path = str(path)
     directory = osp.dirname(osp.abspath(path))
     os.makedirs(directory, exist_ok=True)
     partial = _partial_path(osp.abspath(path))
-    with open(partial, 'wb') as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(partial, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        # e.g. a full disk: the target keeps its old content, and the
+        # partial file is not left to take the space
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        if err.errno in NO_SPACE_ERRNOS:
+            raise DiskFullError(path, needed=len(data),
+                                code=err.errno) from err
+        raise
     os.replace(partial, path)
     # the rename itself must reach the disk before the old file is dropped
     _fsync_dir(directory)

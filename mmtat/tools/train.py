@@ -41,6 +41,10 @@ For every config, whatever its hooks:
 * checkpoints are written atomically (temporary file + rename), so a run
   killed at any moment leaves complete checkpoints only, and
   ``--resume`` continues from the newest complete one;
+* a full disk (a checkpoint, the log, the visualizer's files) ends the run
+  with one paragraph: the file, the space left, what a checkpoint needs,
+  the newest complete checkpoint and the ``--resume`` command that
+  continues from it (:mod:`mmtat.engine.disk_space`);
 * SIGTERM (slurm's notice before preemption) saves a checkpoint at the end
   of the current iteration and stops with exit status 143; the same command
   with ``--resume`` continues from it.  In a distributed run every rank
@@ -53,9 +57,12 @@ import argparse
 import contextlib
 import os
 import os.path as osp
+import shlex
 import sys
-from typing import List, Optional
+from typing import Any, Iterator, List, Optional
 
+import torch
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmtat  # noqa: F401  (applies mmtat.compat, registers TaT modules)
@@ -86,6 +93,12 @@ from mmtat.engine import (
     install_termination_handler,
     remove_partial_files,
     use_atomic_checkpoints,
+)
+from mmtat.engine.disk_space import (
+    disk_full_paragraph,
+    file_being_written,
+    is_disk_full,
+    raise_on_full_log,
 )
 from mmtat.engine.work_dir_lock import (
     current_command,
@@ -172,6 +185,79 @@ def _set_resume(cfg, resume: Optional[str]) -> None:
     cfg.load_from = path
 
 
+def _resume_command(command: str) -> str:
+    """``command`` with ``--resume`` (no path: the newest complete
+    checkpoint of the work dir) in place of any ``--resume [PATH]``."""
+    words = shlex.split(command)
+    kept, skip = [], False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        if word.startswith('--resume='):
+            continue
+        if word == '--resume':
+            following = words[i + 1] if i + 1 < len(words) else '-'
+            # --resume takes a path (nargs='?'): a checkpoint, not the
+            # next option or a --cfg-options item
+            skip = following.endswith(('.pth', '.pt', '.ckpt'))
+            continue
+        kept.append(word)
+    return shlex.join(kept + ['--resume'])
+
+
+def _checkpoint_bytes(runner: Any) -> Optional[int]:
+    """About what a checkpoint of ``runner`` takes: its model's state
+    and its optimizer's tensors."""
+    if runner is None:
+        return None
+    total = 0
+    try:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        tensors = list(model.state_dict().values())
+        state = runner.optim_wrapper.state_dict()
+    except Exception:  # a runner not built far enough
+        return None
+
+    def walk(node: Any) -> None:
+        if torch.is_tensor(node):
+            tensors.append(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(state)
+    for tensor in tensors:
+        if torch.is_tensor(tensor):
+            total += tensor.numel() * tensor.element_size()
+    return total
+
+
+@contextlib.contextmanager
+def _full_disk_reported(work_dir: str, command: str,
+                        built: dict) -> Iterator[None]:
+    """A write that found no space ends the run with one paragraph
+    (:mod:`mmtat.engine.disk_space`), not a traceback."""
+    try:
+        yield
+    except OSError as err:
+        if not is_disk_full(err):
+            raise
+        checkpoint, _ = latest_checkpoint(work_dir)
+        size = None
+        if checkpoint is None and not str(
+                file_being_written(err)).endswith('.pth'):
+            size = _checkpoint_bytes(built.get('runner'))
+        built.clear()
+        raise SystemExit('ERROR: ' + disk_full_paragraph(
+            err, work_dir, _resume_command(command) + '.',
+            checkpoint=checkpoint, checkpoint_size=size)) from None
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     # Before any data loader forks its workers (they inherit the handler).
@@ -185,11 +271,14 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         set_work_dir(cfg, args.work_dir, args.config)
         work_dir_existed = osp.isdir(cfg.work_dir)
+        command = current_command(argv, 'mmtat.tools.train')
+        # a full disk (checkpoint, log, visualizer files): one paragraph
+        built: dict = {}
+        held.enter_context(_full_disk_reported(cfg.work_dir, command, built))
         # one run per work dir, held by rank 0 until this process ends
         rank_zero = launcher_rank(cfg.launcher) == 0
-        held.enter_context(hold_work_dir(
-            cfg.work_dir, enabled=rank_zero,
-            command=current_command(argv, 'mmtat.tools.train')))
+        held.enter_context(hold_work_dir(cfg.work_dir, enabled=rank_zero,
+                                         command=command))
 
         if args.amp:
             set_amp(cfg)
@@ -208,6 +297,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         setup_cpu_distributed(cfg)
 
         runner = Runner.from_cfg(cfg)
+        built['runner'] = runner
+        raise_on_full_log(runner.logger)
         # the shipped configs list these hooks in custom_hooks already
         add_hook(runner, NonEmptyDataHook())
         data_guard = add_hook(runner, DataGuardHook(
@@ -234,6 +325,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             diverged = stop.message
         # every rank got here: finished, or stopped at the same iteration
         del runner, data_guard
+        built.clear()
         end_distributed()
         if diverged is not None:
             raise SystemExit(f'ERROR: {diverged}')

@@ -52,7 +52,7 @@ def _lr_text(runner: Any) -> str:
     for name, values in lrs.items():
         if name.endswith('base_lr'):
             continue
-        shown = ', '.join(f'{v:g}' for v in sorted(set(values)))
+        shown = ', '.join(f'{v:.4g}' for v in sorted(set(values)))
         parts.append(shown if name == 'lr' else f'{name} {shown}')
     return '; '.join(parts) or 'unknown'
 
@@ -242,14 +242,15 @@ class FiniteLossHook(Hook):
         else:
             text += (' No checkpoint of this state was written (nor any '
                      f'before it in {osp.abspath(runner.work_dir)}).')
+        start = ('from the beginning, or from the weights of that checkpoint '
+                 f'with --cfg-options load_from={path} (--resume would bring '
+                 'back the learning rate it was saved with, with the '
+                 'optimizer state)') if path else 'from the beginning'
         text += (' Usual causes: a learning rate too high '
                  '(optim_wrapper.optimizer.lr, or a warm-up too short), a '
                  'loss weight too high (e.g. the distillation loss\'s '
                  'loss_weight), or a float16 overflow under --amp. Lower it '
-                 'and train again: from the beginning, or from the weights of '
-                 'that checkpoint with --cfg-options load_from=CHECKPOINT '
-                 '(--resume would bring back the learning rate it was saved '
-                 'with, with the optimizer state). To train on regardless, '
-                 'as mmengine does, set allow_nonfinite=True in the '
-                 'config\'s FiniteLossHook (custom_hooks).')
+                 f'and train again: {start}. To train on regardless, as '
+                 'mmengine does, set allow_nonfinite=True in the config\'s '
+                 'FiniteLossHook (custom_hooks).')
         return text
