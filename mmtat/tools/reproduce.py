@@ -12,6 +12,13 @@ own launchers::
     python tools/reproduce.py camvid --gpus 1 --concurrent 3      # 3 at once
     python tools/reproduce.py voc --gpus 8 --launcher slurm --partition P
 
+Two ``tools/reproduce.py`` of one table (e.g. a second one started by
+mistake, or on another node sharing the file system) never train the same
+run at once: each run is held by the tool that runs it (a lock in its
+folder that the operating system releases when that tool ends); the other
+waits for it (``[wait]``), takes the runs nobody holds meanwhile, and skips
+a run the first finished.
+
 Teachers to train first run before the configs that load them, which get
 ``model.teacher_ckpt`` pointed at the teacher's last checkpoint.  A run that
 finished (``done.json`` in its folder) is skipped; one that was interrupted
@@ -47,6 +54,13 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from mmtat.checks.checkpoint_files import latest_checkpoint
+from mmtat.engine.atomic_io import atomic_write
+from mmtat.engine.disk_space import disk_full_paragraph, is_disk_full
+from mmtat.engine.work_dir_lock import (
+    WorkDirLock,
+    current_command,
+    describe_holder,
+)
 from mmtat.tools._common import reported_errors
 from mmtat.utils.errors import InputError, did_you_mean
 from mmtat.utils.package_files import mim_dir
@@ -54,6 +68,8 @@ from mmtat.utils.package_files import mim_dir
 #: the metafiles that list the tables, relative to mmtat/.mim
 METAFILES = ('configs/tat/metafile.yml', 'configs/baselines/metafile.yml')
 DONE = 'done.json'
+#: the lock of the tools/reproduce.py that runs a config, in its folder
+REPRODUCE_LOCK = '.mmtat-reproduce.lock'
 
 
 # --------------------------------------------------------------------------
@@ -85,6 +101,22 @@ class Job:
         self.port: Optional[int] = None
         self.log_file: Any = None
         self.started = 0.0
+        self.lock: Optional[WorkDirLock] = None
+
+    def claim(self) -> Optional[Dict[str, Any]]:
+        """Hold the run for this tool; the holder's details if another
+        tools/reproduce.py holds it (None: held here now)."""
+        if self.lock is None:
+            self.lock = WorkDirLock(self.work_dir, name=REPRODUCE_LOCK,
+                                    command=current_command(),
+                                    what='tools/reproduce.py')
+        if self.lock.try_acquire():
+            return None
+        return self.lock.holder()
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     @property
     def done(self) -> bool:
@@ -224,15 +256,32 @@ def _start(job: Job, args: argparse.Namespace, port: int,
 
 def _finish(job: Job, code: int) -> None:
     job.log_file.close()
-    if code != 0:
-        raise RuntimeError(
-            f'{job.name} ({job.config_label}) failed with exit code {code}; '
-            f'its output: {osp.join(job.work_dir, "reproduce.log")}. Run '
-            'the same command again to resume it.')
-    checkpoint, _ = latest_checkpoint(job.work_dir)
-    with open(osp.join(job.work_dir, DONE), 'w') as f:
-        json.dump(dict(config=job.config_label, checkpoint=checkpoint,
-                       seconds=time.time() - job.started), f, indent=2)
+    try:
+        if code != 0:
+            raise RuntimeError(
+                f'{job.name} ({job.config_label}) failed with exit code '
+                f'{code}; its output: '
+                f'{osp.join(job.work_dir, "reproduce.log")}. Run the same '
+                'command again to resume it.')
+        checkpoint, _ = latest_checkpoint(job.work_dir)
+        record = json.dumps(dict(config=job.config_label,
+                                 checkpoint=checkpoint,
+                                 seconds=time.time() - job.started), indent=2)
+        done = osp.join(job.work_dir, DONE)
+        try:
+            atomic_write(done, record.encode())
+        except OSError as err:
+            if not is_disk_full(err):
+                raise
+            raise SystemExit('ERROR: ' + disk_full_paragraph(
+                err, job.work_dir, f'{current_command()} (it writes '
+                f'{DONE} of {job.name} and goes on with the rest).',
+                checkpoint=checkpoint, checkpoint_size=osp.getsize(
+                    checkpoint) if checkpoint else None,
+                what=f'tools/reproduce.py ({job.name} finished training)')
+            ) from None
+    finally:
+        job.release()
 
 
 def _stop_all(running: List[Job]) -> None:
@@ -245,6 +294,7 @@ def _stop_all(running: List[Job]) -> None:
     for job in running:
         job.process.wait()
         job.log_file.close()
+        job.release()
 
 
 def run_jobs(jobs: List[Job], args: argparse.Namespace,
@@ -255,14 +305,37 @@ def run_jobs(jobs: List[Job], args: argparse.Namespace,
             print(f'[skip] {job.name}: finished ({job.work_dir}/{DONE})',
                   flush=True)
     running: List[Job] = []
+    # runs that another tools/reproduce.py holds: waited for, never started
+    # here at the same time
+    elsewhere: Dict[str, str] = {}
     total, finished = len(pending), 0
     base_port = args.port
     try:
         while pending or running:
+            for job in [j for j in pending if j.done]:
+                pending.remove(job)
+                elsewhere.pop(job.name, None)
+                finished += 1
+                print(f'[{finished}/{total}] skip {job.name}: finished by '
+                      f'another tools/reproduce.py ({job.work_dir}/{DONE})',
+                      flush=True)
             ready = [j for j in pending
                      if j.depends_on is None or j.depends_on.done]
             while ready and len(running) < args.concurrent:
                 job = ready.pop(0)
+                holder = job.claim()
+                if holder is not None:
+                    if job.name not in elsewhere:
+                        print(f'[wait] {job.name}: run by another '
+                              f'tools/reproduce.py ({describe_holder(holder)}'
+                              '); this one waits for it and does not start '
+                              'it too', flush=True)
+                    elsewhere[job.name] = describe_holder(holder)
+                    continue
+                elsewhere.pop(job.name, None)
+                if job.done:  # finished by the other one meanwhile
+                    job.release()
+                    continue
                 pending.remove(job)
                 port = rendezvous_port(running, base_port)
                 state = 'resuming' if job.interrupted() else 'starting'
@@ -271,7 +344,7 @@ def run_jobs(jobs: List[Job], args: argparse.Namespace,
                 print(f'[{finished + len(running)}/{total}] {state} '
                       f'{job.name} ({job.config_label}) -> {job.work_dir}',
                       flush=True)
-            if not running:
+            if not running and not elsewhere:
                 blocked = ', '.join(j.name for j in pending)
                 raise RuntimeError(f'cannot start {blocked}: its teacher '
                                    'did not finish')
@@ -286,7 +359,8 @@ def run_jobs(jobs: List[Job], args: argparse.Namespace,
                 print(f'[{finished}/{total}] finished {job.name} in '
                       f'{(time.time() - job.started) / 60:.1f} min',
                       flush=True)
-    except (KeyboardInterrupt, RuntimeError):
+    except BaseException:
+        # Ctrl-C, SIGTERM, a failed run: the others checkpoint and stop
         _stop_all(running)
         raise
 
