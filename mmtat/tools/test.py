@@ -41,6 +41,7 @@ from mmtat.checks import (
 from mmtat.engine import (
     CheckpointFitHook,
     DataGuardHook,
+    FrozenTeacherCheckpointHook,
     NonEmptyDataHook,
     check_data_command,
 )
@@ -166,6 +167,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         # the shipped configs list these hooks in custom_hooks already
         add_hook(runner, CheckpointFitHook(
             args.checkpoint, allow_partial=args.allow_partial_checkpoint))
+        # a checkpoint saved without its frozen teacher: from teacher_ckpt
+        add_hook(runner, FrozenTeacherCheckpointHook())
         add_hook(runner, NonEmptyDataHook())
         add_hook(runner, DataGuardHook(
             check_data_command(args.config, bool(args.cfg_options))))
