@@ -25,6 +25,9 @@ custom_hooks = [
     # an unreadable sample or a label that is no class stops the run
     # naming the file
     dict(type='DataGuardHook'),
+    # checkpoints leave a frozen teacher out (it comes from teacher_ckpt,
+    # whose file they record); keep_teacher=True keeps it in
+    dict(type='FrozenTeacherCheckpointHook'),
     # resume=True with another config's checkpoint is refused
     dict(type='ResumeFitHook'),
     # a test checkpoint that does not fit the evaluated model is refused

@@ -15,10 +15,19 @@ or empty.  After the model is built and before the first iteration:
 distillation config, a teacher checkpoint (``model.teacher_ckpt`` or an
 ``init_cfg`` one) whose weights do not fit the teacher
 (``--allow-partial-teacher`` trains anyway).  The teacher's first
-validation mIoU is logged next to the one published for its weights.
+validation mIoU (a classifier's: top-1) is logged next to the one
+published for its weights.
 While it trains and validates, a sample that cannot be loaded or whose
 labels are not classes stops the run with one paragraph naming the file
 (:mod:`mmtat.engine.data_guard`).
+
+A distillation whose teacher is frozen (not trained, norm layers in eval
+mode) writes checkpoints without the teacher's weights, recording the file
+they come from (``model.teacher_ckpt``: path, size, SHA-256); ``--resume``
+and ``load_from`` of such a checkpoint take the teacher from that file and
+are refused, naming it, if it is missing or its content changed
+(:class:`~mmtat.engine.hooks.FrozenTeacherCheckpointHook`; its
+``keep_teacher=True`` keeps the teacher in).
 
 A loss that becomes NaN or infinite (or a trained weight) stops the run
 at that iteration with one paragraph (the loss terms, the learning rate,
@@ -76,12 +85,14 @@ from mmtat.checks import (
     check_remote_files,
     end_distributed,
     latest_checkpoint,
-    published_teacher_miou,
+    published_teacher_result,
     setup_cpu_distributed,
 )
+from mmtat.checks.teacher_record import check_left_out_teacher
 from mmtat.engine import (
     DataGuardHook,
     FiniteLossHook,
+    FrozenTeacherCheckpointHook,
     NonEmptyDataHook,
     PreemptionHook,
     ResumeFitHook,
@@ -286,6 +297,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         # Stop at once, naming each file or folder and the fix, for what the
         # run would otherwise find only after minutes (or never).
+        check_left_out_teacher(cfg)
         check_remote_files(cfg, mode='train')
         check_local_checkpoints(cfg, mode='train')
         check_datasets(cfg, mode='train')
@@ -305,12 +317,14 @@ def main(argv: Optional[List[str]] = None) -> None:
             check_data_command(args.config, bool(args.cfg_options))))
         add_hook(runner, PreemptionHook())
         add_hook(runner, FiniteLossHook())
+        add_hook(runner, FrozenTeacherCheckpointHook())
         if cfg.get('resume'):
             add_hook(runner, ResumeFitHook(cfg.load_from, args.config))
         teacher_ckpt = cfg.model.get('teacher_ckpt')
         add_hook(runner, TeacherCheckpointHook(
             teacher_ckpt, allow_partial=args.allow_partial_teacher))
-        add_hook(runner, TeacherMIoUHook(published_teacher_miou(teacher_ckpt)))
+        add_hook(runner, TeacherMIoUHook(
+            published_teacher_result(teacher_ckpt)))
         preempted = diverged = None
         try:
             data_guard.build_train_dataloader(runner)

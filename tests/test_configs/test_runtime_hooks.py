@@ -14,8 +14,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RUNTIME = 'configs/_base_/mmtat_runtime.py'
 HOOKS_LISTED = [
     'PreemptionHook', 'FiniteLossHook', 'NonEmptyDataHook', 'DataGuardHook',
-    'ResumeFitHook', 'CheckpointFitHook', 'TeacherCheckpointHook',
-    'TeacherMIoUHook'
+    'FrozenTeacherCheckpointHook', 'ResumeFitHook', 'CheckpointFitHook',
+    'TeacherCheckpointHook', 'TeacherMIoUHook'
 ]
 
 

@@ -31,6 +31,7 @@ from mmtat.utils import DataSampleError, InputError, RunRefused
 HOOK_FILES = {
     'PreemptionHook': 'preemption_hook',
     'FiniteLossHook': 'finite_loss_hook',
+    'FrozenTeacherCheckpointHook': 'frozen_teacher_checkpoint_hook',
     'NonEmptyDataHook': 'non_empty_data_hook',
     'DataGuardHook': 'data_guard_hook',
     'ResumeFitHook': 'resume_fit_hook',

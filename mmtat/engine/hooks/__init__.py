@@ -8,6 +8,7 @@ The shipped configs list them; mmtat's ``tools/train.py`` and
 from .checkpoint_fit_hook import CheckpointFitHook
 from .data_guard_hook import DataGuardHook
 from .finite_loss_hook import FiniteLossHook, TrainingDiverged
+from .frozen_teacher_checkpoint_hook import FrozenTeacherCheckpointHook
 from .non_empty_data_hook import NonEmptyDataHook
 from .preemption_hook import PreemptionHook
 from .resume_fit_hook import ResumeFitHook
@@ -15,7 +16,8 @@ from .teacher_checkpoint_hook import TeacherCheckpointHook
 from .teacher_miou_hook import TEACHER_MIOU_WARN_RATIO, TeacherMIoUHook
 
 __all__ = [
-    'CheckpointFitHook', 'DataGuardHook', 'FiniteLossHook', 'NonEmptyDataHook',
+    'CheckpointFitHook', 'DataGuardHook', 'FiniteLossHook',
+    'FrozenTeacherCheckpointHook', 'NonEmptyDataHook',
     'PreemptionHook', 'ResumeFitHook', 'TeacherCheckpointHook',
     'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO', 'TrainingDiverged'
 ]

@@ -10,6 +10,7 @@ from ...checks.checkpoint_fit import (
     misfit_parts,
     optimizer_groups,
 )
+from ...checks.teacher_record import TEACHER_PREFIX, teacher_left_out
 from ...utils.errors import RunRefused
 from ..runner_facts import config_path, is_resuming
 
@@ -28,7 +29,9 @@ class ResumeFitHook(Hook):
     weight of the model and its optimizer state's parameter groups with the
     config's optimizer, and raises :class:`~mmtat.utils.errors.RunRefused`
     naming both configs.  Other runs (``load_from`` without ``resume``, test
-    runs) are left alone.
+    runs) are left alone.  A checkpoint without ``teacher.*`` weights fits
+    only when it records the frozen teacher's weights file
+    (:class:`FrozenTeacherCheckpointHook`).
 
     mmtat's ``tools/train.py --resume`` adds it; from a config's
     ``custom_hooks`` it needs no arguments.
@@ -51,6 +54,13 @@ class ResumeFitHook(Hook):
         if not is_resuming(runner):
             return
         found = checkpoint_fit_problems(runner.model, checkpoint, prefix='')
+        if teacher_left_out(checkpoint):
+            # saved without its frozen teacher, whose weights file it
+            # records (FrozenTeacherCheckpointHook checks and loads it)
+            found['missing'] = [
+                k for k in found['missing'] if not k.startswith(
+                    TEACHER_PREFIX)
+            ]
         parts = misfit_parts(found, 'weights of this config\'s model',
                              'weight of this model')
         optimizer = getattr(getattr(runner, 'optim_wrapper', None),
