@@ -15,7 +15,7 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 
 PYTHONPATH="$ROOT:$PYTHONPATH" \
-"$PYTHON" -m torch.distributed.run \
+"$PYTHON" "$ROOT/tools/launch.py" \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

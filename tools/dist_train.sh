@@ -13,17 +13,21 @@ if [ -z "${PYTHON:-}" ]; then
     if [ -x "$ROOT/.venv/bin/python" ]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi
 fi
 
+# tools/launch.py is torchrun (python -m torch.distributed.run, the same
+# options) that ends in one line instead of its traceback.
+#
 # Preemption: slurm (or kill -- -PGID) sends SIGTERM to every process of the
 # job: this shell, torchrun's agent and the workers.  The workers save a
-# checkpoint at the end of the current iteration and exit with 143; the agent
-# forwards SIGTERM to them (the same request to them) and waits.  This shell
-# waits for torchrun too (a trapped signal runs after the command ends),
-# instead of ending at once and leaving them behind, and then exits with 143.
+# checkpoint at the end of the current iteration, say where in one line and
+# exit with 143; the agent forwards SIGTERM to them (the same request to
+# them), waits, and exits with 143 in one line.  This shell waits for
+# torchrun too (a trapped signal runs after the command ends), instead of
+# ending at once and leaving them behind, and then exits with 143.
 TERMINATED=0
 trap 'TERMINATED=1' TERM
 STATUS=0
 PYTHONPATH="$ROOT:$PYTHONPATH" \
-"$PYTHON" -m torch.distributed.run \
+"$PYTHON" "$ROOT/tools/launch.py" \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

@@ -16,9 +16,11 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 
 # Preemption: slurm sends SIGTERM to the tasks (and srun forwards its own);
-# they save a checkpoint at the end of the current iteration and exit with
-# 143.  This shell waits for srun (a trapped signal runs after the command
-# ends) and exits with 143 too, so that a requeued job can --resume.
+# they save a checkpoint at the end of the current iteration, say where in
+# one line each and exit with 143 (srun starts the workers itself: no
+# torchrun agent here).  This shell waits for srun (a trapped signal runs
+# after the command ends) and exits with 143 too, in one line, so that a
+# requeued job can --resume.
 TERMINATED=0
 trap 'TERMINATED=1' TERM
 STATUS=0
@@ -33,6 +35,7 @@ srun -p "${PARTITION}" \
     ${SRUN_ARGS} \
     "$PYTHON" -u "$ROOT/tools/train.py" "${CONFIG}" --launcher="slurm" ${PY_ARGS} || STATUS=$?
 if [ "$TERMINATED" = 1 ] && [ "$STATUS" != 0 ]; then
+    echo "tools/slurm_train.sh: stopped by SIGTERM; continue with the same command and --resume." >&2
     exit 143
 fi
 exit "$STATUS"
