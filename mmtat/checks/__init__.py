@@ -33,7 +33,11 @@ from .dataset_check import (
                           dataset_problems,
 )
 from .launcher import LAUNCHERS, check_launcher
-from .published import PublishedResult, published_teacher_miou
+from .published import (
+                          PublishedResult,
+                          published_teacher_miou,
+                          published_teacher_result,
+)
 from .remote_files import (
                           REMOTE_PREFIXES,
                           RemoteFile,
@@ -59,7 +63,8 @@ __all__ = [
     'cpu_distributed_problem', 'end_distributed', 'setup_cpu_distributed',
     'DATASET_LAYOUTS', 'DatasetLayout', 'check_datasets', 'dataset_problems',
     'LAUNCHERS', 'check_launcher', 'PublishedResult',
-    'published_teacher_miou', 'REMOTE_PREFIXES', 'RemoteFile',
+    'published_teacher_miou', 'published_teacher_result', 'REMOTE_PREFIXES',
+    'RemoteFile',
     'RemoteFileUnavailableError', 'check_remote_files',
     'checkpoint_cache_dir', 'download_cache_path', 'find_remote_files',
     'make_offline', 'TeacherWeights', 'config_teacher_ckpt',

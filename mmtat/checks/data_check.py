@@ -9,7 +9,10 @@ names no file: a label value that is neither a class nor the ignore index
 on a GPU), a label of another size than its image (a collate error, or a
 silently misaligned crop), a truncated or unreadable file.  This module
 finds those, the same way for any dataset built on MMSegmentation's
-``BaseSegDataset``:
+``BaseSegDataset``, and for MMPretrain's classification datasets
+(``ImageNet``, ``CustomDataset``), whose one label per image must be one
+of the classes (a label of 1000 for ImageNet's 1000 classes is an
+``IndexError`` in the loss, or a device-side assert):
 
 * :func:`loading_transforms` takes the ``Load*`` transforms of the
   dataset's own pipeline (``LoadImageFromFile``, ``LoadAnnotations``), so a
@@ -35,7 +38,11 @@ import numpy as np
 
 from ..utils.machine import usable_cores
 from .dataset_check import _leaf_datasets as leaf_dataset_cfgs
-from .dataset_check import dataset_problems
+from .dataset_check import (
+    build_dataset,
+    dataset_problems,
+    is_classification_dataset,
+)
 
 __all__ = [
     'PROBLEM_KINDS', 'LabelRule', 'SampleProblem', 'DatasetReport',
@@ -69,9 +76,14 @@ _EXAMPLE_VALUES = 5
 class LabelRule:
     """Which label values a dataset may hold (after ``reduce_zero_label``
     and ``label_map``): a class index in ``[0, num_classes)`` or
-    ``ignore_index``."""
+    ``ignore_index``.
+
+    A classification dataset has no ignore index (None) and names the
+    annotation file its labels come from in ``labels_from``.
+    """
     num_classes: int
-    ignore_index: int = 255
+    ignore_index: Optional[int] = 255
+    labels_from: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_classes, int) or self.num_classes < 1:
@@ -90,16 +102,19 @@ class LabelRule:
         if 0 <= label.min() and label.max() < self.num_classes:
             return {}
         bad = (label < 0) | (label >= self.num_classes)
-        bad &= label != self.ignore_index
+        if self.ignore_index is not None:
+            bad &= label != self.ignore_index
         if not bad.any():
             return {}
         values, counts = np.unique(label[bad], return_counts=True)
         return {int(v): int(c) for v, c in zip(values, counts)}
 
     def describe(self) -> str:
-        return (f'one of the {self.num_classes} classes 0-'
-                f'{self.num_classes - 1} nor the ignore index '
-                f'{self.ignore_index}')
+        classes = (f'one of the {self.num_classes} classes 0-'
+                   f'{self.num_classes - 1}')
+        if self.ignore_index is None:
+            return classes
+        return f'{classes} nor the ignore index {self.ignore_index}'
 
 
 @dataclass
@@ -123,11 +138,15 @@ class SampleProblem:
 
 def label_rule(dataset: Any) -> LabelRule:
     """The :class:`LabelRule` of a built dataset (its metainfo classes and
-    ``ignore_index``)."""
+    ``ignore_index``; for a classification dataset no ignore index, and
+    its annotation file)."""
     classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
     if not classes:
         raise ValueError(f'{type(dataset).__name__} has no metainfo '
                          'classes, so its label values cannot be checked')
+    if is_classification_dataset(dataset):
+        return LabelRule(len(classes), None,
+                         getattr(dataset, 'ann_file', None) or None)
     return LabelRule(len(classes), int(getattr(dataset, 'ignore_index', 255)))
 
 
@@ -158,6 +177,8 @@ def loaded_problems(results: Dict[str, Any],
     image, label = results.get('img'), results.get('gt_seg_map')
     image_path = str(results.get('img_path'))
     label_path = str(results.get('seg_map_path'))
+    if label is None and results.get('gt_label') is not None:
+        return _image_label_problems(results, rule)
     if label is None:
         return []
     if label.ndim != 2:
@@ -193,6 +214,22 @@ def loaded_problems(results: Dict[str, Any],
             f'holds label values {shown}{more}{after}, which are neither '
             f'{rule.describe()}', bad))
     return problems
+
+
+def _image_label_problems(results: Dict[str, Any],
+                          rule: LabelRule) -> List[SampleProblem]:
+    """A classification sample's label (``gt_label``: one class index, or
+    several for a multi-label dataset) against ``rule``."""
+    bad = rule.bad_values(np.asarray(results['gt_label']).ravel())
+    if not bad:
+        return []
+    shown = ', '.join(str(v) for v in bad)
+    index = results.get('sample_idx')
+    line = (f' (line {index + 1} of {rule.labels_from})'
+            if rule.labels_from and isinstance(index, int) else '')
+    return [SampleProblem(
+        'label_values', str(results.get('img_path')),
+        f'is labelled {shown}{line}, which is not {rule.describe()}', bad)]
 
 
 _JPEG = (b'\xff\xd8', b'\xff\xd9')
@@ -338,13 +375,15 @@ def config_datasets(cfg: Any, splits: Tuple[str, ...] = ('train', 'val',
 
 
 def _build(dataset_cfg: dict) -> Any:
-    from mmengine.registry import DefaultScope
-    from mmseg.registry import DATASETS
-    dataset_cfg = copy.deepcopy(dataset_cfg)
-    dataset_cfg.pop('_scope_', None)
-    dataset_cfg.update(lazy_init=False, serialize_data=False)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        return DATASETS.build(dataset_cfg)
+    """Build a dataset dict (MMSegmentation's or MMPretrain's) with its
+    sample list loaded."""
+    dataset = build_dataset(dataset_cfg, lazy_init=False,
+                            serialize_data=False)
+    if dataset is None:
+        raise ValueError(f'the dataset type {dataset_cfg.get("type")!r} is '
+                         'registered neither in MMSegmentation nor in '
+                         'MMPretrain')
+    return dataset
 
 
 # Set in the parent before the worker processes fork (they inherit it):
@@ -400,7 +439,8 @@ def check_config_data(cfg: Any,
     work = []
     for report, dataset_cfg in config_datasets(cfg, splits):
         reports.append(report)
-        layout = dataset_problems(dataset_cfg)
+        # labels: checked per sample below, each with its file
+        layout = dataset_problems(dataset_cfg, labels=False)
         if layout:
             root = report.data_root or '(no data_root)'
             kind = 'empty' if any('0 samples' in p for p in layout) \

@@ -26,10 +26,23 @@ from .remote_files import download_cache_path
 
 __all__ = [
     'TeacherWeights', 'config_teacher_ckpt', 'teacher_weight_sources',
-    'read_state', 'teacher_fit_problems', 'teacher_misfit_hint'
+    'read_state', 'teacher_fit_problems', 'teacher_misfit_hint',
+    'resnet_depth'
 ]
 
-_CLASSIFIER = re.compile(r'(^|\.)conv_seg\.(weight|bias)$')
+#: the classifier of a segmentor (decode_head.conv_seg) or of an image
+#: classifier (head.fc)
+_CLASSIFIER = re.compile(r'(^|\.)(conv_seg|head\.fc)\.(weight|bias)$')
+#: a ResNet's residual blocks: layerI.J.convK.weight (K = 3: Bottleneck)
+_RESNET_BLOCK = re.compile(r'(^|\.)layer([1-4])\.(\d+)\.conv([123])\.weight$')
+#: (blocks per stage, Bottleneck) -> depth
+_RESNET_DEPTHS = {
+    (2, 2, 2, 2, False): 18,
+    (3, 4, 6, 3, False): 34,
+    (3, 4, 6, 3, True): 50,
+    (3, 4, 23, 3, True): 101,
+    (3, 8, 36, 3, True): 152,
+}
 
 
 @dataclass
@@ -126,11 +139,27 @@ def teacher_fit_problems(source: TeacherWeights,
                                    prefix='')
 
 
+def resnet_depth(keys: Any) -> Optional[int]:
+    """The depth of the ResNet whose weight names are ``keys`` (a
+    checkpoint's or a model's; any prefix), from its blocks per stage and
+    their kind; None for another network."""
+    blocks = [0, 0, 0, 0]
+    bottleneck = False
+    for key in keys:
+        match = _RESNET_BLOCK.search(key) if isinstance(key, str) else None
+        if match:
+            stage = int(match.group(2)) - 1
+            blocks[stage] = max(blocks[stage], int(match.group(3)) + 1)
+            bottleneck = bottleneck or match.group(4) == '3'
+    return _RESNET_DEPTHS.get((*blocks, bottleneck))
+
+
 def teacher_misfit_hint(state: Dict[str, Any], found: Dict[str, List],
                         source: TeacherWeights) -> str:
     """The likely fix for a teacher checkpoint that does not fit: a whole
-    distillation checkpoint, another dataset's classifier, or another
-    network."""
+    distillation checkpoint, another dataset's classifier, a ResNet of
+    another depth (e.g. a ResNet-50 checkpoint for a ResNet-34 teacher), or
+    another network."""
     keys = [k for k in state if isinstance(k, str)]
     if (any(k.startswith('teacher.') for k in keys)
             and any(k.startswith('architecture.') for k in keys)):
@@ -149,6 +178,14 @@ def teacher_misfit_hint(state: Dict[str, Any], found: Dict[str, List],
                 f'the checkpoint, {own[0]} in this config): a teacher '
                 'trained on another dataset. Give the teacher of this '
                 'dataset, or the class count it was trained with.')
+    depth = resnet_depth(keys)
+    own = resnet_depth(source.module.state_dict().keys())
+    if depth and own and depth != own:
+        return (f'It is the checkpoint of a ResNet-{depth}, and this '
+                f'config\'s teacher is a ResNet-{own}: give a ResNet-{own} '
+                f'checkpoint as {source.what} (the teacher trained for this '
+                f'config, or its release), or make model.teacher a '
+                f'ResNet-{depth} to distil from that one.')
     return ('It is the checkpoint of another network than this config\'s '
             'teacher (e.g. the student\'s, another depth or another head): '
             f'check {source.what} and model.teacher.')

@@ -16,7 +16,10 @@ ends in the decoder's own error inside a data loader worker.
 before and checks what they produced with
 :func:`mmtat.checks.data_check.loaded_problems`: one min and max over the
 label in the common case, a masked comparison when the ignore index occurs,
-on the CPU side, before a GPU sees the target.  A problem raises
+on the CPU side, before a GPU sees the target; for a classification
+dataset (MMPretrain's ``ImageNet``) the image's label, against its class
+count, with the line of the annotation file that gives it.  A problem
+raises
 :class:`~mmtat.utils.errors.DataSampleError`: one paragraph with the file,
 the problem and the command that checks the whole dataset.
 """
@@ -68,11 +71,12 @@ class GuardedLoading:
             loaded, self.rule)
         if problems:
             where = self.where[:1].upper() + self.where[1:]
+            lines = self.rule.labels_from or 'the split file'
             raise DataSampleError(
                 f'{where}: {problems[0].sentence()}. The run stopped at this '
                 f'sample; check the whole dataset with {self.command}, '
                 'which lists every such file, and fix or remove them (or '
-                'their lines in the split file).')
+                f'their lines in {lines}).')
         return loaded
 
     def __repr__(self) -> str:
@@ -99,7 +103,7 @@ def guard_dataloader(dataloader: Any, role: str, command: str) -> int:
         try:
             rule = label_rule(leaf)
         except ValueError:
-            continue  # no classes: not a segmentation dataset
+            continue  # no classes: no labels to check
         where = (f'{role} ({type(leaf).__name__}, data_root='
                  f'{getattr(leaf, "data_root", None)!r})')
         # TestTimeAug's branches share its transform objects: one guard each

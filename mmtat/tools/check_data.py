@@ -11,7 +11,10 @@ the dataset's own loading transforms (the run's backends,
 (:mod:`mmtat.checks.data_check`): label values that are neither one of the
 classes nor the ignore index, labels of another size than their image or
 with more than one channel, missing, truncated or unreadable files, empty
-splits and broken layouts.  The report lists each problem with the file
+splits and broken layouts; for a classification dataset (MMPretrain's
+``ImageNet``), labels outside the classes (with the line of the annotation
+file that gives them), annotation lines naming missing images, and
+malformed annotation lines.  The report lists each problem with the file
 and the values, then a count per kind, on stdout (the progress bar is on
 stderr); ``--out`` writes it as JSON.  Exit status 0 when nothing was
 found, 1 (one ``ERROR:`` paragraph at the end) when something was.
@@ -109,7 +112,9 @@ def format_report(config: str, reports: List[DatasetReport],
         roles = ' and '.join(report.roles)
         head = (f'{roles} data ({report.type}: {report.key}, data_root='
                 f'{report.data_root}): {report.samples} samples')
-        if report.num_classes is not None:
+        if report.num_classes is not None and report.ignore_index is None:
+            head += f', {report.num_classes} classes (one label per image)'
+        elif report.num_classes is not None:
             head += (f', {report.num_classes} classes, ignore index '
                      f'{report.ignore_index}, reduce_zero_label='
                      f'{report.reduce_zero_label}')
@@ -170,11 +175,15 @@ def main(argv: Optional[List[str]] = None) -> None:
             print(f'Report: {args.out}')
         summary = _summary(reports)
         if summary:
+            # classification datasets list their images in annotation files
+            lists = ('annotation' if any(
+                r.num_classes is not None and r.ignore_index is None
+                for r in reports) else 'split')
             raise InputError(
                 f'the data check of {config} found '
                 f'{sum(summary.values())} problem(s) (listed above'
                 + (f' and in {args.out}' if args.out else '') + '); '
-                'fix or remove those files (or their lines in the split '
+                f'fix or remove those files (or their lines in the {lists} '
                 'files) before training.')
 
 

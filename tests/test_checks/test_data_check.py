@@ -33,12 +33,26 @@ CONFIGS = {
 }
 
 
+
+def _mmpretrain_config(rel):
+    import mmpretrain
+    return osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs', rel)
+
+
+#: classification: MMPretrain's own config (ImageNet in its
+#: annotation-file layout)
+CLASSIFICATION_CONFIGS = {
+    'ImageNet': _mmpretrain_config('resnet/resnet18_8xb32_in1k.py'),
+}
+
+
 def test_every_generated_layout_has_a_config_here():
-    assert sorted(CONFIGS) == sorted(SYNTHETIC_DATASETS)
+    assert sorted([*CONFIGS, *CLASSIFICATION_CONFIGS]) == sorted(
+        SYNTHETIC_DATASETS)
 
 
 def _config(kind, root, tmp_path):
-    cfg = Config.fromfile(CONFIGS[kind])
+    cfg = Config.fromfile({**CONFIGS, **CLASSIFICATION_CONFIGS}[kind])
     data_root = make_dry_run_dataset(cfg, str(root))
     return shrink_for_dry_run(cfg, data_root=data_root,
                               work_dir=str(tmp_path / 'work'))
@@ -165,3 +179,59 @@ def test_colour_label_missing_file_and_empty_split(tmp_path):
     [empty] = val.problems
     assert empty.kind == 'empty'
     assert 'lists no images (a dataset of 0 samples)' in empty.detail
+
+
+def test_label_rule_of_a_classification_dataset():
+    """One label per image, no ignore index: 255 is a class of ImageNet,
+    1000 is not."""
+    rule = LabelRule(num_classes=1000, ignore_index=None,
+                     labels_from='meta/train.txt')
+    assert rule.bad_values(np.array([0, 255, 999])) == {}
+    assert rule.bad_values(np.array([1000, -1, 1000])) == {-1: 1, 1000: 2}
+    assert rule.describe() == 'one of the 1000 classes 0-999'
+
+
+def test_imagenet_clean_then_with_broken_samples(tmp_path):
+    """MMPretrain's ImageNet: a label outside the 1000 classes (with the
+    line of meta/train.txt that gives it), a truncated image, a file that
+    is no image, a line naming a missing image, and an empty split."""
+    cfg = _config('ImageNet', tmp_path / 'data', tmp_path)
+    reports = check_config_data(cfg, nproc=2)
+    assert [(r.type, r.samples, r.num_classes, r.ignore_index, r.problems)
+            for r in reports] == [('ImageNet', 4, 1000, None, []),
+                                  ('ImageNet', 2, 1000, None, [])]
+    data_root = cfg.train_dataloader.dataset.data_root
+    ann_file = osp.join(data_root, 'meta', 'train.txt')
+    with open(ann_file) as f:
+        lines = f.read().splitlines()
+    images = [osp.join(data_root, 'train', line.split()[0])
+              for line in lines]
+    lines[0] = lines[0].rsplit(' ', 1)[0] + ' 1000'
+    # (not the first or last line: the layout check looks at those)
+    lines.insert(3, 'zebra/zebra_00000099.JPEG 340')
+    with open(ann_file, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    _truncate(images[1])
+    with open(images[2], 'w') as f:
+        f.write('not an image\n')
+    open(osp.join(data_root, 'meta', 'val.txt'), 'w').close()
+
+    train, val = check_config_data(cfg, nproc=2)
+    found = {p.kind: p for p in train.problems}
+    assert sorted(found) == ['label_values', 'missing', 'truncated',
+                             'unreadable']
+    assert found['label_values'].sentence() == (
+        f'{images[0]} is labelled 1000 (line 1 of {ann_file}), which is '
+        'not one of the 1000 classes 0-999')
+    assert found['label_values'].values == {1000: 1}
+    assert found['truncated'].file == images[1]
+    assert found['unreadable'].file == images[2]
+    assert found['unreadable'].detail.startswith('cannot be loaded (')
+    assert found['missing'].sentence() == (
+        f'{osp.join(data_root, "train", "zebra", "zebra_00000099.JPEG")} '
+        'does not exist')
+    [empty] = val.problems
+    assert empty.kind == 'empty'
+    assert empty.detail == (
+        f'the annotation file {osp.join(data_root, "meta", "val.txt")} '
+        'lists no images (a dataset of 0 samples)')

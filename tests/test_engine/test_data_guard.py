@@ -159,3 +159,57 @@ def test_test_time_augmentation_is_guarded_too(tmp_path):
         f'Test data (PascalVOCDataset, data_root={dataset.data_root!r}): '
         f'{label} holds label values 40 (3 pixels), which are neither one '
         'of the 21 classes 0-20 nor the ignore index 255.')
+
+
+@pytest.fixture
+def imagenet_dataset(tmp_path):
+    """MMPretrain's ImageNet training set on generated data with MMPretrain's
+    own pipeline; line 2 of meta/train.txt labels its image 1000."""
+    import os.path as osp
+
+    import mmpretrain
+    cfg = Config.fromfile(osp.join(
+        osp.dirname(mmpretrain.__file__), '.mim', 'configs', 'resnet',
+        'resnet18_8xb32_in1k.py'))
+    data_root = make_dry_run_dataset(cfg, str(tmp_path / 'data'))
+    cfg = shrink_for_dry_run(cfg, data_root=data_root,
+                             work_dir=str(tmp_path / 'work'), crop=(32, 32))
+    ann_file = osp.join(data_root, 'meta', 'train.txt')
+    with open(ann_file) as f:
+        lines = f.read().splitlines()
+    lines[1] = lines[1].rsplit(' ', 1)[0] + ' 1000'
+    with open(ann_file, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    [(_, dataset_cfg), *_] = config_datasets(cfg, ('train', ))
+    return _build(dataset_cfg), ann_file
+
+
+def test_classification_label_outside_the_classes(imagenet_dataset):
+    """Before, the label 1000 reached the loss: IndexError: Target 1000 is
+    out of bounds (a device-side assert on a GPU), naming no file."""
+    dataset, ann_file = imagenet_dataset
+    assert guard_dataloader(Loader(dataset), 'training data', COMMAND) == 1
+    assert isinstance(dataset.pipeline.transforms[0], GuardedLoading)
+    sample = dataset[0]  # a good one passes unchanged
+    assert sample['inputs'].shape == (3, 32, 32)
+    image = dataset.get_data_info(1)['img_path']
+    with pytest.raises(DataSampleError) as err:
+        dataset[1]
+    assert str(err.value) == (
+        f"Training data (ImageNet, data_root={dataset.data_root!r}): "
+        f'{image} is labelled 1000 (line 2 of {ann_file}), which is not one '
+        'of the 1000 classes 0-999. The run stopped at this sample; check '
+        f'the whole dataset with {COMMAND}, which lists every such file, '
+        f'and fix or remove them (or their lines in {ann_file}).')
+
+
+def test_classification_unreadable_image(imagenet_dataset):
+    dataset, _ = imagenet_dataset
+    image = dataset.get_data_info(2)['img_path']
+    with open(image, 'w') as f:
+        f.write('not an image\n')
+    guard_dataloader(Loader(dataset), 'training data', COMMAND)
+    with pytest.raises(DataSampleError, match=(
+            r'^Training data \(ImageNet, .*\): '
+            f'{image} cannot be loaded \\(')):
+        dataset[2]

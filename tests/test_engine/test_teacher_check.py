@@ -202,3 +202,95 @@ def test_teacher_miou_is_logged_next_to_the_published_one(current_log):
                               {'teacher.mIoU': 1.4})
     assert text == ('Teacher: validation mIoU 1.40 (the metafiles state no '
                     'published mIoU for its weights).')
+
+
+# --------------------------------------------------------------------------
+# image classification: MMPretrain networks in MMRazor's ImageNet KD config
+# --------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def kd_resnet34_resnet18():
+    """MMRazor's KD R34 -> R18 algorithm with randomly initialised
+    MMPretrain networks (its teacher_ckpt is the released R34's URL)."""
+    import copy
+    import os.path as osp
+
+    import mmrazor
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmrazor.registry import MODELS
+    cfg = Config.fromfile(osp.join(
+        osp.dirname(mmrazor.__file__), '.mim', 'configs', 'distill', 'mmcls',
+        'kd', 'kd_logits_resnet34_resnet18_8xb32_in1k.py'))
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.teacher_ckpt = None
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        return MODELS.build(model_cfg), cfg.model.teacher_ckpt
+
+
+def _mmpretrain_network(config, num_classes=1000):
+    from mmengine.hub import get_config
+    from mmpretrain.registry import MODELS
+    model = get_config(f'mmpretrain::{config}').model
+    model.head.num_classes = num_classes
+    return MODELS.build(model)
+
+
+def test_resnet50_checkpoint_for_a_resnet34_teacher(kd_resnet34_resnet18,
+                                                    tmp_path):
+    model, _ = kd_resnet34_resnet18
+    path = _save(tmp_path / 'resnet50.pth', _mmpretrain_network(
+        'resnet/resnet50_8xb32_in1k.py').state_dict())
+    with pytest.raises(RunRefused) as err:
+        _check(model, path)
+    message = str(err.value)
+    assert message.startswith(
+        f'model.teacher_ckpt = {path} does not fit the teacher of this '
+        'config: 32 have another shape (e.g. backbone.layer1.0.conv1.weight '
+        '(model (64, 64, 3, 3), checkpoint (64, 64, 1, 1)), ')
+    assert ('; 85 of its 267 tensors belong to no teacher weight (e.g. '
+            'backbone.layer1.0.conv3.weight, ') in message
+    assert ("It is the checkpoint of a ResNet-50, and this config's teacher "
+            'is a ResNet-34: give a ResNet-34 checkpoint as '
+            'model.teacher_ckpt (the teacher trained for this config, or its '
+            'release), or make model.teacher a ResNet-50 to distil from that '
+            'one.') in message
+    assert message.endswith('add --allow-partial-teacher.')
+    # the teacher's own network fits
+    _check(model, _save(tmp_path / 'resnet34.pth',
+                        model.teacher.state_dict()))
+
+
+def test_classifier_of_another_class_count(kd_resnet34_resnet18, tmp_path):
+    model, _ = kd_resnet34_resnet18
+    path = _save(tmp_path / 'resnet34_100.pth', _mmpretrain_network(
+        'resnet/resnet34_8xb32_in1k.py', num_classes=100).state_dict())
+    with pytest.raises(RunRefused) as err:
+        _check(model, path)
+    assert ('Only the classifier differs (head.fc.weight: 100 classes in '
+            'the checkpoint, 1000 in this config): a teacher trained on '
+            'another dataset.') in str(err.value)
+
+
+def test_teacher_top1_is_logged_next_to_mmpretrains(kd_resnet34_resnet18,
+                                                    current_log):
+    """A classification teacher: its top-1 next to MMPretrain's metafile
+    figure for the released weights the config names."""
+    from mmtat.checks import published_teacher_result
+    _, teacher_ckpt = kd_resnet34_resnet18
+    published = published_teacher_result(teacher_ckpt)
+    assert (published.value, published.metric) == (73.62, 'top-1')
+    metrics = {'accuracy/top1': 40.0, 'teacher.accuracy/top1': 73.1,
+               'teacher.accuracy/top5': 91.0}
+    [(level, text)] = _logged(current_log, TeacherMIoUHook(published),
+                              metrics)
+    assert level == logging.INFO
+    assert text == (f'Teacher: validation top-1 73.10; published 73.62 for '
+                    f'{published.model} ({published.source}).')
+    [(level, text)] = _logged(current_log, TeacherMIoUHook(published),
+                              dict(metrics, **{'teacher.accuracy/top1': 0.1}))
+    assert level == logging.WARNING and 'Below 50% of it' in text
+    # a segmentation figure is no figure for a classifier
+    [(_, text)] = _logged(current_log, TeacherMIoUHook(PublishedResult(
+        77.92, 'deeplabv3_r101', 'a metafile')), metrics)
+    assert text == ('Teacher: validation top-1 73.10 (the metafiles state no '
+                    'published top-1 for its weights).')

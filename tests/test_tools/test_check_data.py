@@ -2,6 +2,7 @@
 samples, and what training and testing say when they reach one (the
 tools in this process, through ``main(argv)``)."""
 import json
+import os
 import os.path as osp
 import shutil
 
@@ -168,3 +169,82 @@ def test_testing_stops_at_a_broken_label(voc, tmp_path):
     assert exc.value.code.startswith(
         f"ERROR: Test data (PascalVOCDataset, data_root='{voc}'): ")
     assert 'holds label values 40 (4 pixels)' in exc.value.code
+
+
+# --------------------------------------------------------------------------
+# image classification: MMPretrain's ImageNet config on generated data
+# --------------------------------------------------------------------------
+def _mmpretrain_resnet18():
+    import mmpretrain
+    return osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs',
+                    'resnet', 'resnet18_8xb32_in1k.py')
+
+
+@pytest.fixture
+def imagenet(tmp_path):
+    """A generated ImageNet whose meta/train.txt labels its second image
+    1000 and names a missing third one; its fourth image is truncated."""
+    from mmtat.datasets import make_synthetic_imagenet
+    root = make_synthetic_imagenet(str(tmp_path / 'data'), num_train=6,
+                                   num_val=2, image_size=40)
+    ann = osp.join(root, 'meta', 'train.txt')
+    with open(ann) as f:
+        lines = f.read().splitlines()
+    images = [osp.join(root, 'train', line.split()[0]) for line in lines]
+    lines[1] = lines[1].rsplit(' ', 1)[0] + ' 1000'
+    os.remove(images[2])
+    _truncate(images[3])
+    with open(ann, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return dict(root=root, ann=ann, images=images)
+
+
+def test_check_data_of_a_classification_config(imagenet, capsys):
+    from mmtat.utils import display_config
+    with pytest.raises(SystemExit) as exc:
+        check_data.main([_mmpretrain_resnet18(), '--nproc', '1',
+                         '--data-root', imagenet['root']])
+    config = display_config(_mmpretrain_resnet18())
+    assert exc.value.code.startswith(
+        f'ERROR: the data check of {config} found 3 problem(s) (listed '
+        'above); fix or remove those files (or their lines in the '
+        'annotation files) before training.')
+    out = capsys.readouterr().out
+    images, ann = imagenet['images'], imagenet['ann']
+    assert (f'training data (ImageNet: train_dataloader.dataset, data_root='
+            f'{imagenet["root"]}): 6 samples, 1000 classes (one label per '
+            'image): 3 problem(s)') in out
+    assert (f'[label_values] {images[1]} is labelled 1000 (line 2 of {ann}),'
+            ' which is not one of the 1000 classes 0-999') in out
+    assert f'[missing] {images[2]} does not exist' in out
+    assert f'[truncated] {images[3]} is truncated: a JPEG file of' in out
+
+
+def test_training_a_classifier_stops_at_a_label_outside_the_classes(
+        imagenet, in_process_train, tmp_path):
+    """Before: IndexError: Target 1000 is out of bounds (a device-side
+    assert on a GPU) from the loss, naming no file."""
+    from mmtat.checks.dry_run import shrink_for_dry_run
+    root = imagenet['root']
+    # only the mislabelled image and a good one
+    with open(imagenet['ann']) as f:
+        lines = f.read().splitlines()
+    with open(imagenet['ann'], 'w') as f:
+        f.write('\n'.join([lines[0], lines[1], lines[4]]) + '\n')
+    cfg = shrink_for_dry_run(Config.fromfile(_mmpretrain_resnet18()),
+                             data_root=root, work_dir=str(tmp_path / 'w'),
+                             crop=(32, 32), batch_size=3)
+    cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)
+    config = str(tmp_path / 'resnet18_generated.py')
+    cfg.dump(config)
+    with pytest.raises(SystemExit) as exc:
+        in_process_train([config])
+    message = exc.value.code
+    assert message == (
+        f"ERROR: Training data (ImageNet, data_root='{root}'): "
+        f'{imagenet["images"][1]} is labelled 1000 (line 2 of '
+        f'{imagenet["ann"]}), which is not one of the 1000 classes 0-999. '
+        'The run stopped at this sample; check the whole dataset with '
+        f'python tools/misc/check_data.py {config}, which lists every such '
+        f'file, and fix or remove them (or their lines in {imagenet["ann"]}'
+        ').')
