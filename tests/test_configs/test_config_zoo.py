@@ -8,10 +8,12 @@ import copy
 import glob
 import json
 import os.path as osp
+import re
 
 import pytest
 import torch
 import yaml
+from classification_configs import METRICS, TASK, mmpretrain_release
 from dry_run_sizes import crop_height
 from mmengine.hub import get_config
 from mmseg_metafiles import mmseg_release
@@ -46,7 +48,13 @@ RUNNER_RUNS = {
     'voc_ablation': 'configs/tat/deeplabv3_r101_r18_voc_global.py',
     # TaT on several feature pairs
     'voc_variants': 'configs/tat/deeplabv3_r101_r18_voc_multilayer.py',
+    # image classification (MMPretrain's ImageNet layout)
+    'imagenet': 'configs/tat/resnet34_resnet18_in1k.py',
+    'imagenet_mobilenetv2': 'configs/tat/resnet50_mobilenetv2_in1k.py',
 }
+#: the main metric of a task's validation, as logged (the teacher's under
+#: ``teacher.``)
+VAL_METRIC = {'Semantic Segmentation': 'mIoU', TASK: 'accuracy/top1'}
 #: tables whose full run is elsewhere (a tool run through its command line)
 RUNNER_RUNS_ELSEWHERE = {
     'voc': 'tests/test_tools/test_train_resume.py',
@@ -85,14 +93,25 @@ def test_every_config_is_listed_once_and_exists():
         assert model['Metadata']['Table'], model['Name']
         for result in model['Results']:
             # nothing measured by mmtat yet: no number without a run
-            assert result['Metrics'] == {'mIoU': None}, model['Name']
+            unmeasured = (dict.fromkeys(METRICS) if result['Task'] == TASK
+                          else {'mIoU': None})
+            assert result['Metrics'] == unmeasured, model['Name']
 
 
 def _network(model: dict) -> dict:
+    """The network of a model dict: an MMRazor ``cfg_path`` read as the
+    config it names; where its weights come from and its pre-processor
+    left out; a classifier's cross-entropy weight too (a loss setting: the
+    release's recipe weighs it 0.1)."""
     model = copy.deepcopy(model)
-    for key in ('_scope_', 'data_preprocessor', 'pretrained'):
+    if 'cfg_path' in model:
+        path = model.pop('cfg_path').replace('mmcls::', 'mmpretrain::')
+        model = dict(get_config(path).model.to_dict(), **model)
+    for key in ('_scope_', 'data_preprocessor', 'pretrained', 'init_cfg'):
         model.pop(key, None)
     model.get('backbone', {}).pop('init_cfg', None)
+    if model.get('type') == 'ImageClassifier':
+        model['head'].get('loss', {}).pop('loss_weight', None)
     return model
 
 
@@ -107,7 +126,12 @@ def test_metafile_teacher_and_student_are_the_configs(entry):
     teacher, student = entry['Metadata']['Teacher'], entry['Metadata'][
         'Student']
     assert cfg.model.teacher_ckpt == teacher['Weights']
-    if teacher['Config'].startswith('mmseg::'):
+    if teacher['Config'].startswith('mmpretrain::'):
+        release = mmpretrain_release(teacher['Config'])
+        assert teacher['Metrics'] == release['Metrics']
+        assert teacher['Weights'] == release['Weights']
+        released = get_config(teacher['Config']).model.to_dict()
+    elif teacher['Config'].startswith('mmseg::'):
         release = mmseg_release(teacher['Config'])
         assert teacher['Metrics']['mIoU'] == release['Results']['Metrics'][
             'mIoU']
@@ -124,6 +148,13 @@ def test_metafile_teacher_and_student_are_the_configs(entry):
     student_cfg = load_config(osp.join(REPO, student['Config']))
     assert _network(cfg.model.architecture.to_dict()) == _network(
         student_cfg.model.to_dict())
+    if entry['Results'][0]['Task'] == TASK and 'Weights' in student:
+        # the MMPretrain config the student config is, and its release
+        with open(osp.join(REPO, student['Config'])) as f:
+            (upstream, ) = re.findall(r"'(mmpretrain::[^']+)'", f.read())
+        release = mmpretrain_release(upstream)
+        assert student['Metrics'] == release['Metrics']
+        assert student['Weights'] == release['Weights']
 
 
 def _tables():
@@ -164,6 +195,8 @@ def test_table_trains_two_iterations_on_generated_data(
         table, data_dir, tmp_path, one_thread):
     from mmengine.runner import Runner
     path = RUNNER_RUNS[table]
+    (entry, ) = [m for m in models() if m['Config'] == path]
+    metric = VAL_METRIC[entry['Results'][0]['Task']]
     cfg = load_config(osp.join(REPO, path))
     data_root = make_dry_run_dataset(cfg, data_dir, num_val=1)
     work_dir = str(tmp_path / 'run')
@@ -179,9 +212,9 @@ def test_table_trains_two_iterations_on_generated_data(
     assert all(torch.isfinite(torch.tensor(r['loss'])) for r in train)
     distill = [k for k in train[0] if k.startswith('distill.')]
     assert distill and all(r[k] > 0 for r in train for k in distill)
-    val = [r for r in rows if 'mIoU' in r]
+    val = [r for r in rows if metric in r]
     assert len(val) == 1, path
-    assert 'teacher.mIoU' in val[0], path
+    assert f'teacher.{metric}' in val[0], path
     assert not glob.glob(osp.join(work_dir, '*.pth'))
 
 
@@ -264,6 +297,9 @@ def test_dist_configs_are_named_dist():
     from mmtat.tools.benchmark import method_name
     paths = [p for p in configs_on_disk()
              if osp.basename(p).startswith('dist_')]
-    assert len(paths) == 8  # every table with KD
+    # every table with KD: 8 segmentation tables, and on ImageNet-1k
+    # MMRazor's R34 -> R18 config (from scratch and pretrained student) and
+    # the R50 -> MobileNetV2 one derived from it
+    assert len(paths) == 11
     for path in paths:
         assert method_name(load_config(osp.join(REPO, path))) == 'DIST'

@@ -1,0 +1,16 @@
+# WSLD, ResNet-34 -> ResNet-18 on ImageNet-1k in MMRazor's protocol
+# (./wsld_resnet34_resnet18_in1k.py), the student starting from MMPretrain's
+# ImageNet-trained ResNet-18 (69.90 top-1): compared like for like with
+# configs/tat/resnet34_resnet18_in1k_pretrained.py (and with the TaT
+# paper's 72.41, measured with a pretrained student).
+_base_ = './wsld_resnet34_resnet18_in1k.py'
+
+model = dict(
+    architecture=dict(
+        # the whole classifier (backbone and head) from MMPretrain's
+        # checkpoint of its resnet18_8xb32_in1k (its metafile's Weights),
+        # loaded when training starts (init_weights)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'resnet/resnet18_8xb32_in1k_20210831-fbbb1da6.pth')))
