@@ -5,7 +5,9 @@ or ``python tools/analysis/visualize_tat.py ...``.  For every TaT pair of
 the config (``TaTDistiller`` features, or ``TaTLoss`` in a
 ``ConfigurableDistiller``) it writes, with the networks and embeddings of
 CHECKPOINT (a checkpoint of a training run of CONFIG, which holds student,
-teacher and TaT's embeddings; ``none`` for random weights, offline):
+teacher and TaT's embeddings, or all but a frozen teacher, which then
+comes from the weights file the checkpoint records; ``none`` for random
+weights, offline):
 
 * ``DIR/<pair>_attention.png``: for each ``--positions`` (fractions of the
   image), where that position of the teacher map gathers the student's

@@ -11,6 +11,11 @@ import os.path as osp
 from typing import Any, Dict, Sequence, Tuple
 
 from mmtat.checks import check_checkpoint_file, make_offline
+from mmtat.checks.teacher_record import (
+    left_out_teacher_record,
+    teacher_file,
+    teacher_record_problem,
+)
 from mmtat.utils import InputError
 
 __all__ = ['visualize_config', 'RANDOM_WEIGHTS', 'DEFAULT_POSITIONS']
@@ -23,14 +28,19 @@ DEFAULT_POSITIONS = ((0.5, 0.5), (0.3, 0.3), (0.7, 0.7))
 
 def _load_weights(model: Any, path: str) -> None:
     """All of the algorithm's weights (student, teacher, embeddings) from a
-    checkpoint of the config's training run."""
+    checkpoint of the config's training run (one saved without its frozen
+    teacher: all but the teacher's, which came from its file)."""
     import re
 
     from mmengine.runner.checkpoint import _load_checkpoint
 
     from mmtat.checks import checkpoint_fit_problems
+    from mmtat.checks.teacher_record import TEACHER_PREFIX, teacher_left_out
     checkpoint = _load_checkpoint(path, map_location='cpu')
     found = checkpoint_fit_problems(model, checkpoint, prefix='')
+    if teacher_left_out(checkpoint):
+        found['missing'] = [k for k in found['missing']
+                            if not k.startswith(TEACHER_PREFIX)]
     if found['missing']:
         missing = found['missing']
         shown = ', '.join(missing[:3]) + (', ...' if len(missing) > 3 else '')
@@ -81,15 +91,27 @@ def visualize_config(
     if not osp.isfile(image):
         raise InputError(f'the image {image} does not exist.')
     random_weights = checkpoint.lower() in RANDOM_WEIGHTS
+    record = None
     if not random_weights:
         check_checkpoint_file(
             checkpoint, 'CHECKPOINT',
             fix='Give a checkpoint of a training run of this config, or '
             '"none" for random weights.')
-    # every weight comes from the checkpoint (or is random): nothing to
-    # download, the teacher is not loaded from teacher_ckpt
+        record = left_out_teacher_record(checkpoint)
+    teacher = None
+    if record is not None:
+        # saved without its frozen teacher: the teacher is the file it
+        # records (the config's teacher_ckpt, or the recorded path)
+        teacher = cfg.model.get('teacher_ckpt') or record['path']
+        problem = teacher_record_problem(record, teacher, checkpoint)
+        if problem is not None:
+            raise InputError(problem + '.')
+        teacher = teacher_file(teacher)
+    # every other weight comes from the checkpoint (or is random): nothing
+    # to download
     cfg.model.teacher_ckpt = None
     make_offline(cfg, mode='train')
+    cfg.model.teacher_ckpt = teacher
     size = cfg.model.data_preprocessor.get('size')
     if size is None:
         raise InputError('model.data_preprocessor.size (the training crop) '
