@@ -297,7 +297,10 @@ class TaTDistiller(ConfigurableDistiller):
         common = {**self._option_defaults,
                   **dict.fromkeys(_GEOMETRY_KEYS)}
         common.update(options)
-        if features is None and self._default_features is not None:
+        #: whether ``features`` are the class's default pairs
+        self._default_pairs = (features is None
+                               and self._default_features is not None)
+        if self._default_pairs:
             features = copy.deepcopy(self._default_features)
         if not isinstance(features, dict) or not features:
             raise TypeError(
@@ -600,9 +603,10 @@ class TaTClsDistiller(TaTDistiller):
     position of the map, no anchor stage (``patch_grid=(1, 1),
     num_heads=1, anchor_weight=0``); the loss
     ``loss_weight * MSE(attention(q, k) v, F_t)`` (``patch_weight=1``).
-    Every default can be overridden as in :class:`TaTDistiller` (e.g.
-    ``features`` for another network: MobileNetV2's last map is
-    ``backbone.conv2``).
+    Every default can be overridden as in :class:`TaTDistiller`. The
+    default pair is refused on a backbone that is no ResNet (MobileNetV2
+    has a ``layer4``, a stride-16 stage; its last map is
+    ``backbone.conv2``): ``features`` names the maps there.
 
     The embeddings are normalised with the statistics of the batch
     (``norm_stats='batch'``): the release applies its embeddings to the
@@ -644,3 +648,31 @@ class TaTClsDistiller(TaTDistiller):
         anchor_window=_DEFAULT_GEOMETRY['anchor_window'])
     _default_features = dict(
         layer4=dict(student='backbone.layer4', teacher='backbone.layer4'))
+
+    def _prepare(self, side: str, model: nn.Module) -> None:
+        if self._default_pairs:
+            self._check_last_stage(side, model)
+        super()._prepare(side, model)
+
+    @staticmethod
+    def _check_last_stage(side: str, model: nn.Module) -> None:
+        """The default feature, ``backbone.layer4``, is the last map of a
+        ResNet (and its variants); another backbone may have a
+        ``layer4`` that is not its last map (MobileNetV2's is a stride-16
+        stage), which would be distilled without a word."""
+        backbone = getattr(model, 'backbone', None)
+        stages = getattr(backbone, 'res_layers', None)
+        if stages and stages[-1] == 'layer4':
+            return
+        layers = getattr(backbone, 'layers', None)
+        what = f'a {type(backbone).__name__} backbone'
+        example = f'features=dict(name=dict({side}=..., ...))'
+        if isinstance(layers, (list, tuple)) and layers and isinstance(
+                layers[-1], str):  # MMPretrain's MobileNets name them
+            what += f", whose last map is 'backbone.{layers[-1]}'"
+            example = (f"features=dict(last_map=dict({side}='backbone."
+                       f"{layers[-1]}', ...))")
+        raise ValueError(
+            f"features['layer4'].{side}: TaTClsDistiller's default feature "
+            "is 'backbone.layer4', the last stage of a ResNet; the "
+            f'{side} has {what}: name the features, e.g. {example}.')

@@ -9,6 +9,8 @@ the teacher; and the errors a config can make, with their fixes.
 
 The networks are MMPretrain's ResNets with random weights at 64x64 inputs
 (layer4: 2x2 maps)."""
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -344,3 +346,36 @@ def test_a_geometry_that_does_not_fit_names_input_size():
             r'input \(input_size\)')):
         algorithm(dict(type='TaTClsDistiller', input_size=(SIZE, SIZE),
                        patch_size=(4, 4)))
+
+
+def test_the_default_feature_is_refused_where_layer4_is_not_the_last_map():
+    """MobileNetV2 has a ``layer4`` (a stride-16 stage), which the default
+    pair would distil without a word; its last map is named instead."""
+    from mmrazor.registry import MODELS
+    mobilenet = dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='MobileNetV2', widen_factor=1.0),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=1280))
+    cfg = dict(
+        _scope_='mmrazor', type='LeanSingleTeacherDistill',
+        data_preprocessor=dict(type='ImgDataPreprocessor', mean=MEAN,
+                               std=STD, bgr_to_rgb=True),
+        architecture=mobilenet, teacher=resnet(50),
+        distiller=dict(type='TaTClsDistiller', input_size=(SIZE, SIZE)))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        with pytest.raises(ValueError, match=(
+                r"features\['layer4'\]\.student: TaTClsDistiller's default "
+                r"feature is 'backbone.layer4', the last stage of a ResNet; "
+                r'the student has a MobileNetV2 backbone, whose last map is '
+                r"'backbone.conv2': name the features, e\.g\. features=dict\("
+                r"last_map=dict\(student='backbone.conv2', \.\.\.\)\)")):
+            MODELS.build(copy.deepcopy(cfg))
+        cfg['distiller']['features'] = dict(last_map=dict(
+            student='backbone.conv2', teacher='backbone.layer4'))
+        model = MODELS.build(cfg)
+    (pair, ) = model.distiller.feature_pairs
+    assert (pair['student']['channels'], pair['student']['map_size']) == (
+        1280, (2, 2))
+    assert (pair['teacher']['channels'], pair['teacher']['map_size']) == (
+        2048, (2, 2))
