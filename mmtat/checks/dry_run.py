@@ -14,7 +14,7 @@ learning-rate policies are the config's own.
 Classification configs (MMPretrain's ``ImageNet``, trained by epochs) get
 the same treatment: the crop is the training pipeline's
 (``RandomResizedCrop``; ``ResizeEdge`` and ``CenterCrop`` shrink by the
-same factor), the epoch-based loop becomes the iteration-based one of the
+same factor, and a distiller's ``input_size`` becomes the crop), the epoch-based loop becomes the iteration-based one of the
 dry run, and an epoch-based learning-rate policy counts one epoch per
 iteration (a warm-up of 5 epochs spans 5 iterations, so it is cut off at
 the last one).  ImageNet-pretrained weights (``init_cfg``, ``pretrained``,
@@ -194,6 +194,9 @@ def shrink_for_dry_run(cfg: Any,
         if 'cfg_path' in node and node.get('pretrained') is True:
             # mmengine.hub.get_model would fetch the metafile's weights
             node['pretrained'] = False
+        if kind.endswith('Distiller') and node.get('input_size') is not None:
+            # a classifier's crop, given to TaTClsDistiller
+            node['input_size'] = crop
         if kind in _CLS_CROPS and node.get(_CLS_CROPS[kind]) is not None:
             node[_CLS_CROPS[kind]] = _cls_size(crop)
         elif kind == 'ResizeEdge' and 'scale' in node:

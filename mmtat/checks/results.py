@@ -45,7 +45,7 @@ LOSS_METHODS = {
     'WSLD': 'WSLD',
 }
 # distiller types that name their method themselves
-DISTILLER_METHODS = {'TaTDistiller': 'TaT'}
+DISTILLER_METHODS = {'TaTDistiller': 'TaT', 'TaTClsDistiller': 'TaT'}
 # what a configuration costs when it is one of the floors
 FLOOR_TEACHER = 'teacher forward only'
 FLOOR_STUDENT = 'student only'
@@ -268,8 +268,9 @@ def _task_markdown(task: str, rows) -> List[str]:
         f'student {m.name}' for m in metrics]
     lines = [
         '| method | dataset | ' + ' | '.join(heads) + ' | iterations | '
-        f'training wall time | processes | {main.name} per device-hour |',
-        '|---|---|' + '---|' * len(heads) + '---|---|---|---|'
+        f'training wall time | processes | {main.name} per device-hour | '
+        'run |',
+        '|---|---|' + '---|' * len(heads) + '---|---|---|---|---|'
     ]
     for r in rows:
         cells = [fmt(r.get(f'{who}_{m.field}'), '.2f')
@@ -278,7 +279,8 @@ def _task_markdown(task: str, rows) -> List[str]:
             f'| {r["method"]} | {r["dataset"]} | ' + ' | '.join(cells) +
             f' | {r["iterations"]} | {r["train_wall_s"] / 60:.1f} min | '
             f'{r["world_size"]} | '
-            f'{fmt(r.get(f"{main.field}_per_device_hour"), ".1f")} |')
+            f'{fmt(r.get(f"{main.field}_per_device_hour"), ".1f")} | '
+            f'{osp.basename(osp.normpath(r["work_dir"]))} |')
     return lines
 
 

@@ -197,3 +197,94 @@ def test_dry_run_of_the_new_tables(table, tmp_path):
     assert osp.isfile(osp.join(data_root, '.mmtat_synthetic.json'))
     assert find_remote_files(cfg, 'train') == []
     assert 'SyncBN' not in str(cfg.model.to_dict())
+
+
+#: the ImageNet-1k tables: the runs each rehearsal trains (TaT, a baseline
+#: and the student alone; the teachers are MMPretrain's released ones,
+#: none is trained first), and the number of configs of the table
+CLASSIFICATION_TABLES = {
+    'imagenet': (('tat_resnet34_resnet18_in1k', 'kd_resnet34_resnet18_in1k',
+                  'resnet18_in1k'), 13),
+    'imagenet_mobilenetv2': (('tat_resnet50_mobilenetv2_in1k',
+                              'mobilenetv2_in1k'), 4),
+}
+
+
+@pytest.fixture(scope='module', params=sorted(CLASSIFICATION_TABLES))
+def classification_dry_run(request, tmp_path_factory):
+    table = request.param
+    work_dir = str(tmp_path_factory.mktemp(f'reproduce_{table}'))
+    runs, _ = CLASSIFICATION_TABLES[table]
+    proc = run_tool(['tools/reproduce.py', table, '--dry-run', '--work-dir',
+                     work_dir, '--poll', '0.2', '--concurrent', '2',
+                     '--only', *runs], timeout=1200)
+    return dict(table=table, proc=proc, work_dir=work_dir,
+                table_dir=osp.join(work_dir, table))
+
+
+def test_classification_dry_run_collects_top1_and_top5(
+        classification_dry_run):
+    """``tools/reproduce.py imagenet --dry-run``: the ImageNet configs train
+    two iterations on a generated ImageNet (MMPretrain's annotation-file
+    layout), and the table reports the teacher's and the student's top-1
+    and top-5."""
+    table = classification_dry_run['table']
+    runs, count = CLASSIFICATION_TABLES[table]
+    assert_ok(classification_dry_run['proc'])
+    out = classification_dry_run['proc'].stdout
+    assert f'(--only: {len(runs)} of {count})' in out
+    table_dir = classification_dry_run['table_dir']
+    with open(osp.join(table_dir, 'accuracy.json')) as f:
+        rows = {osp.basename(r['work_dir']): r
+                for r in json.load(f)['results']}
+    assert set(rows) == set(runs)
+    tat, student = rows[runs[0]], rows[runs[-1]]
+    assert tat['method'] == 'TaT'
+    assert student['method'] in ('ResNet-18 alone', 'MobileNetV2 alone')
+    for name, row in rows.items():
+        assert (row['task'], row['metric']) == ('classification', 'top-1')
+        assert row['dataset'] == 'ImageNet' and row['iterations'] == 2
+        assert 0 <= row['student_top1'] <= row['student_top5'] <= 100, name
+        assert [p['iteration'] for p in row['curve']] == [2]
+        assert 'student_mIoU' not in row
+    assert student['teacher_top1'] is None
+    assert 0 <= tat['teacher_top1'] <= tat['teacher_top5'] <= 100
+    with open(osp.join(table_dir, 'accuracy.md')) as f:
+        markdown = f.read()
+    assert markdown.startswith(
+        '| method | dataset | teacher top-1 | teacher top-5 | student top-1 '
+        '| student top-5 | iterations |')
+    assert f'| {runs[0]} |' in markdown
+    # the generated data is MMPretrain's ImageNet layout
+    data = osp.join(classification_dry_run['work_dir'], 'dry_run_data',
+                    'imagenet')
+    assert sorted(os.listdir(osp.join(data, 'meta'))) == ['train.txt',
+                                                          'val.txt']
+
+
+@pytest.mark.parametrize('table', sorted(CLASSIFICATION_TABLES))
+def test_every_classification_config_has_a_dry_run(table, tmp_path):
+    """Every config of the ImageNet tables shrinks to an offline
+    two-iteration CPU run (the rehearsal above trains some of them; each
+    takes a training step in tests/test_configs)."""
+    from mmengine.config import Config
+
+    from mmtat.checks import find_remote_files
+    from mmtat.checks.dry_run import dataset_type
+    from mmtat.tools.reproduce import dry_run_config, load_tables, plan
+    jobs = plan(load_tables()[table], str(tmp_path / table))
+    assert len(jobs) == CLASSIFICATION_TABLES[table][1]
+    assert not any(job.is_teacher or job.depends_on for job in jobs)
+    for job in jobs:
+        cfg = Config.fromfile(dry_run_config(job, str(tmp_path / 'data')))
+        assert dataset_type(cfg) == 'ImageNet', job.name
+        assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=2,
+                                     val_interval=2)
+        assert all(not s.get('by_epoch') for s in cfg.param_scheduler)
+        assert find_remote_files(cfg, 'train') == [], job.name
+        crops = [t.scale for t in cfg.train_dataloader.dataset.pipeline
+                 if t.type == 'RandomResizedCrop']
+        assert crops == [128], job.name
+        if 'distiller' in cfg.model:
+            assert cfg.model.distiller.get('input_size', (128, 128)) == (
+                128, 128)
