@@ -14,10 +14,11 @@ learning-rate policies are the config's own.
 Classification configs (MMPretrain's ``ImageNet``, trained by epochs) get
 the same treatment: the crop is the training pipeline's
 (``RandomResizedCrop``; ``ResizeEdge`` and ``CenterCrop`` shrink by the
-same factor, and a distiller's ``input_size`` becomes the crop), the epoch-based loop becomes the iteration-based one of the
-dry run, and an epoch-based learning-rate policy counts one epoch per
-iteration (a warm-up of 5 epochs spans 5 iterations, so it is cut off at
-the last one).  ImageNet-pretrained weights (``init_cfg``, ``pretrained``,
+same factor, and a distiller's ``input_size`` becomes the crop), the
+epoch-based loop becomes the iteration-based one of the dry run, and an
+epoch-based learning-rate policy counts one epoch per iteration (a
+warm-up of 5 epochs spans 5 iterations, so it is cut off at the last
+one).  ImageNet-pretrained weights (``init_cfg``, ``pretrained``,
 a ``cfg_path`` model's ``pretrained=True``, which would fetch the weights
 its metafile names) and teacher checkpoints are dropped, as for
 segmentation.
