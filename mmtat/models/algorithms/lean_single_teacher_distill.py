@@ -124,7 +124,14 @@ class LeanSingleTeacherDistill(SingleTeacherDistill):
     takes ``input_size``, such as :class:`~mmtat.models.TaTDistiller`):
     ``input_size`` (and ``in_channels``, where the class takes it) are
     filled from ``data_preprocessor`` (its ``size`` and ``mean``) unless
-    the distiller config gives them.
+    the distiller config gives them. MMPretrain's pre-processors have no
+    ``size`` (the crop is made in the data pipeline): a classifier's
+    distiller config gives ``input_size`` itself.
+
+    MMPretrain's ``ImageClassifier`` runs ``mode='tensor'`` as backbone,
+    neck and head (its logits, ``head.fc``): the lean pass of a classifier
+    teacher stops after ``backbone.layer4`` for TaT and after ``head.fc``
+    for logit losses (its loss module never runs).
 
     Args:
         distiller (dict): the distiller config.
