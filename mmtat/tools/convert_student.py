@@ -1,4 +1,5 @@
-"""Turn a distillation checkpoint into a plain MMSegmentation checkpoint.
+"""Turn a distillation checkpoint into a plain MMSegmentation or MMPretrain
+checkpoint.
 
 A checkpoint written while training an MMRazor ``SingleTeacherDistill``
 config (e.g. ``configs/tat/*.py``) holds the whole algorithm: the student
@@ -12,6 +13,16 @@ that MMSegmentation loads it with the student's plain config, e.g.::
     python tools/convert_student.py work_dirs/tat_voc/iter_40000.pth \\
         student.pth
     python tools/test.py configs/baselines/deeplabv3_r18_voc.py student.pth
+
+A classification run (``configs/tat/*_in1k.py``) converts the same way into
+an MMPretrain ``ImageClassifier`` checkpoint (backbone, neck, head; the
+``meta`` with the 1000 ImageNet classes), which MMPretrain's own API
+(``mmpretrain.apis.init_model(config, checkpoint)``) and tools
+(``mmpretrain/.mim/tools/test.py``) load with the student's plain config::
+
+    python tools/convert_student.py \\
+        work_dirs/resnet34_resnet18_in1k/epoch_100.pth resnet18.pth
+    python tools/test.py configs/baselines/resnet18_in1k.py resnet18.pth
 
 The checkpoint is read with ``torch.load(weights_only=True)`` inside
 :func:`mmtat.compat.mmengine_checkpoint_globals`, which allows the few
@@ -77,8 +88,8 @@ def convert_student(src: str, dst: str) -> Dict[str, int]:
         raise InputError(
             f'{src} has no "{PREFIX}*" weights, so it is not the checkpoint '
             'of an MMRazor SingleTeacherDistill (distillation) run; first '
-            f'keys: {sample}. A plain MMSegmentation checkpoint needs no '
-            'conversion.')
+            f'keys: {sample}. A plain MMSegmentation or MMPretrain checkpoint '
+            'needs no conversion.')
     converted = {'meta': checkpoint.get('meta', {}), 'state_dict': student}
     out_dir = osp.dirname(osp.abspath(dst))
     os.makedirs(out_dir, exist_ok=True)
@@ -92,8 +103,8 @@ def convert_student(src: str, dst: str) -> Dict[str, int]:
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Extract the student of a distillation (MMRazor '
-        'SingleTeacherDistill) checkpoint as a plain MMSegmentation '
-        'checkpoint')
+        'SingleTeacherDistill) checkpoint as a plain MMSegmentation or '
+        'MMPretrain checkpoint')
     parser.add_argument('src', help='distillation checkpoint, e.g. '
                         'work_dirs/<config>/iter_40000.pth')
     parser.add_argument('dst', help='where to write the student checkpoint')

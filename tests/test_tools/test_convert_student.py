@@ -125,3 +125,129 @@ def test_refuses_to_overwrite_the_source(converted):
     tool = load_tool()
     with pytest.raises(ValueError, match='must not overwrite'):
         tool.convert_student(converted['src'], converted['src'])
+
+
+# --------------------------------------------------------------------------
+# image classification: a TaT R34 -> R18 ImageNet run on generated data
+# --------------------------------------------------------------------------
+TAT_IN1K = 'configs/tat/resnet34_resnet18_in1k.py'
+STUDENT_IN1K = 'configs/baselines/resnet18_in1k.py'
+
+
+@pytest.fixture(scope='module')
+def classification(tmp_path_factory):
+    """Two iterations of the TaT ImageNet config on a generated ImageNet
+    (tools/train.py), converted with tools/convert_student.py."""
+    from mmtat.checks.dry_run import make_dry_run_dataset, shrink_for_dry_run
+    root = tmp_path_factory.mktemp('classification')
+    cfg = Config.fromfile(osp.join(REPO, TAT_IN1K))
+    data_root = make_dry_run_dataset(cfg, str(root / 'data'))
+    work_dir = str(root / 'work')
+    small = shrink_for_dry_run(cfg, data_root=data_root, work_dir=work_dir,
+                               validate=False)
+    config = str(root / 'tat_resnet34_resnet18_in1k_generated.py')
+    small.dump(config)
+    train = run_tool(['tools/train.py', config], timeout=900)
+    assert_ok(train)
+    src = osp.join(work_dir, 'iter_2.pth')
+    dst = str(root / 'resnet18_student.pth')
+    proc = run_tool(['tools/convert_student.py', src, dst])
+    return dict(proc=proc, src=src, dst=dst, config=config,
+                data_root=data_root, root=root)
+
+
+def _test_batch(data_root):
+    """The validation images through the student config's own test
+    pipeline (ResizeEdge 256, CenterCrop 224), as one batch."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    cfg = Config.fromfile(osp.join(REPO, STUDENT_IN1K))
+    dataset_cfg = cfg.test_dataloader.dataset
+    dataset_cfg.data_root = data_root
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        dataset = DATASETS.build(dataset_cfg)
+        return pseudo_collate([dataset[i] for i in range(len(dataset))])
+
+
+def _distilled_student_scores(classification, batch):
+    """The predictions of the student inside the distillation model (its
+    predict mode, its own data pre-processor) with the training
+    checkpoint."""
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import load_checkpoint
+    from mmrazor.registry import MODELS
+    cfg = Config.fromfile(classification['config'])
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        model = MODELS.build(cfg.model)
+    load_checkpoint(model, classification['src'], map_location='cpu')
+    model.eval()
+    with torch.no_grad(), DefaultScope.overwrite_default_scope('mmrazor'):
+        return torch.stack([s.pred_score for s in model.test_step(batch)])
+
+
+def test_classification_student_loads_in_mmpretrain(classification):
+    """mmpretrain.apis.init_model with the student's plain config takes
+    every weight from the converted checkpoint and predicts as the student
+    inside the distillation model did."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.apis import init_model
+    assert_ok(classification['proc'])
+    assert 'Saved 122 student tensors' in classification['proc'].stdout
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = init_model(osp.join(REPO, STUDENT_IN1K),
+                           classification['dst'], device='cpu')
+    ckpt = load_checkpoint(classification['dst'])
+    src = load_checkpoint(classification['src'])
+    assert model.state_dict().keys() == ckpt['state_dict'].keys()
+    for key, value in ckpt['state_dict'].items():
+        assert torch.equal(model.state_dict()[key], value), key
+        assert torch.equal(src['state_dict'][f'architecture.{key}'], value)
+    assert len(model._dataset_meta['classes']) == 1000
+
+    batch = _test_batch(classification['data_root'])
+    with torch.no_grad(), DefaultScope.overwrite_default_scope('mmpretrain'):
+        plain = torch.stack([s.pred_score for s in model.test_step(batch)])
+    distilled = _distilled_student_scores(classification, batch)
+    assert plain.shape == (2, 1000)
+    assert torch.allclose(plain, distilled, atol=1e-6)
+    assert torch.equal(plain.argmax(1), distilled.argmax(1))
+
+
+def test_mmpretrains_test_tool_and_ours_score_the_student(classification):
+    """MMPretrain's own tools/test.py (a fresh interpreter) evaluates the
+    converted student with its plain config and dumps the same predictions;
+    mmtat's tools/test.py reports its top-1 and top-5."""
+    import pickle
+
+    import mmpretrain
+    assert_ok(classification['proc'])
+    root, data_root = classification['root'], classification['data_root']
+    options = ['--cfg-options', f'test_dataloader.dataset.data_root='
+               f'{data_root}', 'test_dataloader.num_workers=0']
+    out = str(root / 'mmpretrain_predictions.pkl')
+    tool = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools',
+                    'test.py')
+    proc = run_tool([tool, STUDENT_IN1K, classification['dst'],
+                     '--work-dir', str(root / 'mmpretrain_test'), '--out',
+                     out] + options, fresh=True)
+    assert_ok(proc)
+    assert 'accuracy/top1:' in proc.stdout
+    with open(out, 'rb') as f:
+        dumped = pickle.load(f)
+    scores = torch.stack([torch.as_tensor(s['pred_score']) for s in dumped])
+    distilled = _distilled_student_scores(
+        classification, _test_batch(data_root))
+    assert torch.allclose(scores, distilled, atol=1e-5)
+
+    ours = run_tool(['tools/test.py', STUDENT_IN1K, classification['dst'],
+                     '--work-dir', str(root / 'mmtat_test'), '--out',
+                     str(root / 'mmtat_predictions.pkl')] + options)
+    assert_ok(ours)
+    [metrics] = [r for r in read_json_log(str(root / 'mmtat_test'))
+                 if 'accuracy/top1' in r]
+    assert (f'Test of {STUDENT_IN1K} with {classification["dst"]}: '
+            f'top-1 {metrics["accuracy/top1"]:.2f}, top-5 '
+            f'{metrics["accuracy/top5"]:.2f}.') in ours.stdout
+    with open(root / 'mmtat_predictions.pkl', 'rb') as f:
+        assert len(pickle.load(f)) == 2
