@@ -4,7 +4,7 @@ stack once.
 A tool run as ``python tools/X.py ...`` spends its first seconds importing
 torch, mmengine, MMSegmentation, MMRazor and mmtat, the same for every run;
 the suite runs a few dozen.  :func:`run_forked` runs the tool's script as
-``__main__`` in a child of a fork server (:func:`mmtat.utils.fork_server`:
+``__main__`` in a child of a fork server (``fork_server.py`` beside it:
 one single-threaded interpreter per test process that has imported
 :data:`PRELOAD` and forks a child per run).  The child is a
 process of its own, as a user's run is: its own arguments, working folder,
@@ -28,7 +28,7 @@ import tempfile
 import traceback
 from typing import Dict, List
 
-from mmtat.utils.fork_server import fork_server
+from fork_server import fork_server
 
 #: what every tool imports first (the modules of the tools themselves
 #: included, so that a run starts at the tool's ``main``)

@@ -1,6 +1,6 @@
 """Generic helpers, below every other part of mmtat: the errors the tools
 report as one paragraph, close-match hints, argument checks, facts about
-the machine, the files an installed mmtat ships and the fork server."""
+the machine and the files an installed mmtat ships."""
 from .arguments import as_non_negative, as_pair, as_positive_int
 from .errors import DataSampleError, InputError, RunRefused, did_you_mean
 from .machine import cpu_model, machine_info, usable_cores

@@ -1,4 +1,5 @@
-"""Processes that start with the stack already imported.
+"""Processes that start with the stack already imported (the tests' tool
+runs, ``tool_process.py``).
 
 A process that imports torch, mmengine, MMSegmentation, MMRazor and mmtat
 spends seconds on it before doing anything; :func:`fork_server` gives the

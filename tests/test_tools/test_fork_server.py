@@ -1,8 +1,8 @@
-"""mmtat.utils.fork_server: one forkserver context per process whose
+"""tests/fork_server.py: one forkserver context per process whose
 server preloads what every caller named."""
 import multiprocessing
 
-from mmtat.utils import fork_server as module
+import fork_server as module
 
 
 def test_every_callers_modules_are_preloaded(monkeypatch):
