@@ -57,6 +57,12 @@ def _lr_text(runner: Any) -> str:
     return '; '.join(parts) or 'unknown'
 
 
+def _ranks(ranks: List[int]) -> str:
+    """``rank 1``, ``ranks 0, 2``."""
+    return ('rank ' if len(ranks) == 1 else 'ranks ') + ', '.join(
+        map(str, ranks))
+
+
 def _to_log_file(runner: Any, text: str, level: int = logging.ERROR) -> None:
     """Write ``text`` into the run's log file only (the tool prints it)."""
     logger = getattr(runner, 'logger', None)
@@ -222,14 +228,14 @@ class FiniteLossHook(Hook):
             what = (f'its update made the trained weight {weight} non-finite '
                     f'(the loss terms: {listed})')
         else:
-            what = f'the losses of rank(s) {", ".join(map(str, ranks))} not ' \
-                f'finite (this rank\'s loss terms: {listed})'
+            what = (f'{_ranks(ranks)} diverged (the loss terms of this rank: '
+                    f'{listed})')
         where = ''
         if world > 1:
-            others = [str(r) for r in ranks if r != get_rank()]
+            others = [r for r in ranks if r != get_rank()]
             where = f' (rank {get_rank()} of {world}' + (
-                f'; also not finite on rank(s) {", ".join(others)}'
-                if others and (bad or weight) else '') + ')'
+                f'; {_ranks(others)} too' if others and (bad or weight) else
+                '') + ')'
         text = (f'Training diverged at iteration {iteration}{where}: {what}; '
                 f'learning rate {_lr_text(runner)}.')
         if self._updates > 1:
