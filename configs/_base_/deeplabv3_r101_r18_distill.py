@@ -1,27 +1,20 @@
-# Shared model of every DeepLabV3 R101-D8 -> R18-D8 distillation in mmtat.
+# Shared model of every DeepLabV3 R101-D8 -> R18-D8 distillation in mmtat:
+# MMRazor's algorithm with the two networks of ./networks/deeplabv3.py.
 #
 # This file holds no dataset, schedule or runtime (mmengine refuses keys
 # defined by two bases of one config).  A distillation config inherits one
 # of the dataset variants (``deeplabv3_r101_r18_distill_{voc,cocostuff10k,
-# cityscapes,camvid}.py``, which add the dataset, schedule and runtime, the
-# class count and the teacher checkpoint) and sets only ``model.distiller``.
-# TaT, KD, CWD, FitNets, AT and MGD differ in nothing else.
-#
-# Both networks are written out here (not referenced with ``cfg_path``) so
-# that their ``pretrained`` keys can be overridden from the command line,
-# e.g. for an offline run:
-#   --cfg-options model.teacher_ckpt=None model.teacher.pretrained=None \
-#                 model.architecture.pretrained=None
+# cityscapes,camvid,ade20k}.py``, which add the dataset, schedule and
+# runtime, the class count and the teacher checkpoint; the DeepLabV3+ and
+# SegFormer variants put their networks in place) and sets only
+# ``model.distiller``.  TaT, KD, CWD, DIST, FitNets, AT and MGD differ in
+# nothing else.
 
 # custom_imports (``import mmtat``: mmtat.compat before MMRazor, TaTDistiller
 # and TaTLoss registered) and mmtat's custom_hooks, which MMSegmentation's
-# own tools/train.py builds too.
-_base_ = ['./mmtat_runtime.py']
+# own tools/train.py builds too; the networks
+_base_ = ['./mmtat_runtime.py', './networks/deeplabv3.py']
 
-# MMSegmentation's DeepLabV3 configs train with SyncBN.  mmengine turns it
-# into BatchNorm when the run is not distributed; a distributed run on CPU
-# (gloo) has to override the three ``norm_cfg`` of the student with BN.
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 # SingleTeacherDistill pre-processes a batch once and feeds it to both
 # networks, so the pre-processor belongs to the algorithm (MMRazor's
 # BaseAlgorithm); SingleTeacherDistillValLoop hands the same one to the
@@ -42,103 +35,19 @@ model = dict(
     # is handed to a distiller that needs it (TaTDistiller's shape pass).
     type='LeanSingleTeacherDistill',
     data_preprocessor=data_preprocessor,
-    # Student: MMSegmentation's deeplabv3_r18-d8 (output stride 8).
-    # ``decode_head.bottleneck`` gives 128 channels at 1/8 of the input.
-    architecture=dict(
-        _scope_='mmseg',
-        type='EncoderDecoder',
-        pretrained='open-mmlab://resnet18_v1c',
-        backbone=dict(
-            type='ResNetV1c',
-            depth=18,
-            num_stages=4,
-            out_indices=(0, 1, 2, 3),
-            dilations=(1, 1, 2, 4),
-            strides=(1, 2, 1, 1),
-            norm_cfg=norm_cfg,
-            norm_eval=False,
-            style='pytorch',
-            contract_dilation=True),
-        decode_head=dict(
-            type='ASPPHead',
-            in_channels=512,
-            in_index=3,
-            channels=128,
-            dilations=(1, 12, 24, 36),
-            dropout_ratio=0.1,
-            num_classes=None,  # set by the dataset variant
-            norm_cfg=norm_cfg,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-        auxiliary_head=dict(
-            type='FCNHead',
-            in_channels=256,
-            in_index=2,
-            channels=64,
-            num_convs=1,
-            concat_input=False,
-            dropout_ratio=0.1,
-            num_classes=None,  # set by the dataset variant
-            norm_cfg=norm_cfg,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-        train_cfg=dict(),
-        test_cfg=dict(mode='whole')),
+    # Student: MMSegmentation's deeplabv3_r18-d8
+    architecture=_base_.deeplabv3_r18,
     # Teacher: MMSegmentation's deeplabv3_r101-d8; its weights come from
     # ``teacher_ckpt`` (set by the dataset variant), which also makes
     # ``teacher.pretrained`` unused whenever ``teacher_ckpt`` is set.
-    # ``decode_head.bottleneck`` gives 512 channels at 1/8 of the input.
-    teacher=dict(
-        _scope_='mmseg',
-        type='EncoderDecoder',
-        pretrained='open-mmlab://resnet101_v1c',
-        backbone=dict(
-            type='ResNetV1c',
-            depth=101,
-            num_stages=4,
-            out_indices=(0, 1, 2, 3),
-            dilations=(1, 1, 2, 4),
-            strides=(1, 2, 1, 1),
-            norm_cfg=norm_cfg,
-            norm_eval=False,
-            style='pytorch',
-            contract_dilation=True),
-        decode_head=dict(
-            type='ASPPHead',
-            in_channels=2048,
-            in_index=3,
-            channels=512,
-            dilations=(1, 12, 24, 36),
-            dropout_ratio=0.1,
-            num_classes=None,  # set by the dataset variant
-            norm_cfg=norm_cfg,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-        auxiliary_head=dict(
-            type='FCNHead',
-            in_channels=1024,
-            in_index=2,
-            channels=256,
-            num_convs=1,
-            concat_input=False,
-            dropout_ratio=0.1,
-            num_classes=None,  # set by the dataset variant
-            norm_cfg=norm_cfg,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-        train_cfg=dict(),
-        test_cfg=dict(mode='whole')),
+    teacher=_base_.deeplabv3_r101,
     teacher_ckpt=None,  # set by the dataset variant
     # The teacher is frozen (requires_grad=False) with its BN layers in eval
     # mode (MMRazor's defaults): it computes the features its published mIoU
     # was measured with, whatever the batch.  The authors' release runs its
     # teacher in train mode (batch statistics, running ones updated); the
     # *_release.py configs do that with teacher_norm_eval=False
-    # (configs/tat/README.md, "Teacher normalisation").
+    # (docs/en/hyperparameters.md, "Teacher normalisation").
     teacher_trainable=False,
     teacher_norm_eval=True,
     # No auxiliary head, loss or logits upsampling in the teacher's pass,
