@@ -344,6 +344,8 @@ def run_jobs(jobs: List[Job], args: argparse.Namespace,
                 print(f'[{finished + len(running)}/{total}] {state} '
                       f'{job.name} ({job.config_label}) -> {job.work_dir}',
                       flush=True)
+            if not pending and not running:
+                break  # the last ones were finished by the other one
             if not running and not elsewhere:
                 blocked = ', '.join(j.name for j in pending)
                 raise RuntimeError(f'cannot start {blocked}: its teacher '

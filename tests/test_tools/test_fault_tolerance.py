@@ -205,7 +205,7 @@ def _job_processes(root: int) -> dict:
 
 
 def _start_dist(work_dir: str, data_root: str, log: str, resume: bool,
-                max_iters: int) -> subprocess.Popen:
+                max_iters: int, extra: List[str] = ()) -> subprocess.Popen:
     """tools/dist_train.sh with 2 gloo processes of the baseline at a 64x64
     crop (the shell, torchrun's agent, its workers and their data loader
     workers)."""
@@ -213,7 +213,7 @@ def _start_dist(work_dir: str, data_root: str, log: str, resume: bool,
                          max_iters=max_iters, crop=64)
     opts += ['default_hooks.checkpoint.interval=1000',
              'train_dataloader.num_workers=1',
-             'env_cfg.dist_cfg.backend=gloo']
+             'env_cfg.dist_cfg.backend=gloo'] + list(extra)
     # SyncBN needs GPUs under DDP
     opts += [f'model.{part}.norm_cfg.type=BN'
              for part in ('backbone', 'decode_head', 'auxiliary_head')]
