@@ -11,7 +11,10 @@
 # before its ReLU, what TaTDistiller's pre_activation records; MMRazor's
 # ModuleOutputs on ``decode_head.bottleneck.bn`` would hold the post-ReLU
 # values, and mmtat refuses such a record).
-_base_ = '../_base_/deeplabv3_r101_r18_distill_voc.py'
+_base_ = [
+    '../_base_/deeplabv3_r101_r18_distill_voc.py',
+    '../_base_/distillers/tat.py',
+]
 
 model = dict(
     distiller=dict(
@@ -34,10 +37,12 @@ model = dict(
                 patch_grid=(8, 8),
                 num_heads=16,
                 anchor_grid=(16, 16),
-                patch_weight=1.0,
-                anchor_weight=0.4,
-                # 16 * alpha, as deeplabv3_r101_r18_voc.py
-                loss_weight=1.6)),
+                # alpha (16 * alpha against MMSegmentation's CE), beta,
+                # gamma: the release's VOC setting, as
+                # deeplabv3_r101_r18_voc.py
+                loss_weight=_base_.tat_voc.loss_weight,
+                patch_weight=_base_.tat_voc.patch_weight,
+                anchor_weight=_base_.tat_voc.anchor_weight)),
         loss_forward_mappings=dict(
             loss_tat=dict(
                 preds_S=dict(from_student=True, recorder='feat'),

@@ -1,6 +1,6 @@
 # TaT with the authors' release's whole training recipe (Lin et al., CVPR
 # 2022; sihaoevery/TaT-seg): DeepLabV3+ R101-D8 -> R18-D8 on COCO-Stuff10k,
-# as far as MMSegmentation expresses it (configs/tat/README.md, "The
+# as far as MMSegmentation expresses it (docs/en/hyperparameters.md, "The
 # release's recipe").  513x513 crops, 100 epochs of 16 images (56,300
 # iterations; 4 GPUs x 4).  The teacher is trained first, see
 # ../_base_/deeplabv3plus_r101_r18_distill_cocostuff10k.py.  The release's
@@ -17,7 +17,5 @@ train_cfg = {{_base_.release_train_cfg}}
 default_hooks = {{_base_.release_default_hooks}}
 
 # The release's network (CE / 16, no auxiliary head), crops and teacher in
-# train mode; alpha as in the paper's COCO-Stuff10k setting, against CE /
-# 16: the same ratio (16 * alpha) as the MMSegmentation-recipe config's
-# against CE.
-model = dict(_base_.release_distillation, distiller=dict(loss_weight=0.6))
+# train mode, and its alpha against CE / 16 (the recipe base).
+model = {{_base_.release_distillation}}

@@ -1,7 +1,10 @@
 # TaT between transformers: SegFormer MiT-B5 -> SegFormer MiT-B0, ADE20K (150
 # classes), 512x512 crops, 160k iterations (MMSegmentation's SegFormer
 # schedule, 8 GPUs x 2 images).
-_base_ = '../_base_/segformer_mitb5_mitb0_distill_ade20k.py'
+_base_ = [
+    '../_base_/segformer_mitb5_mitb0_distill_ade20k.py',
+    '../_base_/distillers/tat.py',
+]
 
 # The distilled feature: ``decode_head.fusion_conv`` of both networks, before
 # its ReLU (the BatchNorm output, as the release distils its decoder).  It is
@@ -13,25 +16,10 @@ _base_ = '../_base_/segformer_mitb5_mitb0_distill_ade20k.py'
 # distilled: each holds one scale only, all four reach the fused map, and the
 # release distils one decoder feature.  (A second pair on a stage is one
 # more entry in ``features``, see deeplabv3_r101_r18_voc_multilayer.py.)
-# Geometry and weights: the release's COCO-Stuff10k setting, for the reason
-# given in deeplabv3_r101_r18_ade20k.py (many classes of small regions):
+# Geometry and weights: the release's COCO-Stuff10k setting
+# (../_base_/distillers/tat.py), for the reason given in
+# deeplabv3_r101_r18_ade20k.py (many classes of small regions):
 # 4x4-position patches (1024 of them), 2 per group (512 heads), 4x4 anchor
 # windows (32x32 anchors), beta / gamma = 1.0 / 1.0.  Not tuned on ADE20K.
-model = dict(
-    distiller=dict(
-        type='TaTDistiller',
-        features=dict(
-            decoder=dict(
-                student=dict(module='decode_head.fusion_conv',
-                             pre_activation=True),
-                teacher=dict(module='decode_head.fusion_conv',
-                             pre_activation=True))),
-        patch_size=(4, 4),
-        patches_per_group=2,
-        anchor_window=(4, 4),
-        # 16 * alpha (alpha = 0.6, the release's COCO-Stuff10k value): the
-        # release's CE is divided by its batch (16), MMSeg's is not
-        # (tat-reference.md)
-        loss_weight=9.6,
-        patch_weight=1.0,
-        anchor_weight=1.0))
+model = dict(distiller=dict(
+    _base_.tat_fusion_conv_cocostuff10k, input_size=_base_.crop_size))

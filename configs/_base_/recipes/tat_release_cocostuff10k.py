@@ -1,7 +1,7 @@
 # The training recipe of the authors' TaT segmentation release on
 # COCO-Stuff10k (train_cocostuff10k_resnet18.sh, dataloaders/datasets/
 # cocostuff.py): ./tat_release_voc.py but for the data, the label padding,
-# the base lr and the length.  New names only, as there.
+# the base lr, the length and alpha.  New names only, as there.
 _base_ = './tat_release_voc.py'
 
 # 9,000 training images in batches of 16, the last partial batch kept (no
@@ -38,3 +38,7 @@ release_param_scheduler = [
 release_train_cfg = dict(
     max_iters=release_max_iters, val_interval=release_val_interval)
 release_default_hooks = dict(checkpoint=dict(interval=release_val_interval))
+
+# alpha as in the paper's COCO-Stuff10k setting, against CE / 16: the same
+# ratio (16 * alpha) as the MMSegmentation-recipe config's against CE
+release_distillation = dict(distiller=dict(loss_weight=0.6))

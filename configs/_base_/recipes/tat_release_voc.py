@@ -1,8 +1,8 @@
 # The training recipe of the authors' TaT segmentation release on Pascal VOC
 # 2012 + aug (sihaoevery/TaT-seg at 9e34e0e: train_voc_resnet18.sh,
 # train_with_distillation_tat.py, dataloaders/), as far as MMSegmentation
-# can express it; configs/tat/README.md ("The release's recipe") lists every
-# setting and what cannot be matched.
+# can express it; docs/en/hyperparameters.md ("The release's recipe") lists
+# every setting and what cannot be matched.
 #
 # Only new names (release_*): a config takes this file as its second base
 # and assigns them (train_dataloader = {{_base_.release_train_dataloader}},
@@ -108,10 +108,13 @@ release_network = dict(
     decode_head=dict(
         loss_decode=dict(loss_weight=1 / 16, avg_non_ignore=True)),
     auxiliary_head=None)
-# The release's distillation: that student, the 513x513 crops, and the
-# teacher run in train mode (t_net.train()): its BN layers use batch
-# statistics and update their running ones.
+# The release's distillation: that student, the 513x513 crops (also those of
+# TaTDistiller's shape pass), the teacher run in train mode (t_net.train()):
+# its BN layers use batch statistics and update their running ones; and
+# alpha as in the paper's VOC setting, against CE / 16: the same ratio
+# (16 * alpha) as the MMSegmentation-recipe config's against CE.
 release_distillation = dict(
     data_preprocessor=dict(size=release_crop_size),
     architecture=release_network,
-    teacher_norm_eval=False)
+    teacher_norm_eval=False,
+    distiller=dict(input_size=release_crop_size, loss_weight=0.1))
