@@ -1,7 +1,7 @@
 # Student-only baseline of
 # configs/tat/deeplabv3plus_r101_r18_cocostuff10k_release.py: DeepLabV3+
 # R18-D8 alone with the authors' TaT release's recipe on COCO-Stuff10k
-# (configs/tat/README.md, "The release's recipe").
+# (docs/en/hyperparameters.md, "The release's recipe").
 _base_ = [
     './deeplabv3plus_r18_cocostuff10k.py',
     '../_base_/recipes/tat_release_cocostuff10k.py',

@@ -1,6 +1,6 @@
 # Student-only baseline of configs/tat/deeplabv3plus_r101_r18_voc_release.py:
 # DeepLabV3+ R18-D8 alone with the authors' TaT release's recipe on Pascal
-# VOC 2012 + aug (its baseline script's settings; configs/tat/README.md,
+# VOC 2012 + aug (its baseline script's settings; docs/en/hyperparameters.md,
 # "The release's recipe").
 _base_ = [
     './deeplabv3plus_r18_voc.py',

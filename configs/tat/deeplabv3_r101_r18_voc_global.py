@@ -8,7 +8,7 @@
 # settings: ../_base_/distillers/tat_global.py; alpha / beta and the
 # distilled feature are deeplabv3_r101_r18_voc.py's.
 # Part of the ``voc_ablation`` table; its cost against the default is
-# measured with tools/benchmark.py (configs/tat/README.md, "The cost of
+# measured with tools/benchmark.py (docs/en/performance.md, "The cost of
 # global TaT").
 _base_ = [
     './deeplabv3_r101_r18_voc.py',

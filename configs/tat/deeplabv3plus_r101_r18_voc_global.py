@@ -9,7 +9,7 @@
 # ../_base_/distillers/tat_global.py.  alpha / beta and the distilled
 # feature are deeplabv3plus_r101_r18_voc.py's.  Part of the
 # ``voc_ablation`` table; its cost against the default is measured with
-# tools/benchmark.py (configs/tat/README.md, "The cost of global TaT").
+# tools/benchmark.py (docs/en/performance.md, "The cost of global TaT").
 _base_ = [
     './deeplabv3plus_r101_r18_voc.py',
     '../_base_/distillers/tat_global.py',

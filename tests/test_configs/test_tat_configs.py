@@ -10,7 +10,6 @@ options must leave nothing to download.
 import copy
 import glob
 import os.path as osp
-from fractions import Fraction
 
 import pytest
 import torch
@@ -147,7 +146,8 @@ def test_tat_hyper_parameters_keep_the_release_geometry(case):
         release['grid']**2 // release['heads']
     window = RELEASE_MAP // release['anchors']
     assert tuple(distiller.anchor_window) == (window, window)
-    # alpha (x 16 against MMSeg's cross-entropy, see the loss-scale test),
+    # alpha (x 16 against MMSeg's cross-entropy: the loss-scale table's
+    # test, tests/test_docs/test_hyperparameters.py),
     # beta, gamma of the release's script for this dataset
     alpha, beta, gamma = release['weights']
     assert (distiller.loss_weight, distiller.patch_weight,
@@ -393,73 +393,3 @@ def test_tat_loss_fits_the_full_size_maps(case, one_thread):
     value.backward()
     assert preds_s.grad is not None and preds_s.grad.abs().sum() > 0
 
-
-# ----------------------------------------------------------------------
-# the TaT-to-CE ratio of every TaT config: configs/tat/README.md's table
-# ----------------------------------------------------------------------
-TAT_README = osp.join(REPO, 'configs', 'tat', 'README.md')
-#: the release's batch: its cross-entropy is divided by it
-RELEASE_BATCH = 16
-
-
-def loss_scale_rows() -> dict:
-    """config file -> (alpha, TaT weight, CE weight, valid-pixel mean,
-    ratio) from the table of the README's "Loss scale" section."""
-    text = open(TAT_README).read()
-    section = text[text.index('### Loss scale'):text.index('### Feature')]
-    rows = {}
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if len(cells) != 6 or not cells[0].endswith('.py'):
-            continue
-        name, alpha, tat, ce, averaged, ratio = cells
-        assert averaged in ('all pixels', 'valid pixels'), line
-        rows[name] = (float(alpha.split()[0]), float(Fraction(tat)),
-                      float(Fraction(ce)), averaged == 'valid pixels',
-                      float(ratio))
-    return rows
-
-
-def tat_loss_weights(distiller) -> list:
-    """The loss_weight of each TaT loss a distiller config builds."""
-    if distiller.type == 'TaTDistiller':
-        common = distiller.get('loss_weight', 1.0)
-        return [pair.get('loss_weight', common)
-                for pair in distiller.features.values()]
-    return [loss.get('loss_weight', 1.0)
-            for loss in distiller.get('distill_losses', {}).values()
-            if loss.type == 'TaTLoss']
-
-
-def tat_config_names() -> list:
-    names = []
-    for path in sorted(glob.glob(osp.join(REPO, 'configs', 'tat', '*.py'))):
-        if tat_loss_weights(load_config(path).model.distiller):
-            names.append(osp.basename(path))
-    return names
-
-
-def test_every_tat_config_has_the_release_tat_to_ce_ratio():
-    rows = loss_scale_rows()
-    names = tat_config_names()
-    assert sorted(rows) == names, 'the Loss scale table lists every TaT ' \
-        'config, and only those'
-    for name, (alpha, tat, ce, valid_mean, ratio) in rows.items():
-        cfg = load_config(osp.join(REPO, 'configs', 'tat', name))
-        model = cfg.model
-        # the release's relative weight: alpha against CE / 16
-        assert ratio == pytest.approx(RELEASE_BATCH * alpha), name
-        for dataset, case in (('_voc', 'voc'), ('_cocostuff10k', 'coco')):
-            if dataset in name:
-                assert alpha == RELEASE[case]['weights'][0], name
-        weights = tat_loss_weights(model.distiller)
-        assert weights == [pytest.approx(tat)] * len(weights), name
-        decode_ce = model.architecture.decode_head.loss_decode
-        assert decode_ce.type == 'CrossEntropyLoss', name
-        assert decode_ce.loss_weight == pytest.approx(ce), name
-        assert decode_ce.get('avg_non_ignore', False) == valid_mean, name
-        assert tat / decode_ce.loss_weight == pytest.approx(ratio), name
-    # the release's pair is trained with the release's normalisation of CE
-    for name in rows:
-        if name.startswith('deeplabv3plus_'):
-            assert rows[name][3], name
