@@ -28,8 +28,14 @@ def test_only_run_time_quantities_change(tmp_path):
     assert dry_run_crop(cfg) == (128, 256)  # Cityscapes' 1:2 crop
     small = shrink_for_dry_run(cfg, data_root=str(tmp_path / 'd'),
                                work_dir=str(tmp_path / 'w'))
-    # networks, distiller and optimiser are the config's own
-    assert small.model.distiller == cfg.model.distiller
+    # networks, distiller and optimiser are the config's own, but for the
+    # crop the distiller's shape pass takes (shrunk with the crop)
+    assert cfg.model.distiller.input_size == (512, 1024)
+    assert small.model.distiller.input_size == (128, 256)
+    assert {k: v for k, v in small.model.distiller.items()
+            if k != 'input_size'} == {
+                k: v for k, v in cfg.model.distiller.items()
+                if k != 'input_size'}
     assert small.optim_wrapper == cfg.optim_wrapper
     assert small.model.teacher.backbone.depth == 101
     assert small.model.architecture.backbone.norm_cfg.type == 'BN'
