@@ -197,8 +197,20 @@ class LeanSingleTeacherDistill(SingleTeacherDistill):
                                 architecture, 'data_preprocessor', None))
         filled = dict(distiller)
         size = _preprocessor_size(preprocessor)
-        if filled.get('input_size') is None and size is not None:
+        given = filled.get('input_size')
+        if given is None and size is not None:
             filled['input_size'] = size
+        elif (given is not None and size is not None
+              and tuple(given) != tuple(size)):
+            # the crop changed in one place only (e.g. --cfg-options): the
+            # shape pass checks the geometry at another size than training
+            print_log(
+                f'{filled["type"]}: '
+                f'input_size={tuple(given)} but data_preprocessor.size='
+                f'{tuple(size)}; the features and the geometry are checked '
+                f'at {tuple(given)}. Set both to the training crop.',
+                logger='current',
+                level=logging.WARNING)
         channels = _preprocessor_channels(preprocessor)
         if (_takes(cls, 'in_channels') and filled.get('in_channels') is None
                 and channels is not None):

@@ -616,3 +616,30 @@ def test_train_and_eval_return_the_module(norm_eval):
              if isinstance(m, nn.BatchNorm2d)]
     assert norms and all(t is not norm_eval for t in norms)
     assert model.train(False) is model and not model.training
+
+
+def test_a_distiller_input_size_other_than_the_crop_is_logged():
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        filled = LeanSingleTeacherDistill._with_input_geometry(
+            dict(type='TaTDistiller', features={}, input_size=(64, 64)),
+            dict(data_preprocessor=dict(size=(32, 32))))
+        assert filled['input_size'] == (64, 64)  # the config's, as given
+        same = LeanSingleTeacherDistill._with_input_geometry(
+            dict(type='TaTDistiller', features={}, input_size=(32, 32)),
+            dict(data_preprocessor=dict(size=(32, 32))))
+        assert same['input_size'] == (32, 32)
+    finally:
+        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in records
+                if r.levelno >= logging.WARNING]
+    assert messages == [
+        'TaTDistiller: input_size=(64, 64) but data_preprocessor.size='
+        '(32, 32); the features and the geometry are checked at (64, 64). '
+        'Set both to the training crop.'
+    ]
