@@ -25,16 +25,28 @@ layout) and with mmtat's lean one (:class:`~mmtat.models.
 LeanSingleTeacherDistill`), and adds a table of the ratios and of the
 losses of both from the same weights and batch.
 
+Classification configs (MMPretrain's ``ImageClassifier`` students and
+teachers, ``configs/tat/*_in1k.py`` and the ImageNet baselines) are measured
+the same way, on synthetic images of ``--crop`` with one random label each
+of the student's classes (``--crop 224 224`` for ImageNet's training
+crop)::
+
+    python tools/benchmark.py configs/tat/resnet34_resnet18_in1k.py \\
+        configs/baselines/kd_resnet34_resnet18_in1k.py \\
+        --crop 224 224 --batch-size 32 --iters 3 --warmup 1
+
 Accuracy, from finished training runs::
 
     python tools/benchmark.py --collect work_dirs/tat_voc work_dirs/kd_voc \\
         --out work_dirs/benchmark
 
 writes ``OUT/accuracy.json`` and ``OUT/accuracy.md``: method, dataset,
-teacher and student mIoU, iterations, wall-clock training time and student
-mIoU per device-hour (GPU-hours on GPUs; process-hours on the CPU), and
-``OUT/accuracy.png``: each run's validation mIoU against the device-hours
-spent when it was measured (a comparison at matched training cost).
+teacher and student mIoU (top-1 and top-5 for classification runs),
+iterations, wall-clock training time and student mIoU (top-1) per
+device-hour (GPU-hours on GPUs; process-hours on the CPU), and
+``OUT/accuracy.png``: each run's validation mIoU (top-1) against the
+device-hours spent when it was measured (a comparison at matched training
+cost).
 """
 import argparse
 import json
@@ -70,10 +82,22 @@ TEACHER_PASSES = {
 # configuration handling (shared by the parent and the workers)
 # --------------------------------------------------------------------------
 def _set_offline_and_size(cfg, crop) -> None:
-    """Random weights, no download, data preprocessor padding to ``crop``."""
+    """Random weights, no download, data preprocessor padding to ``crop``
+    (a classifier's pre-processor has no size: its distiller's
+    ``input_size`` is the crop, and a ``cfg_path`` network is not
+    pretrained)."""
     from mmtat.checks import make_offline
+    from mmtat.checks.task import CLASSIFICATION, config_task
     make_offline(cfg, mode='train')
     model = cfg.model
+    if config_task(cfg) == CLASSIFICATION:
+        for holder in (model.get('architecture'), model.get('teacher')):
+            if isinstance(holder, dict) and holder.get('cfg_path'):
+                holder['pretrained'] = False
+        distiller = model.get('distiller')
+        if isinstance(distiller, dict) and 'input_size' in distiller:
+            distiller['input_size'] = tuple(crop)
+        return
     for holder in (model, model.get('architecture'), model.get('teacher')):
         if isinstance(holder, dict) and isinstance(
                 holder.get('data_preprocessor'), dict):
@@ -100,16 +124,32 @@ def _set_teacher_pass(cfg, teacher_pass: Optional[str]) -> None:
     cfg.model.update(TEACHER_PASSES[teacher_pass])
 
 
-def _num_classes(cfg) -> int:
-    model = cfg.model
-    seg = model.get('architecture', model)
-    return int(seg['decode_head']['num_classes'])
+def _num_classes(model) -> int:
+    """The class count of a built segmentor or classifier (a distillation
+    algorithm's student)."""
+    student = getattr(model, 'architecture', model)
+    head = getattr(student, 'decode_head', None) or getattr(
+        student, 'head', None)
+    return int(head.num_classes)
 
 
-def _synthetic_batch(batch_size: int, crop, num_classes: int, seed: int = 0):
+def _student_name(model) -> str:
+    """The student network of a built model (a distillation algorithm's
+    ``architecture``), e.g. ``ResNetV1c-18`` or ``MobileNetV2``: the
+    "student only" floor a method is compared with is that of its
+    student."""
+    student = getattr(model, 'architecture', model)
+    backbone = getattr(student, 'backbone', student)
+    depth = getattr(backbone, 'depth', None)
+    return type(backbone).__name__ + (f'-{depth}' if depth else '')
+
+
+def _synthetic_batch(batch_size: int, crop, num_classes: int, seed: int = 0,
+                     classification: bool = False):
+    """Random uint8 images of ``crop`` with random labels: a label map each
+    for segmentation, one class each for classification."""
     import torch
     from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
 
     generator = torch.Generator().manual_seed(seed)
     height, width = crop
@@ -118,6 +158,15 @@ def _synthetic_batch(batch_size: int, crop, num_classes: int, seed: int = 0):
         inputs.append(
             torch.randint(0, 256, (3, height, width), generator=generator,
                           dtype=torch.uint8))
+        if classification:
+            from mmpretrain.structures import DataSample
+            label = int(torch.randint(0, num_classes, (1, ),
+                                      generator=generator))
+            samples.append(DataSample(metainfo=dict(
+                img_shape=(height, width),
+                ori_shape=(height, width))).set_gt_label(label))
+            continue
+        from mmseg.structures import SegDataSample
         label = torch.randint(0, num_classes, (1, height, width),
                               generator=generator)
         sample = SegDataSample(metainfo=dict(
@@ -274,8 +323,10 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     # SyncBN needs a process group; the cost of a BN layer is the same.
     model = revert_sync_batchnorm(model).to(device)
     model.train()
-    data = _synthetic_batch(spec['batch_size'], spec['crop'],
-                            _num_classes(cfg))
+    from mmtat.checks.task import CLASSIFICATION, config_task
+    data = _synthetic_batch(
+        spec['batch_size'], spec['crop'], _num_classes(model),
+        classification=config_task(cfg) == CLASSIFICATION)
     role = spec['role']
     is_distill = hasattr(model, 'distiller')
     amp = bool(spec.get('amp'))
@@ -286,6 +337,7 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
         method=role if role != 'method' else method_name(cfg),
         role=role,
         dataset=dataset_name(cfg),
+        student=_student_name(model),
         batch_size=spec['batch_size'],
         crop=list(spec['crop']),
         device=device,
@@ -512,12 +564,13 @@ def benchmark_markdown(results, machine) -> str:
         '| peak mem (MB) | distiller params |',
         '|---|---|---|---|---|---|---|---|---|---|'
     ]
+    # each method against the floor of its own student
     student_times = {
-        r['dataset']: r['iter_time_s']
+        (r['dataset'], r.get('student')): r['iter_time_s']
         for r in results if r['role'] == 'student'
     }
     for r in results:
-        base = student_times.get(r['dataset'])
+        base = student_times.get((r['dataset'], r.get('student')))
         ratio = (f'{r["iter_time_s"] / base:.2f}x'
                  if base and r['role'] == 'method' else '-')
         lines.append(

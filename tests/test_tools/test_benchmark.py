@@ -304,3 +304,39 @@ def test_benchmark_refuses_a_batch_of_one(capsys):
             ['configs/tat/deeplabv3_r101_r18_voc.py', '--batch-size', '1'])
     assert exc.value.code == 2
     assert '--batch-size must be >= 2' in capsys.readouterr().err
+
+
+TAT_IN1K = 'configs/tat/resnet34_resnet18_in1k.py'
+KD_IN1K = 'configs/baselines/kd_resnet34_resnet18_in1k.py'
+
+
+def test_benchmark_of_classification_configs(tmp_path):
+    """The ImageNet configs (MMPretrain's ResNets, MMRazor's KD) side by
+    side on synthetic labelled images, with the floors of their shared
+    teacher and student (at a small crop: the tool's use is 224x224)."""
+    out = str(tmp_path / 'out')
+    proc = run_tool(['tools/benchmark.py', TAT_IN1K, KD_IN1K, '--out', out,
+                     '--iters', '1', '--warmup', '0', '--batch-size', '2',
+                     '--crop', '64', '64'])
+    assert_ok(proc)
+    with open(osp.join(out, 'benchmark.json')) as f:
+        results = json.load(f)['results']
+    assert [r['method'] for r in results] == list(FLOORS) + ['TaT', 'KD']
+    for r in results:
+        assert r['dataset'] == 'ImageNet' and r['crop'] == [64, 64]
+        assert r['student'] == 'ResNet-18'
+        assert r['iter_time_s'] > 0 and r['peak_mem_mb'] >= 0
+    tat, kd = results[2:]
+    assert tat['distill_params'] > 0 and kd['distill_params'] == 0
+    for r in (tat, kd):
+        assert 0 < r['teacher_pass_s'] < r['iter_time_s']
+        assert r['loss_check']['loss'] > 0
+    assert 'distill.loss_kl' in kd['loss_check']
+    assert any(k.startswith('distill.loss_tat') for k in tat['loss_check'])
+    with open(osp.join(out, 'benchmark.md')) as f:
+        table = f.read()
+    student = results[1]['iter_time_s']
+    assert (f'| TaT | ImageNet | `{TAT_IN1K}` | lean | '
+            f'{tat["iter_time_s"]:.3f} | {tat["iter_time_s"] / student:.2f}x'
+            ) in table
+    assert 'Batch 2, crop 64x64' in table
