@@ -98,8 +98,11 @@ def test_a_nan_loss_stops_every_rank_of_a_torchrun_job(synthetic_data,
     assert sorted(m.group(3) for m in stops) == ['0', '1'], out[-4000:]
     assert len({m.group(1) for m in stops}) == 1
     stopped = int(stops[0].group(1))
-    assert len(re.findall(r'torchrun: rank \d \(pid \d+\) exited with '
-                          r'status 1; its own message is above\.', out)) == 2
+    # the one that ends second may be in its interpreter's shut-down when
+    # torchrun stops it (after the first one's exit): killed by SIGTERM
+    assert len(re.findall(r'torchrun: rank \d \(pid \d+\) (exited with '
+                          r'status 1|was killed by SIGTERM); its own message '
+                          r'is above\.', out)) == 2
     path, _ = latest_checkpoint(work_dir)
     assert path == osp.join(work_dir, f'iter_{stopped - 1}.pth')
     assert not osp.exists(osp.join(work_dir, f'iter_{stopped}.pth'))
