@@ -13,11 +13,14 @@ torch and mmcv are deliberately *not* installed by this file alone:
 Besides the ``mmtat`` package the distribution holds, the OpenMMLab way:
 
 * ``mmtat/.mim/{configs,tools,model-index.yml}``: the repository's configs,
-  tools and model index, so that ``mmtat::tat/...`` configs resolve and
-  ``python -m mmtat.tools.train`` runs from an installed wheel.  In the
-  repository ``mmtat/.mim/*`` are committed symbolic links to the top-level
-  folders (one source of truth, also for an editable install); wheel and
-  sdist hold real copies (setuptools copies what the links point to).
+  the users' tools (not ``tools/install/``, the repository's set-up that
+  ``make install`` runs) and model index, so that ``mmtat::tat/...`` configs
+  resolve and ``python -m mmtat.tools.train`` runs from an installed wheel.
+  The maintainers' scripts (``.dev_scripts/``) and the tests' helpers are
+  not in the package.  In the repository ``mmtat/.mim/*`` are committed
+  symbolic links to the top-level folders (one source of truth, also for an
+  editable install); wheel and sdist hold real copies (setuptools copies
+  what the links point to).
 * ``_mmtat_startup.py`` and ``mmtat-startup.pth``: the start-up hook that
   lets mmengine resolve ``mmtat::`` before anything imports mmtat (see that
   module).  The ``.pth`` file goes into site-packages, for wheels and
@@ -51,6 +54,8 @@ MIM_DATA = [
     '.mim/tools/**/*.py',
     '.mim/tools/**/*.sh',
 ]
+# Under tools/ but not a user's tool: the repository's set-up.
+MIM_EXCLUDED = ['.mim/tools/install/*']
 
 
 def read_version() -> str:
@@ -114,6 +119,7 @@ setup(
     packages=find_packages(include=['mmtat', 'mmtat.*']),
     py_modules=['_mmtat_startup'],
     package_data={'mmtat': MIM_DATA},
+    exclude_package_data={'mmtat': MIM_EXCLUDED},
     cmdclass=dict(
         build_py=BuildPyWithStartup,
         **({'develop': DevelopWithStartup} if develop else {})),
@@ -137,7 +143,7 @@ setup(
         'mmcv==2.1.0',
         'mmsegmentation==1.2.2',
         'mmrazor==1.0.0',
-        # Image classification (MMPretrain imports torchvision at module level).
+        # Image classification (MMPretrain imports torchvision on import).
         'mmpretrain==1.2.0',
         'torchvision',
         'numpy',

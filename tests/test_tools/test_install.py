@@ -1,5 +1,6 @@
 """mmtat installed the OpenMMLab way: the wheel and sdist carry
-``mmtat/.mim/{configs,tools,model-index.yml}`` and the start-up hook, and a
+``mmtat/.mim/{configs,tools,model-index.yml}`` and the start-up hook (the
+wheel nothing of the repository's set-up, maintainers' scripts or tests), and a
 config outside the repository inherits ``mmtat::tat/...`` with our tools
 and with MMSegmentation's own ``tools/train.py``, offline.
 
@@ -36,10 +37,11 @@ def _run(cmd, cwd, env=None, timeout=600) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
-def _repo_files(folder: str, suffixes) -> set:
+def _repo_files(folder: str, suffixes, skip=()) -> set:
     found = set()
     for root, dirs, files in os.walk(osp.join(REPO, folder)):
-        dirs[:] = [d for d in dirs if d != '__pycache__']
+        dirs[:] = [d for d in dirs if d != '__pycache__' and osp.relpath(
+            osp.join(root, d), REPO) not in skip]
         for name in files:
             if name.endswith(suffixes):
                 found.add(osp.relpath(osp.join(root, name), REPO))
@@ -68,11 +70,12 @@ def test_wheel_holds_configs_tools_index_and_hook(dists):
     with zipfile.ZipFile(dists['wheel']) as whl:
         infos = {i.filename: i for i in whl.infolist()}
         names = set(infos)
-        # the repository's configs, tools and model index, as real files
+        # the repository's configs, users' tools and model index, as real
+        # files
         expected = {
             f'mmtat/.mim/{p}'
             for p in _repo_files('configs', ('.py', '.md', '.yml')) |
-            _repo_files('tools', ('.py', '.sh'))
+            _repo_files('tools', ('.py', '.sh'), skip=('tools/install', ))
         } | {'mmtat/.mim/model-index.yml'}
         assert expected <= names, sorted(expected - names)
         for name in expected:
@@ -82,6 +85,23 @@ def test_wheel_holds_configs_tools_index_and_hook(dists):
                       'rb') as f:
                 assert whl.read(name) == f.read(), name
         assert not [n for n in names if '__pycache__' in n]
+        # what only the repository's maintainers and tests run: the set-up
+        # (make install), the .dev_scripts programs, the tests' fork server
+        # and release reference
+        dev_scripts = {osp.basename(p)
+                       for p in _repo_files('.dev_scripts', ('.py', ))}
+        assert {'gpu_check.py', 'benchmark_tat_loss.py',
+                'attention_memory.py'} <= dev_scripts
+        maintainers = [
+            n for n in names
+            if n.startswith(('mmtat/.mim/tools/install/', 'mmtat/testing/',
+                             'tests/')) or '.dev_scripts/' in n
+            or osp.basename(n) in dev_scripts | {
+                'install_stack.sh', 'matching_torchvision.py',
+                'fork_server.py', 'release_reference.py'
+            }
+        ]
+        assert not maintainers, maintainers
         # the tools as modules, and the start-up hook at the top level
         for tool in ('train', 'test', 'convert_student', 'benchmark',
                      'demo'):
