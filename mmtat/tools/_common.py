@@ -6,7 +6,7 @@ A tool of mmtat (also a new one) follows this structure::
     def main(argv=None):
         args = parse_args(argv)                # add_cfg_options_argument()
         with reported_errors():
-            cfg = load_config(args.config)
+            cfg = load_config(args.config)     # and the config caches
             apply_cfg_options(cfg, args.cfg_options)
             ...                                # pre-flight checks
             runner = Runner.from_cfg(cfg)      # only after all checks
@@ -43,8 +43,14 @@ def reported_errors() -> Iterator[None]:
 
 def load_config(path: str) -> Any:
     """``Config.fromfile`` with a clear error for a file that is not there
-    (or a misspelt ``mmtat::`` base inside it)."""
+    (or a misspelt ``mmtat::`` base inside it), with mmtat's config caches
+    enabled for the rest of the process
+    (``mmtat.compat.enable_config_caches()``, the explicit option every
+    tool takes)."""
     from mmengine.config import Config
+
+    from mmtat.compat import enable_config_caches
+    enable_config_caches()
     if not osp.isfile(path):
         hint = ''
         if path.startswith('mmtat::'):

@@ -310,8 +310,10 @@ def run_worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     from mmengine.registry import MODELS, DefaultScope
 
     import mmtat  # noqa: F401  (compat fixes, TaT registration)
+    from mmtat.compat import enable_config_caches
     from mmtat.tools._common import set_amp
 
+    enable_config_caches()  # a forked process has the server's mmengine
     device = spec['device']
     torch.manual_seed(0)
     cfg = Config.fromfile(spec['config'])
@@ -698,7 +700,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    from mmtat.compat import enable_config_caches
     from mmtat.tools._common import reported_errors
+    enable_config_caches()
     with reported_errors():
         _run(args)
 

@@ -57,6 +57,7 @@ from mmengine.runner import Runner
 # mmtat before anything imports MMRazor: compat fixes, registers TaT
 import mmtat  # noqa: F401
 from mmtat.checks.dry_run import shrink_for_dry_run
+from mmtat.compat import enable_config_caches
 from mmtat.datasets import VOC_CLASSES, make_synthetic_voc
 from mmtat.utils import config_file, display_config
 from mmtat.visualization import visualize_config
@@ -353,6 +354,7 @@ def main(argv=None) -> dict:
           f'val images, {CROP}x{CROP}, classes: '
           f'{", ".join(VOC_CLASSES.values())}) in {data_root}', flush=True)
 
+    enable_config_caches()  # the runs' configs are parsed and printed often
     baseline = Config.fromfile(args.baseline_config)
     distilled = {m: Config.fromfile(METHODS[m]) for m in args.methods}
     for cfg in distilled.values():

@@ -1,11 +1,13 @@
-"""mmtat.tools._common.add_hook: a tool adds its hooks to a run once, also
-when the config's custom_hooks list them (as the shipped configs do)."""
+"""mmtat.tools._common: add_hook, a tool adds its hooks to a run once, also
+when the config's custom_hooks list them (as the shipped configs do);
+load_config, every tool's config reading, takes the config caches."""
 from mmengine.runner import Runner
 from toy_runner import ToyDataset, ToyModel
 
 import mmtat  # noqa: F401  (registers the hooks)
+import mmtat.compat
 from mmtat.engine import DataGuardHook, PreemptionHook, TeacherCheckpointHook
-from mmtat.tools._common import add_hook
+from mmtat.tools._common import add_hook, load_config
 
 
 def _runner(tmp_path, custom_hooks):
@@ -55,3 +57,13 @@ def test_a_hook_the_config_lists_is_not_added_twice(tmp_path):
     assert teacher.allow_partial  # --allow-partial-teacher
     # ... and what it sets stays
     assert teacher.teacher_ckpt == 'mine.pth'
+
+
+def test_load_config_enables_the_config_caches(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(mmtat.compat, 'enable_config_caches',
+                        lambda: calls.append('enabled'))
+    config = tmp_path / 'config.py'
+    config.write_text('value = 1\n')
+    assert load_config(str(config)).value == 1
+    assert calls == ['enabled']
