@@ -294,6 +294,9 @@ def test_teacher_checkpoint_of_the_student_is_refused(voc_tat_run,
         'weight' in message
     assert 'have another shape (e.g. backbone.layer1.0.conv1.weight (model ' \
         '(64, 64, 1, 1), checkpoint (64, 64, 3, 3))' in message
-    assert "another network than this config's teacher" in message
+    # the two ResNets' depths, from their blocks
+    assert ("It is the checkpoint of a ResNet-18, and this config's teacher "
+            'is a ResNet-101: give a ResNet-101 checkpoint as '
+            'model.teacher_ckpt') in message
     assert '--allow-partial-teacher' in message
     assert not work_dir.exists()  # nothing trained, the run's folder gone

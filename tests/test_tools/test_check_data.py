@@ -220,31 +220,58 @@ def test_check_data_of_a_classification_config(imagenet, capsys):
     assert f'[truncated] {images[3]} is truncated: a JPEG file of' in out
 
 
-def test_training_a_classifier_stops_at_a_label_outside_the_classes(
-        imagenet, in_process_train, tmp_path):
-    """Before: IndexError: Target 1000 is out of bounds (a device-side
-    assert on a GPU) from the loss, naming no file."""
+def _classifier_config(imagenet, tmp_path, keep):
+    """MMPretrain's ResNet-18 config on the generated ImageNet, shrunk to a
+    CPU run, training on the lines ``keep`` of meta/train.txt in order."""
     from mmtat.checks.dry_run import shrink_for_dry_run
-    root = imagenet['root']
-    # only the mislabelled image and a good one
     with open(imagenet['ann']) as f:
         lines = f.read().splitlines()
     with open(imagenet['ann'], 'w') as f:
-        f.write('\n'.join([lines[0], lines[1], lines[4]]) + '\n')
+        f.write('\n'.join(lines[i] for i in keep) + '\n')
     cfg = shrink_for_dry_run(Config.fromfile(_mmpretrain_resnet18()),
-                             data_root=root, work_dir=str(tmp_path / 'w'),
-                             crop=(32, 32), batch_size=3)
+                             data_root=imagenet['root'],
+                             work_dir=str(tmp_path / 'w'), crop=(32, 32),
+                             batch_size=len(keep))
     cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)
     config = str(tmp_path / 'resnet18_generated.py')
     cfg.dump(config)
+    return config
+
+
+def test_training_a_classifier_refuses_a_label_outside_the_classes(
+        imagenet, in_process_train, tmp_path):
+    """Before: IndexError: Target 1000 is out of bounds (a device-side
+    assert on a GPU) from the loss, naming no file. The labels are in the
+    annotation file: the check before the run reads them all."""
+    config = _classifier_config(imagenet, tmp_path, keep=(0, 1, 4))
+    with pytest.raises(SystemExit) as exc:
+        in_process_train([config])
+    assert exc.value.code.startswith(
+        'ERROR: The training data (ImageNet: train_dataloader.dataset) is '
+        f'not usable: {imagenet["ann"]} gives 1 image(s) a label outside the '
+        '1000 classes 0-999 of ImageNet: line 2 (crossword_puzzle/'
+        'crossword_puzzle_00000002.JPEG 1000).')
+    assert exc.value.code.endswith('Nothing was started.')
+    assert not (tmp_path / 'w').exists()
+
+
+def test_training_a_classifier_stops_at_an_unreadable_image(
+        imagenet, in_process_train, tmp_path):
+    """An image that is no image, met during training: the data guard
+    stops the run naming it (the check before the run opens only the first
+    and last image)."""
+    image = imagenet['images'][4]
+    with open(image, 'w') as f:
+        f.write('not an image\n')
+    config = _classifier_config(imagenet, tmp_path, keep=(0, 4, 5))
     with pytest.raises(SystemExit) as exc:
         in_process_train([config])
     message = exc.value.code
-    assert message == (
-        f"ERROR: Training data (ImageNet, data_root='{root}'): "
-        f'{imagenet["images"][1]} is labelled 1000 (line 2 of '
-        f'{imagenet["ann"]}), which is not one of the 1000 classes 0-999. '
-        'The run stopped at this sample; check the whole dataset with '
-        f'python tools/misc/check_data.py {config}, which lists every such '
-        f'file, and fix or remove them (or their lines in {imagenet["ann"]}'
-        ').')
+    assert message.startswith(
+        f"ERROR: Training data (ImageNet, data_root='{imagenet['root']}'): "
+        f'{image} cannot be loaded (')
+    assert message.endswith(
+        f'check the whole dataset with python tools/misc/check_data.py '
+        f'{config}, which lists every such file, and fix or remove them (or '
+        f'their lines in {imagenet["ann"]}).')
+    assert '\n' not in message and 'Traceback' not in message
