@@ -122,6 +122,28 @@ def test_a_weight_made_non_finite_by_the_update_stops_too(tmp_path):
         ['linear.weight']).all()
 
 
+def test_weights_are_checked_where_they_may_be_saved(tmp_path):
+    """Between checkpoints the weights are not looked at (a check per
+    iteration costs time): the next loss shows them."""
+
+    class Steep(ToyModel):
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            out = super().forward(inputs, data_samples, mode)
+            return {'loss': out['loss'] * 1e30} if mode == 'loss' else out
+
+    runner = _runner(tmp_path, Steep(), lr=1e10)
+    [ckpt] = [h for h in runner.hooks if type(h).__name__ == 'CheckpointHook']
+    ckpt.interval = 4
+    hook = FiniteLossHook()
+    runner.register_hook(hook)
+    with pytest.raises(TrainingDiverged) as stop:
+        runner.train()
+    assert stop.value.iteration == 2
+    assert 'loss not finite' in stop.value.message
+    assert not list(tmp_path.glob('*.pth'))
+
+
 def test_allow_nonfinite_trains_on(tmp_path):
     runner = _runner(tmp_path, BadAt(2), max_iters=3,
                      hooks=[dict(type='FiniteLossHook',

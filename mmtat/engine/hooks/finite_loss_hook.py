@@ -5,11 +5,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from mmengine.dist import all_reduce, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+from mmengine.runner import IterBasedTrainLoop
 
 from ...checks.checkpoint_files import latest_checkpoint
+from ..termination import termination_requested
 
 __all__ = ['FiniteLossHook', 'TrainingDiverged']
 
@@ -83,7 +85,9 @@ class FiniteLossHook(Hook):
     After each iteration (``after_train_iter``, before the logger, the
     schedulers, an EMA and the ``CheckpointHook``, which writes there) this
     hook looks at the logged losses (every term whose name holds ``loss``,
-    and their total) and at the trained weights; when one is not finite it
+    and their total) and, where the state after the iteration may be saved
+    (a checkpoint, a validation, the last iteration, a SIGTERM), at the
+    trained weights; when one is not finite it
     raises :class:`TrainingDiverged`: one paragraph with the iteration, all
     loss terms and their values, the learning rate, the newest checkpoint of
     the work dir (written before, so finite) and the usual causes.  Nothing
@@ -184,6 +188,34 @@ class FiniteLossHook(Hook):
         return next(n for n, p in params
                     if not bool(torch.isfinite(p.detach()).all()))
 
+    def _state_kept(self, runner: Any, batch_idx: int) -> bool:
+        """Whether the state after this iteration may be saved: a
+        checkpoint (the CheckpointHook's, the last iteration's, after
+        SIGTERM) or a validation (which may keep the best checkpoint).
+        Other iterations' weights need no check: a non-finite weight makes
+        the next loss non-finite."""
+        iteration = runner.iter + 1
+        if termination_requested() or iteration >= runner.max_iters:
+            return True
+        for hook in runner.hooks:
+            if not isinstance(hook, CheckpointHook):
+                continue
+            if hook.by_epoch:
+                if hook.end_of_epoch(runner.train_dataloader, batch_idx):
+                    return True
+            elif hook.every_n_train_iters(runner, hook.interval,
+                                          hook.save_begin) or (
+                                              hook.save_last and
+                                              hook.is_last_train_iter(runner)):
+                return True
+        loop = getattr(runner, '_train_loop', None)
+        if not isinstance(loop, IterBasedTrainLoop):
+            # an epoch-based loop validates at the end of an epoch
+            return self.end_of_epoch(runner.train_dataloader, batch_idx)
+        interval = getattr(loop, 'val_interval', None)
+        return (isinstance(interval, int) and interval > 0
+                and iteration % interval == 0)
+
     def after_train_iter(self, runner: Any, batch_idx: int,
                          data_batch: Any = None,
                          outputs: Any = None) -> None:
@@ -199,7 +231,8 @@ class FiniteLossHook(Hook):
             parts = [k for k in bad if k != 'loss'] or bad
             if all(terms[k][1] in _HALF for k in parts):
                 bad = []
-        weight = None if bad else self._nonfinite_weight(runner)
+        weight = None if bad or not self._state_kept(
+            runner, batch_idx) else self._nonfinite_weight(runner)
         local = bool(bad) or weight is not None
         world = get_world_size()
         ranks = [get_rank()] if local else []
