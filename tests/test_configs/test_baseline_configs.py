@@ -87,7 +87,7 @@ def test_logit_baselines_use_their_methods_shared_distiller():
     the SegFormer CWD configs with their connectors added, the rest as it
     is."""
     paths = _logit_baselines()
-    assert len(paths) == 25  # 8 KD, 9 CWD, 8 DIST
+    assert len(paths) == 37  # 12 KD, 13 CWD, 12 DIST
     shared = {
         method: load_config(
             osp.join(REPO, f'configs/_base_/distillers/{method}_logits.py'))

@@ -44,6 +44,19 @@ RUNNER_RUNS = {
     'configs/tat/deeplabv3plus_r101_r18_cocostuff10k_release_val513.py',
     'ade20k': 'configs/tat/deeplabv3_r101_r18_ade20k.py',
     'ade20k_segformer': 'configs/tat/segformer_mitb5_mitb0_ade20k.py',
+    # the release's MobileNetV2 student on both of its datasets, and the
+    # pair on MMSegmentation's Cityscapes and ADE20K recipes
+    'voc_mobilenetv2': 'configs/tat/deeplabv3plus_r101_mobilenetv2_voc.py',
+    'cocostuff10k_mobilenetv2':
+    'configs/tat/deeplabv3plus_r101_mobilenetv2_cocostuff10k.py',
+    'cityscapes_mobilenetv2':
+    'configs/tat/deeplabv3plus_r101_mobilenetv2_cityscapes.py',
+    'ade20k_mobilenetv2':
+    'configs/tat/deeplabv3plus_r101_mobilenetv2_ade20k.py',
+    'voc_mobilenetv2_release':
+    'configs/tat/deeplabv3plus_r101_mobilenetv2_voc_release.py',
+    'cocostuff10k_mobilenetv2_release_val513':
+    'configs/tat/deeplabv3plus_r101_mobilenetv2_cocostuff10k_release_val513.py',
     # global one-to-all TaT, the ablation that mmtat adds
     'voc_ablation': 'configs/tat/deeplabv3_r101_r18_voc_global.py',
     # TaT on several feature pairs
@@ -66,6 +79,11 @@ RUNNER_RUNS_ELSEWHERE = {
     # cocostuff10k_release_val513's
     'voc_release_val513': 'voc_release, cocostuff10k_release_val513 here',
     'cocostuff10k_release': 'cocostuff10k_release_val513 here',
+    # the same for the MobileNetV2 student's release recipe
+    'voc_mobilenetv2_release_val513':
+    'voc_mobilenetv2_release, cocostuff10k_mobilenetv2_release_val513 here',
+    'cocostuff10k_mobilenetv2_release':
+    'cocostuff10k_mobilenetv2_release_val513 here',
 }
 
 
@@ -297,9 +315,9 @@ def test_dist_configs_are_named_dist():
     from mmtat.tools.benchmark import method_name
     paths = [p for p in configs_on_disk()
              if osp.basename(p).startswith('dist_')]
-    # every table with KD: 8 segmentation tables, and on ImageNet-1k
+    # every table with KD: 12 segmentation tables, and on ImageNet-1k
     # MMRazor's R34 -> R18 config (from scratch and pretrained student) and
     # the R50 -> MobileNetV2 one derived from it
-    assert len(paths) == 11
+    assert len(paths) == 15
     for path in paths:
         assert method_name(load_config(osp.join(REPO, path))) == 'DIST'

@@ -114,3 +114,47 @@ deeplabv3plus_r101 = dict(
         type='DepthwiseSeparableASPPHead',
         c1_in_channels=256,
         c1_channels=48))
+
+# DeepLabV3+ MobileNetV2-D8, the second student of the authors' release:
+# MMSegmentation's mobilenet-v2-d8_deeplabv3plus_* network, which is its
+# DeepLabV3+ R101-D8 config with the backbone replaced by ``MobileNetV2``
+# (dilated to output stride 8) and the heads' inputs narrowed: the stride-8
+# 320-channel stage into the ASPP, the stride-4 24-channel stage as c1,
+# the 96-channel stage into the auxiliary head.  The decoder keeps the
+# R101-D8 widths, so ``decode_head.sep_bottleneck`` gives 512 channels at
+# 1/4 of the input, as the teacher's.  ImageNet weights:
+# ``mmcls://mobilenet_v2`` (mmengine's CheckpointLoader resolves the name
+# with its own table of MMClassification's releases and downloads it; the
+# mmcls package is not imported).  As MMSegmentation trains and releases
+# it (its cross-entropy divided by all pixels of the crop): the Cityscapes
+# and ADE20K tables, whose student alone is MMSegmentation's release.
+deeplabv3plus_mobilenetv2 = dict(
+    deeplabv3plus_r101,
+    pretrained='mmcls://mobilenet_v2',
+    backbone=dict(
+        _delete_=True,  # merged into a ResNet network: nothing of it stays
+        type='MobileNetV2',
+        widen_factor=1.,
+        strides=(1, 2, 2, 1, 1, 1, 1),
+        dilations=(1, 1, 1, 2, 2, 4, 4),
+        out_indices=(1, 2, 4, 6),
+        norm_cfg=dict(type='SyncBN', requires_grad=True)),
+    decode_head=dict(
+        deeplabv3plus_r101['decode_head'], in_channels=320,
+        c1_in_channels=24),
+    auxiliary_head=dict(deeplabv3plus_r101['auxiliary_head'], in_channels=96))
+# The same network with the cross-entropy of the release's pair's tables
+# (Pascal VOC, COCO-Stuff10k), a mean over the valid pixels, as
+# ``deeplabv3plus_r18``'s.
+deeplabv3plus_mobilenetv2_valid_mean = dict(
+    deeplabv3plus_mobilenetv2,
+    decode_head=dict(
+        deeplabv3plus_mobilenetv2['decode_head'],
+        loss_decode=dict(
+            deeplabv3plus_mobilenetv2['decode_head']['loss_decode'],
+            avg_non_ignore=True)),
+    auxiliary_head=dict(
+        deeplabv3plus_mobilenetv2['auxiliary_head'],
+        loss_decode=dict(
+            deeplabv3plus_mobilenetv2['auxiliary_head']['loss_decode'],
+            avg_non_ignore=True)))
