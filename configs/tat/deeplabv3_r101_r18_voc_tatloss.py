@@ -37,9 +37,8 @@ model = dict(
                 patch_grid=(8, 8),
                 num_heads=16,
                 anchor_grid=(16, 16),
-                # alpha (16 * alpha against MMSegmentation's CE), beta,
-                # gamma: the release's VOC setting, as
-                # deeplabv3_r101_r18_voc.py
+                # the weight, beta and gamma of the VOC setting, as
+                # deeplabv3_r101_r18_voc.py (../_base_/distillers/tat.py)
                 loss_weight=_base_.tat_voc.loss_weight,
                 patch_weight=_base_.tat_voc.patch_weight,
                 anchor_weight=_base_.tat_voc.anchor_weight)),

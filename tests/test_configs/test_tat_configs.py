@@ -40,8 +40,10 @@ CASES = {
 # grid, alpha / beta / gamma.
 RELEASE_MAP = 129
 RELEASE = {
-    'voc': dict(grid=16, heads=64, anchors=32, weights=(0.1, 1.0, 0.4)),
-    'coco': dict(grid=32, heads=512, anchors=32, weights=(0.6, 1.0, 1.0)),
+    'voc': dict(grid=16, heads=64, anchors=32, weights=(0.1, 1.0, 0.4),
+                lr=0.007),
+    'coco': dict(grid=32, heads=512, anchors=32, weights=(0.6, 1.0, 1.0),
+                 lr=0.01),
 }
 
 # Keys a distillation config adds to (or changes in) the MMSeg config of its
@@ -146,13 +148,16 @@ def test_tat_hyper_parameters_keep_the_release_geometry(case):
         release['grid']**2 // release['heads']
     window = RELEASE_MAP // release['anchors']
     assert tuple(distiller.anchor_window) == (window, window)
-    # alpha (x 16 against MMSeg's cross-entropy: the loss-scale table's
-    # test, tests/test_docs/test_hyperparameters.py),
-    # beta, gamma of the release's script for this dataset
+    # alpha at the release's step under this config's SGD learning rate
+    # (alpha * lr_release / lr: the loss-scale table's test,
+    # tests/test_docs/test_hyperparameters.py), beta, gamma of the
+    # release's script for this dataset
     alpha, beta, gamma = release['weights']
+    cfg = load(CASES[case][0])
+    assert cfg.optim_wrapper.optimizer.type == 'SGD'
+    step = alpha * release['lr'] / cfg.optim_wrapper.optimizer.lr
     assert (distiller.loss_weight, distiller.patch_weight,
-            distiller.anchor_weight) == (pytest.approx(16 * alpha), beta,
-                                         gamma)
+            distiller.anchor_weight) == (pytest.approx(step), beta, gamma)
 
 
 def distill_configs():

@@ -29,9 +29,12 @@
 # output stride 16, 513x513 crops).  mmtat writes them in positions of the
 # distilled map (``patch_size``, ``patches_per_group``, ``anchor_window``),
 # so that a config means the same on another map or crop
-# (docs/en/hyperparameters.md, "Geometry").
+# (docs/en/hyperparameters.md, "Geometry").  The weights are for an SGD
+# recipe at lr 0.01 (every shipped segmentation config but SegFormer's,
+# whose AdamW keeps the same TaT-to-CE balance, and the release-recipe ones,
+# which set the release's own scale: ../recipes/tat_release_*.py).
 #
-# Pascal VOC (the release's train_voc_resnet18.sh):
+# Pascal VOC (the release's train_voc_resnet18.sh, lr 0.007):
 #   * patch grid 16x16 -> 129 // 16 = 8x8-position patches, 256 patches;
 #   * 64 heads -> 256 / 64 = 4 patches per group;
 #   * anchor grid 32x32 -> 129 // 32 = 4x4 pooling window;
@@ -41,15 +44,19 @@ tat_voc = dict(
     patch_size=(8, 8),
     patches_per_group=4,
     anchor_window=(4, 4),
-    # alpha = 0.1 (the release's VOC setting), times 16: the release adds
-    # alpha * L_tat to its cross-entropy divided by its batch of 16;
-    # MMSegmentation's is not divided (docs/en/hyperparameters.md, "Loss
-    # scale for MMSegmentation's recipe").
-    loss_weight=1.6,
+    # alpha * lr_release / lr = 0.1 * 0.007 / 0.01: the release's own step
+    # on the TaT term (SGD: lr x gradient; the release trains the student's
+    # backbone and the embeddings at its base lr 0.007) under
+    # MMSegmentation's lr 0.01.  Not 16 * alpha = 1.6, the release's
+    # TaT-to-CE ratio (its CE is divided by its batch of 16): with
+    # MMSegmentation's lr that takes TaT steps 23x the release's, which
+    # dominated and ruined the student in the demo's measured study
+    # (docs/en/hyperparameters.md, "Loss scale for MMSegmentation's recipe").
+    loss_weight=0.07,
     patch_weight=1.0,  # beta
     anchor_weight=0.4)  # gamma
 
-# COCO-Stuff10k (the release's train_cocostuff10k_resnet18.sh):
+# COCO-Stuff10k (the release's train_cocostuff10k_resnet18.sh, lr 0.01):
 #   * patch grid 32x32 -> 129 // 32 = 4x4-position patches, 1024 patches;
 #   * 512 heads -> 1024 / 512 = 2 patches per group;
 #   * anchor grid 32x32 -> 129 // 32 = 4x4 pooling window;
@@ -58,11 +65,11 @@ tat_cocostuff10k = dict(
     tat_voc,
     patch_size=(4, 4),
     patches_per_group=2,
-    # alpha = 0.6 (the release's COCO-Stuff10k setting), times 16: the
-    # release adds alpha * L_tat to its cross-entropy divided by its batch
-    # of 16; MMSegmentation's is not divided (docs/en/hyperparameters.md,
-    # "Loss scale for MMSegmentation's recipe").
-    loss_weight=9.6,
+    # alpha * lr_release / lr = 0.6 * 0.01 / 0.01: the release's own step on
+    # the TaT term under MMSegmentation's lr, as for VOC (not 16 * alpha =
+    # 9.6; docs/en/hyperparameters.md, "Loss scale for MMSegmentation's
+    # recipe").
+    loss_weight=0.6,
     anchor_weight=1.0)  # gamma; beta (patch_weight) is 1.0 as for VOC
 
 # The distilled feature of each pair: the last decoder feature of both

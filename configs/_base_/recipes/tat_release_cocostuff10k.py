@@ -39,6 +39,6 @@ release_train_cfg = dict(
     max_iters=release_max_iters, val_interval=release_val_interval)
 release_default_hooks = dict(checkpoint=dict(interval=release_val_interval))
 
-# alpha as in the paper's COCO-Stuff10k setting, against CE / 16: the same
-# ratio (16 * alpha) as the MMSegmentation-recipe config's against CE
+# alpha as in the paper's COCO-Stuff10k setting, against CE / 16 (the
+# release's own loss scale and lr; TaT-to-CE 16 * alpha)
 release_distillation = dict(distiller=dict(loss_weight=0.6))

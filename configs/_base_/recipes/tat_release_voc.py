@@ -111,8 +111,8 @@ release_network = dict(
 # The release's distillation: that student, the 513x513 crops (also those of
 # TaTDistiller's shape pass), the teacher run in train mode (t_net.train()):
 # its BN layers use batch statistics and update their running ones; and
-# alpha as in the paper's VOC setting, against CE / 16: the same ratio
-# (16 * alpha) as the MMSegmentation-recipe config's against CE.
+# alpha as in the paper's VOC setting, against CE / 16 (the release's own
+# loss scale and lr; TaT-to-CE 16 * alpha).
 release_distillation = dict(
     data_preprocessor=dict(size=release_crop_size),
     architecture=release_network,
