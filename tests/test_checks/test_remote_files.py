@@ -307,3 +307,98 @@ def test_offline_hint_names_the_init_cfg(tmp_path):
     assert ('(or model.backbone.init_cfg=None to start that network from '
             'random weights)') in message
     assert '--cfg-options model.backbone.init_cfg=None' in message
+
+
+MOBILENETV2_CONFIG = 'configs/tat/deeplabv3plus_r101_mobilenetv2_voc.py'
+
+
+def test_mmcls_name_of_the_mobilenetv2_student_resolves_like_mmengine():
+    """The MobileNetV2 student's ImageNet weights, ``mmcls://mobilenet_v2``
+    (MMSegmentation's key), are found, resolved with mmengine's table of
+    MMClassification's releases and looked for in the download cache."""
+    from mmengine.runner.checkpoint import get_mmcls_models
+    cfg = Config.fromfile(osp.join(REPO_ROOT, MOBILENETV2_CONFIG))
+    files = {f.key: f for f in find_remote_files(cfg, 'train')}
+    assert set(files) == {'model.architecture.pretrained',
+                          'model.teacher_ckpt'}
+    student = files['model.architecture.pretrained']
+    url = get_mmcls_models()['mobilenet_v2']
+    assert (student.value, student.url, student.error) == (
+        'mmcls://mobilenet_v2', url, None)
+    assert student.cache_path == os.path.join(checkpoint_cache_dir(),
+                                              url.rsplit('/', 1)[1])
+
+
+def test_mmcls_name_unreachable_names_the_fix(monkeypatch):
+    """Offline, the run stops before anything is built, naming the
+    ``mmcls://`` key, its URL, the local copy to point at and the cache
+    file that would be used without downloading."""
+    from mmengine.runner import checkpoint
+    name = 'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth'
+    url = f'http://127.0.0.1:{closed_port()}/mmcls/{name}'
+    monkeypatch.setattr(checkpoint, 'get_mmcls_models',
+                        lambda: {'mobilenet_v2': url})
+    cfg = Config.fromfile(osp.join(REPO_ROOT, MOBILENETV2_CONFIG))
+    cfg.model.teacher_ckpt = None
+    cfg.model.teacher.pretrained = None
+    with pytest.raises(RemoteFileUnavailableError) as err:
+        check_remote_files(cfg, timeout=2)
+    message = str(err.value)
+    assert (f'model.architecture.pretrained = mmcls://mobilenet_v2 ({url})'
+            in message)
+    assert 'cannot connect' in message
+    assert (f'--cfg-options model.architecture.pretrained=/path/to/{name}'
+            in message)
+    assert '(or model.architecture.pretrained=None' in message
+    assert os.path.join(checkpoint_cache_dir(), name) in message
+
+
+def test_mmcls_weights_load_without_the_mmcls_package(monkeypatch):
+    """A cached ``mmcls://mobilenet_v2`` initialises MMSegmentation's
+    MobileNetV2 student through mmengine's CheckpointLoader (the
+    classifier's ``backbone.`` weights, its head left out) and nothing
+    imports the ``mmcls`` package."""
+    import sys
+    from importlib.abc import MetaPathFinder
+
+    from mmengine.registry import DefaultScope
+    from mmengine.runner.checkpoint import get_mmcls_models
+    from mmseg.registry import MODELS
+
+    class NoMMCls(MetaPathFinder):
+
+        def find_spec(self, name, path=None, target=None):
+            if name.split('.')[0] == 'mmcls':
+                raise ImportError(f'{name} imported')
+            return None
+
+    cfg = Config.fromfile(osp.join(REPO_ROOT, MOBILENETV2_CONFIG))
+    network = copy.deepcopy(cfg.model.architecture)
+    for part in (network.backbone, network.decode_head,
+                 network.auxiliary_head):
+        part.norm_cfg = dict(type='BN', requires_grad=True)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        released = MODELS.build(dict(network, pretrained=None))
+        student = MODELS.build(network)
+    torch.manual_seed(0)
+    weights = {f'backbone.{k}': torch.randn_like(v) if v.is_floating_point()
+               else v for k, v in released.backbone.state_dict().items()}
+    weights['head.fc.weight'] = torch.randn(1000, 1280)
+    url = get_mmcls_models()['mobilenet_v2']
+    os.makedirs(checkpoint_cache_dir())
+    torch.save(dict(state_dict=weights),
+               os.path.join(checkpoint_cache_dir(), url.rsplit('/', 1)[1]))
+    monkeypatch.setattr(sys, 'meta_path', [NoMMCls()] + sys.meta_path)
+    for name in [m for m in sys.modules if m.split('.')[0] == 'mmcls']:
+        monkeypatch.delitem(sys.modules, name)
+    # the pre-flight check finds it in the download cache
+    (cached, ) = [f for f in find_remote_files(cfg)
+                  if f.key == 'model.architecture.pretrained']
+    assert cached.cached
+    student.init_weights()
+    loaded = student.backbone.state_dict()
+    assert loaded.keys() == {k[len('backbone.'):] for k in weights
+                             if k.startswith('backbone.')}
+    for key, value in loaded.items():
+        assert torch.equal(value, weights[f'backbone.{key}']), key
+    assert not any(m.split('.')[0] == 'mmcls' for m in sys.modules)
