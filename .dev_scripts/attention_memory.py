@@ -88,6 +88,9 @@ def release_attention_memory(cfg: Any, batch_size: int,
     make_offline(cfg, mode='train')  # shapes only: no weights are needed
     if crop is not None:
         cfg.model.data_preprocessor.size = tuple(crop)
+        if distiller.get('input_size') is not None:
+            # the crop the distiller lays TaT out for, if the config says
+            distiller.input_size = tuple(crop)
     size = cfg.model.data_preprocessor.get('size')
     if size is None:
         raise InputError('model.data_preprocessor.size (the training crop) '
