@@ -47,7 +47,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 lint: $(STAMP)
-	$(PY) -m ruff check mmtat tools tests configs _mmtat_startup.py setup.py
+	$(PY) -m ruff check mmtat tools tests configs .dev_scripts _mmtat_startup.py setup.py
 
 clean-venv:
 	rm -rf $(VENV)

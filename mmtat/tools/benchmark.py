@@ -83,20 +83,20 @@ TEACHER_PASSES = {
 # --------------------------------------------------------------------------
 def _set_offline_and_size(cfg, crop) -> None:
     """Random weights, no download, data preprocessor padding to ``crop``
-    (a classifier's pre-processor has no size: its distiller's
-    ``input_size`` is the crop, and a ``cfg_path`` network is not
-    pretrained)."""
+    and the distiller's shape pass (``input_size``) at ``crop`` (a
+    classifier's pre-processor has no size, and a ``cfg_path`` network is
+    not pretrained)."""
     from mmtat.checks import make_offline
     from mmtat.checks.task import CLASSIFICATION, config_task
     make_offline(cfg, mode='train')
     model = cfg.model
+    distiller = model.get('distiller')
+    if isinstance(distiller, dict) and 'input_size' in distiller:
+        distiller['input_size'] = tuple(crop)
     if config_task(cfg) == CLASSIFICATION:
         for holder in (model.get('architecture'), model.get('teacher')):
             if isinstance(holder, dict) and holder.get('cfg_path'):
                 holder['pretrained'] = False
-        distiller = model.get('distiller')
-        if isinstance(distiller, dict) and 'input_size' in distiller:
-            distiller['input_size'] = tuple(crop)
         return
     for holder in (model, model.get('architecture'), model.get('teacher')):
         if isinstance(holder, dict) and isinstance(

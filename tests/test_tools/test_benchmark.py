@@ -340,3 +340,17 @@ def test_benchmark_of_classification_configs(tmp_path):
             f'{tat["iter_time_s"]:.3f} | {tat["iter_time_s"] / student:.2f}x'
             ) in table
     assert 'Batch 2, crop 64x64' in table
+
+
+def test_benchmark_sets_the_crop_everywhere_a_config_holds_it():
+    """The pre-processor pads to the crop, and the distiller's shape pass
+    checks the geometry at that crop (a segmentation TaT config states its
+    ``input_size`` too)."""
+    from mmengine.config import Config
+
+    from mmtat.tools.benchmark import _set_offline_and_size
+    cfg = Config.fromfile('configs/tat/deeplabv3_r101_r18_voc.py')
+    assert tuple(cfg.model.distiller.input_size) == (512, 512)
+    _set_offline_and_size(cfg, (256, 320))
+    assert tuple(cfg.model.data_preprocessor.size) == (256, 320)
+    assert tuple(cfg.model.distiller.input_size) == (256, 320)
