@@ -210,8 +210,8 @@ def row_metric(row: Dict[str, Any]):
 
 
 def _network_name(model) -> str:
-    """``DeepLabV3+ R18`` / ``ResNet-18`` style name of a segmentor or
-    classifier config."""
+    """``DeepLabV3+ R18`` / ``DeepLabV3+ MobileNetV2`` / ``ResNet-18`` style
+    name of a segmentor or classifier config."""
     backbone = model['backbone']
     depth = backbone.get('depth')
     backbone_type = str(backbone.get('type', '')).split('.')[-1]
@@ -224,7 +224,11 @@ def _network_name(model) -> str:
              'FCNHead': 'FCN'}
     head = heads.get(str(model['decode_head']['type']).split('.')[-1],
                      str(model['decode_head']['type']))
-    return f'{head} R{depth}' if depth else head
+    if depth:
+        return f'{head} R{depth}'
+    # a segmentor on another named backbone (MMSegmentation's MobileNetV2)
+    return f'{head} {backbone_type}' if backbone_type in ('MobileNetV2',
+                                                          ) else head
 
 
 def accuracy_plot(rows, path: str) -> None:

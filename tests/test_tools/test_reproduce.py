@@ -29,7 +29,21 @@ NEW_TABLES = {
     'voc_ablation': ('PascalVOCDataset', 8),
     # the release's recipe: MMSegmentation's released teacher
     'voc_release': ('PascalVOCDataset', 2),
+    # the MobileNetV2 student (MMSegmentation's released teachers)
+    'voc_mobilenetv2': ('PascalVOCDataset', 5),
+    'voc_mobilenetv2_release': ('PascalVOCDataset', 2),
+    'voc_mobilenetv2_release_val513': ('PascalVOCDataset', 2),
+    'cityscapes_mobilenetv2': ('CityscapesDataset', 5),
+    'ade20k_mobilenetv2': ('ADE20KDataset', 5),
 }
+#: new tables whose teacher the table trains first (the DeepLabV3+ R101 on
+#: COCO-Stuff10k): dataset, configs, the teacher's name
+NEW_TABLES_WITH_TEACHER = {
+    'cocostuff10k_mobilenetv2': ('COCOStuffDataset', 6),
+    'cocostuff10k_mobilenetv2_release': ('COCOStuffDataset', 3),
+    'cocostuff10k_mobilenetv2_release_val513': ('COCOStuffDataset', 3),
+}
+COCO_TEACHER = 'deeplabv3plus_r101_cocostuff10k'
 
 
 @pytest.fixture(scope='module')
@@ -47,7 +61,8 @@ def test_list_names_every_table_and_its_configs():
     assert_ok(proc)
     for table in ('voc', 'cocostuff10k', 'voc_deeplabv3plus',
                   'cocostuff10k_deeplabv3plus', 'cityscapes',
-                  'cityscapes_segformer', 'camvid') + tuple(NEW_TABLES):
+                  'cityscapes_segformer', 'camvid') + tuple(NEW_TABLES) + \
+            tuple(NEW_TABLES_WITH_TEACHER):
         assert f'{table}:' in proc.stdout
     assert 'configs/baselines/deeplabv3_r101_camvid.py' in proc.stdout
 
@@ -195,6 +210,39 @@ def test_dry_run_of_the_new_tables(table, tmp_path):
     data_root = cfg.val_dataloader.dataset.data_root
     assert data_root.startswith(str(tmp_path / 'data'))
     assert osp.isfile(osp.join(data_root, '.mmtat_synthetic.json'))
+    assert find_remote_files(cfg, 'train') == []
+    assert 'SyncBN' not in str(cfg.model.to_dict())
+
+
+@pytest.mark.parametrize('table', sorted(NEW_TABLES_WITH_TEACHER))
+def test_dry_run_of_the_new_tables_with_a_teacher_trained_first(
+        table, tmp_path):
+    """``tools/reproduce.py TABLE --dry-run`` for the MobileNetV2
+    COCO-Stuff10k tables: the DeepLabV3+ R101 teacher trains first and is
+    handed to every distillation; the TaT run's two-iteration CPU config is
+    offline, on generated data of the table's layout."""
+    from mmengine.config import Config
+
+    from mmtat.checks import find_remote_files
+    from mmtat.checks.dry_run import dataset_type
+    from mmtat.checks.results import _network_name
+    from mmtat.tools.reproduce import dry_run_config, load_tables, plan
+    dataset, count = NEW_TABLES_WITH_TEACHER[table]
+    jobs = plan(load_tables()[table], str(tmp_path / table))
+    assert len(jobs) == count
+    assert jobs[0].name == COCO_TEACHER and jobs[0].is_teacher
+    for job in jobs[1:]:
+        distills = not job.name.startswith('deeplabv3plus_mobilenetv2_')
+        assert (job.depends_on is jobs[0]) == distills, job.name
+    (tat, ) = [job for job in jobs if job.name.startswith('tat_')]
+    # the accuracy table names the student alone by its network
+    (student, ) = [job for job in jobs
+                   if job.name.startswith('deeplabv3plus_mobilenetv2_')]
+    assert _network_name(Config.fromfile(student.config).model) == \
+        'DeepLabV3+ MobileNetV2'
+    cfg = Config.fromfile(dry_run_config(tat, str(tmp_path / 'data')))
+    assert dataset_type(cfg) == dataset
+    assert cfg.train_cfg.max_iters == 2 and cfg.launcher == 'none'
     assert find_remote_files(cfg, 'train') == []
     assert 'SyncBN' not in str(cfg.model.to_dict())
 
