@@ -229,10 +229,13 @@ def kd_resnet34_resnet18():
 
 def _mmpretrain_network(config, num_classes=1000):
     from mmengine.hub import get_config
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
     model = get_config(f'mmpretrain::{config}').model
     model.head.num_classes = num_classes
-    return MODELS.build(model)
+    # other tests' runners leave their default scope behind
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(model)
 
 
 def test_resnet50_checkpoint_for_a_resnet34_teacher(kd_resnet34_resnet18,
