@@ -1090,7 +1090,9 @@ def _invocations(args, argv, wall: float) -> List[dict]:
     entries = _load_run(path) or []
     if not entries or entries[-1].get('pid') != os.getpid():
         entries.append(dict(command=_command(argv), pid=os.getpid(),
-                            started=time.strftime('%Y-%m-%d %H:%M:%S'),
+                            started=time.strftime(
+                                '%Y-%m-%d %H:%M:%S',
+                                time.localtime(time.time() - wall)),
                             report_only=bool(args.report_only),
                             git=GIT_AT_START))
     entries[-1]['wall_seconds'] = round(wall, 1)
@@ -1126,9 +1128,13 @@ GIT_AT_START = git_state()
 
 def write_outputs(args, argv, study_runs, teacher, fit, wall) -> None:
     os.makedirs(args.out, exist_ok=True)
+    invocations = _invocations(args, argv, wall)
+    trained = [i for i in invocations if not i.get('report_only')]
     study = dict(
-        command=_command(argv),
-        invocations=_invocations(args, argv, wall),
+        # the (first) command that trained; --report-only calls are listed
+        # in the invocations
+        command=(trained[0] if trained else invocations[-1])['command'],
+        invocations=invocations,
         git=dict(GIT_AT_START, at_write=git_state()),
         machine=machine_info('cpu'),
         versions=dict(torch=torch.__version__),
@@ -1148,7 +1154,7 @@ def write_outputs(args, argv, study_runs, teacher, fit, wall) -> None:
         except metadata.PackageNotFoundError:
             study['versions'][package] = None
     with open(osp.join(args.out, 'study.json'), 'w') as f:
-        json.dump(study, f, indent=1)
+        json.dump(study, f)
     write_markdown(study, osp.join(args.out, 'study.md'))
 
 
