@@ -33,7 +33,8 @@ repeats exactly that setting and measures what happens inside the runs:
    by its mean over the batch's positions), and, at the first and last
    measurement, the loss and its embedding gradients against mmtat's
    float64 re-implementation of the release
-   (:func:`mmtat.testing.release_tat_loss`) on the same features;
+   (``release_tat_loss``: ``mmtat.testing`` or, in later commits,
+   ``tests/release_reference.py``) on the same features;
 4. "can the reconfiguration fit the teacher at all": students frozen (the
    untrained initialisation and the plain student after its 100
    iterations), only a fresh set of TaT embeddings trained on cached
@@ -100,7 +101,6 @@ from mmtat.models.losses.tat_geometry import (  # noqa: E402
     unstack_patches,
 )
 from mmtat.models.ops import tat_attention  # noqa: E402
-from mmtat.testing import functional_embeddings, release_tat_loss  # noqa
 from mmtat.tools.demo import (  # noqa: E402
     BASELINE_CONFIG,
     CROP,
@@ -113,10 +113,16 @@ from mmtat.tools.demo import (  # noqa: E402
 )
 from mmtat.utils import config_file, display_config, machine_info  # noqa
 
+try:  # the float64 re-implementation of the release
+    from mmtat.testing import functional_embeddings, release_tat_loss  # noqa: E402
+except ImportError:  # later commits keep it in tests/release_reference.py
+    # (tests/ is no package: it goes on the path itself)
+    sys.path.insert(0, osp.join(ROOT, 'tests'))
+    from release_reference import functional_embeddings, release_tat_loss  # noqa: E402
+
 KD_CONFIG = config_file('baselines/kd_deeplabv3_r101_r18_voc.py')
 CWD_CONFIG = config_file('baselines/cwd_deeplabv3_r101_r18_voc.py')
 TAT_WEIGHTS = (0.05, 0.1, 0.4, 1.6)
-SHIPPED_TAT_WEIGHT = 1.6
 #: in order of priority (a study cut short keeps the most telling runs)
 MAIN_RUNS = ('student', 'tat_w1.6', 'tat_w0.1', 'kd', 'tat_w0.05', 'tat_w0.4',
              'cwd')
