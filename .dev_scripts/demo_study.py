@@ -932,9 +932,11 @@ def write_markdown(study: dict, path: str) -> None:
              'Invocations on the work dir (wall s): ' + '; '.join(
                  f'`{i["command"]}` {i.get("wall_seconds")}'
                  for i in study.get('invocations', [])) + '  ',
-             f'Commit at the start: {study["git"]["commit"]} (tree dirty: '
+             'Commit the runs used (the training invocation\'s start): '
+             f'{study["git"]["commit"]} (tree dirty: '
              f'{study["git"]["dirty"]}; changed code paths: '
-             f'{", ".join(study["git"]["changed_code_paths"]) or "none"})  ',
+             f'{", ".join(study["git"]["changed_code_paths"]) or "none"}); '
+             f'files written at {study["git"]["at_write"]["commit"]}  ',
              'Machine: {cpu}, {usable_cores} usable cores, torch {torch} '
              '({torch_threads} threads)'.format(**study['machine']), '']
     teacher = study.get('teacher') or {}
@@ -1141,7 +1143,10 @@ def write_outputs(args, argv, study_runs, teacher, fit, wall) -> None:
         # in the invocations
         command=(trained[0] if trained else invocations[-1])['command'],
         invocations=invocations,
-        git=dict(GIT_AT_START, at_write=git_state()),
+        # the code the runs used: the state when the training invocation
+        # started; at_write: when these files were written
+        git=dict(trained[0].get('git', GIT_AT_START) if trained else
+                 GIT_AT_START, at_write=git_state()),
         machine=machine_info('cpu'),
         versions=dict(torch=torch.__version__),
         settings=dict(
