@@ -1,44 +1,43 @@
 """mmtat's embedded demo: the whole TaT pipeline on generated data, on a CPU.
 
 ``make demo`` runs this module (``python -m mmtat.tools.demo``, or
-``tools/demo.py``).  In a few minutes on a laptop-class CPU it
+``tools/demo.py``).  It
 
 1. writes a small synthetic Pascal VOC dataset (:mod:`mmtat.datasets`) into
    ``WORK_DIR/data`` (shapes on noisy textures, 5 of the 21 VOC classes);
-2. ``[1/3]`` trains a teacher: the teacher network of the real TaT config
-   (DeepLabV3 R101-D8) in the runtime of the real student-baseline config;
-3. ``[2/3]`` distils the student (DeepLabV3 R18-D8) from that teacher with
-   TaT, through ``configs/tat/deeplabv3_r101_r18_voc.py``, whose
-   ``model.teacher_ckpt`` becomes the checkpoint of step 1;
-4. ``[3/3]`` trains the same student (same initial weights, seed, data and
-   schedule) without distillation, through
-   ``configs/baselines/deeplabv3_r18_voc.py``;
-5. prints a table of the teacher's, the student's and the TaT student's
-   mIoU on the validation split, built from the metrics the three runs
-   returned, and writes it to ``WORK_DIR/demo_results.{json,md}``;
+2. trains a teacher: the teacher network of the real TaT config (DeepLabV3
+   R101-D8) in the runtime of the real student-baseline config;
+3. saves one initialisation of the student (DeepLabV3 R18-D8) and distils it
+   from that teacher with each method of :data:`METHODS` (TaT, KD, CWD:
+   the shipped VOC configs of the pair, which differ in
+   ``model.distiller`` only), whose ``model.teacher_ckpt`` becomes the
+   checkpoint of step 2;
+4. trains the same student (same initial weights, seed, data and schedule)
+   without distillation, through ``configs/baselines/deeplabv3_r18_voc.py``;
+5. prints the table of the teacher's and the students' mIoU on the
+   validation split and writes it, with the command, the commit and the
+   machine, to ``WORK_DIR/demo_results.{json,md}``;
 6. draws what the TaT student matches on the first validation image
-   (:mod:`mmtat.visualization.config_pictures`: attention of chosen
-   positions, PCA of the features) into ``WORK_DIR/pictures``.
+   (:mod:`mmtat.visualization.config_pictures`) into ``WORK_DIR/pictures``.
 
 The configs are the real ones, loaded with ``mmengine.Config.fromfile``;
-this script only overrides what a CPU run on tiny images needs (see
-:func:`shrink_for_demo`): the data root, crop size (128x128, the smallest at
-which the configs' TaT patches fit the 16x16 feature map),
-iterations and schedule length, batch size, BatchNorm instead of SyncBN, no
-ImageNet-pretrained weights (there is no network access), no data-loader
-worker processes.  The optimiser, learning-rate policy, losses, the
-distiller and the TaT hyper-parameters are the configs' own.
+this script only overrides what a CPU run on tiny images needs
+(:func:`shrink_for_demo`): the data root, crop size (128x128, the smallest
+at which the configs' TaT patches fit the 16x16 feature map), iterations
+and schedule length, batch size, BatchNorm instead of SyncBN, no
+ImageNet-pretrained weights, no data-loader worker processes.  The
+optimiser, learning-rate policy, losses, distillers and their weights are
+the configs' own, the same for every method.
 
-This is a demonstration that the pipeline runs end to end, **not a result**:
-the networks start from random weights and train for 60 (teacher) and 100
-(students) iterations of 4 images on 32 synthetic images and are evaluated
-on 8.  The shapes are easy, so all three models usually end up close to
-each other; the numbers say nothing about TaT's merit on real data (see the
-README for the real runs).  The teacher is the TaT config's full R101;
-``--teacher-depth 50`` shrinks it to ResNet-50 for a slow CPU (the output
-then says so).  On 2 idle CPU cores the default run took 5 minutes (Intel
-Xeon) to 12 minutes (AMD EPYC); ``--quick`` (a few iterations on 4 images)
-is for tests.
+What the numbers mean: the networks start from random weights and train
+for 60 (teacher) and 100 (students) iterations of 4 images on 32 synthetic
+images, evaluated on 8.  That is a regime in which the student's features
+carry nothing yet that TaT could align (its gradient is nearly orthogonal
+to the cross-entropy's there, while KD's points the same way): the table
+shows that the pipeline runs and how the methods act on an untrained
+student, not how they rank on real data (``docs/results/demo_study``
+measures why).  ``--teacher-depth 50`` shrinks the teacher for a slow CPU;
+``--quick`` (a few iterations on 4 images) is for tests.
 """
 import argparse
 import copy
@@ -248,18 +247,47 @@ def format_table(rows: List[dict]) -> str:
     return header + '\n'.join(lines) + '\n'
 
 
-def provenance(argv: Optional[List[str]]) -> Dict[str, Any]:
+#: What the demo's result depends on besides its configs and their bases,
+#: relative to the repository: a change in any of them makes a recorded run
+#: stale (tests/test_docs/test_demo_table.py).
+DEMO_CODE = ('mmtat/models', 'mmtat/datasets', 'mmtat/compat', 'mmtat/engine',
+             'mmtat/checks/dry_run.py', 'mmtat/tools/demo.py',
+             '_mmtat_startup.py')
+
+
+def config_files(path: str) -> List[str]:
+    """``path`` and every local base it inherits, recursively (``pkg::``
+    bases belong to installed packages)."""
+    found = [osp.abspath(path)]
+    for base in Config._get_base_files(path):
+        if '::' not in base:
+            found += config_files(osp.join(osp.dirname(path), base))
+    return list(dict.fromkeys(found))
+
+
+def demo_inputs(configs: List[str]) -> List[str]:
+    """The repository paths a demo run of ``configs`` depends on."""
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    files = {osp.relpath(osp.realpath(f), root)
+             for path in configs for f in config_files(path)}
+    return sorted(files) + list(DEMO_CODE)
+
+
+def provenance(argv: Optional[List[str]],
+               configs: List[str]) -> Dict[str, Any]:
     """What produced a run: the command, the commit of the checkout (and
-    whether the files the demo runs differ from it), the machine."""
+    which of the files the run depends on differ from it), the machine."""
     import subprocess
     import sys
 
     from mmtat.utils import machine_info
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    inputs = demo_inputs(configs)
     info: Dict[str, Any] = dict(
         command=' '.join([osp.basename(sys.argv[0])] +
                          list(sys.argv[1:] if argv is None else argv)),
-        machine=machine_info('cpu'))
+        machine=machine_info('cpu'),
+        inputs=inputs)
 
     def git(*args: str) -> Optional[str]:
         try:
@@ -272,17 +300,10 @@ def provenance(argv: Optional[List[str]]) -> Dict[str, Any]:
     commit = git('rev-parse', 'HEAD')
     info['commit'] = commit
     if commit is not None:
-        changed = git('status', '--porcelain', '--', *DEMO_INPUTS)
+        changed = git('status', '--porcelain', '--', *inputs)
         info['changed_inputs'] = sorted(
             line[3:] for line in (changed or '').splitlines())
     return info
-
-
-#: What the demo's result depends on, relative to the repository (a change
-#: in any of them makes a recorded run stale).
-DEMO_INPUTS = ('mmtat/models', 'mmtat/datasets', 'mmtat/compat',
-               'mmtat/checks/dry_run.py', 'mmtat/tools/demo.py',
-               '_mmtat_startup.py', 'configs')
 
 
 def stage(text: str) -> None:
@@ -340,7 +361,8 @@ def main(argv=None) -> dict:
     warnings.filterwarnings('ignore', category=UserWarning)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
     work_dir = osp.abspath(args.work_dir)
-    origin = provenance(argv)
+    origin = provenance(argv, [args.baseline_config] +
+                        [METHODS[m] for m in args.methods])
 
     # one directory per data set, so that --quick, --seed ... can share a
     # work dir (a synthetic data set is never overwritten with another one)
