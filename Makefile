@@ -39,7 +39,7 @@ demo: $(STAMP)
 # Two test processes (pytest-xdist), a test file at a time (--dist loadfile:
 # a file's module fixtures, such as a table's dry run or the built wheel, are
 # built once); the training runs that several files read are built once per
-# session for both processes (tests/test_tools/conftest.py: built_once).
+# pytest session for both processes (tests/test_tools/conftest.py: built_once).
 # (xdist_group marks would be finer, but pytest-xdist 3.8 cannot apply them
 # under pytest 9.)  TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2

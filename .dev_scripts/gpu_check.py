@@ -6,8 +6,8 @@
 A maintainers' script of the repository (not installed with mmtat): it
 checks the checkout's mmtat, against the release reference of its tests.
 Writes ``OUT/gpu_check.json`` (everything measured) and ``OUT/gpu_check.md``
-(the tables and the goals). The checks, in :data:`CHECKS` (a new one is a
-:class:`Check` appended there):
+(the tables and the bounds each check holds the software to). The checks,
+in :data:`CHECKS` (a new one is a :class:`Check` appended there):
 
 1. ``correctness``: :class:`~mmtat.models.TaTLoss` on the device against the
    release reference (``release_tat_loss`` of ``tests/release_reference.py``,
@@ -21,11 +21,11 @@ Writes ``OUT/gpu_check.json`` (everything measured) and ``OUT/gpu_check.md``
 2. ``loss_benchmark`` (``python .dev_scripts/benchmark_tat_loss.py``):
    TaTLoss against the release's image-by-image computation at R101->R18
    shapes and global TaT on the release's 129x129 decoder map (time and
-   ``torch.cuda.max_memory_allocated``). Goal: TaTLoss's peak memory at
+   ``torch.cuda.max_memory_allocated``). Bound: TaTLoss's peak memory at
    129x129 at most a third of the release's.
 3. ``method_benchmark`` (``python -m mmtat.tools.benchmark``): VOC configs
    at 512x512, batch 8, with and without ``--amp``, for student only, TaT,
-   KD and CWD. Goal: a TaT iteration within 1.05x of CWD's with AMP.
+   KD and CWD. Bound: a TaT iteration within 1.05x of CWD's with AMP.
 4. ``teacher_pass`` (``python -m mmtat.tools.benchmark --teacher-pass full
    lean``): every VOC DeepLabV3 method at 512x512, batch 8, with and
    without ``--amp``, with MMRazor's teacher pass and with
@@ -98,8 +98,8 @@ TOLERANCE = {
     'amp_bf16': (5e-2, 1e-1),
 }
 AUTOCAST = dict(fp32=None, amp_fp16=torch.float16, amp_bf16=torch.bfloat16)
-TIME_GOAL = 1.05  # TaT iteration / CWD iteration, with AMP
-MEMORY_GOAL = 1 / 3  # TaTLoss peak / release peak, global 129x129
+TIME_BOUND = 1.05  # TaT iteration / CWD iteration, with AMP
+MEMORY_BOUND = 1 / 3  # TaTLoss peak / release peak, global 129x129
 METHOD_CONFIGS = [
     'tat/deeplabv3_r101_r18_voc.py',
     'baselines/kd_deeplabv3_r101_r18_voc.py',
@@ -149,8 +149,8 @@ def log(message: str) -> None:
           file=sys.stderr, flush=True)
 
 
-def _goal(met: Optional[bool]) -> str:
-    return {True: 'met', False: 'NOT met', None: 'not measured'}[met]
+def _verdict(met: Optional[bool]) -> str:
+    return {True: 'within', False: 'NOT within', None: 'not measured'}[met]
 
 
 # --------------------------------------------------------------------------
@@ -332,8 +332,8 @@ def loss_benchmark(ctx: Context) -> Dict[str, Any]:
         rows=rows,
         memory_case=global_case,
         memory_ratio=ratio,
-        memory_goal=MEMORY_GOAL,
-        memory_goal_met=ratio <= MEMORY_GOAL)
+        memory_bound=MEMORY_BOUND,
+        memory_within_bound=ratio <= MEMORY_BOUND)
 
 
 def loss_benchmark_markdown(result: Dict[str, Any]) -> List[str]:
@@ -344,14 +344,15 @@ def loss_benchmark_markdown(result: Dict[str, Any]) -> List[str]:
                      f"{r['peak_rise_bytes'] / 2**20:.1f} |")
     return lines + [
         '', f"Peak memory of TaTLoss / release at {result['memory_case']}: "
-        f"{result['memory_ratio']:.3f} (goal <= 1/3: "
-        f"{_goal(result['memory_goal_met'])})."
+        f"{result['memory_ratio']:.3f} (bound <= 1/3: "
+        f"{_verdict(result['memory_within_bound'])})."
     ]
 
 
 def loss_benchmark_summary(result: Dict[str, Any]) -> List[str]:
-    return [f"memory goal (TaTLoss <= 1/3 of the release at "
-            f"{result['memory_case']}): {_goal(result['memory_goal_met'])} "
+    return [f"memory bound (TaTLoss <= 1/3 of the release at "
+            f"{result['memory_case']}): "
+            f"{_verdict(result['memory_within_bound'])} "
             f"({result['memory_ratio']:.3f})"]
 
 
@@ -379,12 +380,12 @@ def method_benchmark(ctx: Context) -> Dict[str, Any]:
               (['--amp'] if mode == 'amp' else []))
         with open(osp.join(run_dir, 'benchmark.json')) as f:
             runs[mode] = json.load(f)
-    result: Dict[str, Any] = dict(runs=runs, time_goal=TIME_GOAL)
+    result: Dict[str, Any] = dict(runs=runs, time_bound=TIME_BOUND)
     amp = runs['amp']
     if 'results' in amp:
         times = {r['method']: r['iter_time_s'] for r in amp['results']}
         ratio = times['TaT'] / times['CWD']
-        result.update(time_ratio=ratio, time_goal_met=ratio <= TIME_GOAL)
+        result.update(time_ratio=ratio, time_within_bound=ratio <= TIME_BOUND)
     return result
 
 
@@ -406,16 +407,17 @@ def method_benchmark_markdown(result: Dict[str, Any]) -> List[str]:
         lines.append('')
     if 'time_ratio' in result:
         lines.append(f"TaT / CWD iteration time with AMP: "
-                     f"{result['time_ratio']:.3f} (goal <= {TIME_GOAL}: "
-                     f"{_goal(result['time_goal_met'])}).")
+                     f"{result['time_ratio']:.3f} (bound <= {TIME_BOUND}: "
+                     f"{_verdict(result['time_within_bound'])}).")
     return lines
 
 
 def method_benchmark_summary(result: Dict[str, Any]) -> List[str]:
-    if 'time_goal_met' not in result:
+    if 'time_within_bound' not in result:
         return []
-    return [f"time goal (TaT <= {TIME_GOAL}x CWD with AMP): "
-            f"{_goal(result['time_goal_met'])} ({result['time_ratio']:.3f})"]
+    return [f"time bound (TaT <= {TIME_BOUND}x CWD with AMP): "
+            f"{_verdict(result['time_within_bound'])} "
+            f"({result['time_ratio']:.3f})"]
 
 
 def teacher_pass_check(ctx: Context) -> Dict[str, Any]:

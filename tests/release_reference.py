@@ -1,8 +1,9 @@
 # Copyright (c) mmtat contributors. All rights reserved.
 """The TaT loss computed the way the authors' segmentation release does.
 
-One plain re-implementation, written from the facts in the project's
-reference notes (``sihaoevery/TaT-seg``; no code taken from it) and sharing
+One plain re-implementation, written from facts read from the authors'
+segmentation release (``sihaoevery/TaT-seg``, ``distiller_tat.py``; no
+code taken from it) and sharing
 no code with :class:`~mmtat.models.TaTLoss`, used three ways:
 
 * the unit tests hold the loss and its gradients against it in float64

@@ -35,9 +35,9 @@ CASES = {
              'configs/baselines/deeplabv3_r18_cocostuff10k.py', 171),
 }
 
-# The authors' segmentation release (reference notes, "Settings in the
-# release's scripts"): distilled map 129x129, patch grid n, heads, anchor
-# grid, alpha / beta / gamma.
+# The authors' segmentation release (sihaoevery/TaT-seg, its
+# train_voc_resnet18.sh and train_cocostuff10k_resnet18.sh): distilled map
+# 129x129, patch grid n, heads, anchor grid, alpha / beta / gamma, lr.
 RELEASE_MAP = 129
 RELEASE = {
     'voc': dict(grid=16, heads=64, anchors=32, weights=(0.1, 1.0, 0.4),
@@ -317,7 +317,10 @@ def _mmrazor_cwd_miou() -> float:
 #: them; see configs/tat/README.md)
 EXTERNAL_SOURCES = ('CIRKD README (winycg/CIRKD)',
                     'DIST README (hunto/DIST_KD',
-                    'Af-DCD README (OSVAI/Af-DCD)', 'Lin et al., CVPR 2022')
+                    'Af-DCD README (OSVAI/Af-DCD)', 'Lin et al., CVPR 2022',
+                    'BPKD README (AkideLiu/BPKD)',
+                    'overhaul-distillation README '
+                    '(clovaai/overhaul-distillation')
 
 
 def test_readme_lists_only_sourced_numbers():

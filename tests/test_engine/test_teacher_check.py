@@ -84,8 +84,9 @@ def test_fitting_teacher_checkpoint_passes(tmp_path):
 
 
 def test_student_checkpoint_for_the_teacher_is_refused(tmp_path):
-    """The case of the issue: the R18 student's weights for the R101
-    teacher trained to the end with a random teacher."""
+    """The R18 student's weights given as the R101 teacher's checkpoint
+    (loaded with strict=False, the run would train to the end with a
+    randomly initialised teacher)."""
     student = _save(tmp_path / 'student.pth', Segmentor(depth=1).state_dict())
     with pytest.raises(RunRefused) as err:
         _check(Distill(Segmentor(depth=4)), student)

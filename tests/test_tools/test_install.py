@@ -252,5 +252,5 @@ def test_editable_install_resolves_before_mmtat_is_imported(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     no_pkg_resources, mmtat_imported = proc.stdout.split()[-2:]
     assert mmtat_imported == 'False'
-    # the case of the issue: setuptools >= 81 has no pkg_resources
+    # the case the fix is for: setuptools >= 81 has no pkg_resources
     assert no_pkg_resources == 'True'

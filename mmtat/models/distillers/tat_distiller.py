@@ -230,7 +230,7 @@ class TaTDistiller(ConfigurableDistiller):
     later in-place operation changes (a norm layer named directly, followed
     by ConvModule's ``ReLU(inplace=True)``) is recorded as a copy instead,
     which is logged once; a record that still changes in training raises
-    (:mod:`mmtat.compat`, fix 5).
+    (:mod:`mmtat.compat.recorded_tensors`).
 
     Args:
         features (dict): pair name -> ``dict(student=side, teacher=side,

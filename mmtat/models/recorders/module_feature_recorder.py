@@ -59,7 +59,7 @@ class ModuleFeatureRecorder(ModuleOutputsRecorder):
     BatchNorm objects), the hook moves to the layer now at that path when
     recording starts.
     Reading a record that changed in place after it was recorded raises
-    (:mod:`mmtat.compat`, fix 5). Config type: ``'ModuleFeature'``.
+    (:mod:`mmtat.compat.recorded_tensors`). Config type: ``'ModuleFeature'``.
 
     Args:
         source (str): Path of the module in ``model.named_modules()``.

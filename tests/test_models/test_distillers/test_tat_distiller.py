@@ -190,7 +190,7 @@ def test_token_features_with_a_class_token_become_maps():
 # ----------------------------------------------------------------------
 def test_old_and_new_forms_give_the_same_loss_and_gradients():
     """configs/tat/deeplabv3_r101_r18_voc.py (TaTDistiller, geometry in
-    positions) against the same configuration written as round 1 shipped it,
+    positions) against the same configuration written with grid counts,
     ..._voc_tatloss.py (ConfigurableDistiller + TaTLoss with grid counts),
     on the same weights:
     the losses on the real 64x64 maps of 512x512 crops, then the whole

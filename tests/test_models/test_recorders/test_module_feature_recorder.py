@@ -1,7 +1,7 @@
 """ModuleFeatureRecorder: a conv module's map before its activation (the
 norm layer's output, negative values kept), copies of outputs that change
 in place later, and the version check every MMRazor module recorder gets
-from mmtat.compat (fix 5)."""
+from mmtat.compat.recorded_tensors."""
 import pytest
 import torch
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
@@ -152,7 +152,7 @@ def test_final_activation_errors_name_the_module():
 
 def test_sync_bn_reverted_by_the_runner_keeps_recorder_hooks():
     """mmengine's Runner replaces SyncBN layers after the recorders hooked
-    them (mmtat.compat, fix 6)."""
+    them (mmtat.compat.sync_bn_hooks)."""
     import mmengine.runner.runner as runner_module
     model = nn.Sequential(
         ConvModule(3, 4, 1, norm_cfg=dict(type='SyncBN')), nn.Conv2d(4, 2, 1))
