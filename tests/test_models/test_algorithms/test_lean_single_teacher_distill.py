@@ -86,6 +86,30 @@ SHIPPED_CASES = {
         'configs/tat/deeplabv3plus_r101_r18_voc_release_val513.py',
         'configs/tat/deeplabv3plus_r101_r18_cocostuff10k_release.py',
         'configs/tat/deeplabv3plus_r101_r18_cocostuff10k_release_val513.py'],
+    # the MobileNetV2 student (DeepLabV3+ head on its stride-8 stage 6)
+    'configs/tat/deeplabv3plus_r101_mobilenetv2_voc.py': [
+        'configs/tat/deeplabv3plus_r101_mobilenetv2_cocostuff10k.py',
+        'configs/tat/deeplabv3plus_r101_mobilenetv2_cityscapes.py',
+        'configs/tat/deeplabv3plus_r101_mobilenetv2_ade20k.py'],
+    'configs/tat/deeplabv3plus_r101_mobilenetv2_voc_release.py': [
+        'configs/tat/deeplabv3plus_r101_mobilenetv2_voc_release_val513.py',
+        'configs/tat/deeplabv3plus_r101_mobilenetv2_cocostuff10k_release.py',
+        'configs/tat/'
+        'deeplabv3plus_r101_mobilenetv2_cocostuff10k_release_val513.py'],
+    'configs/baselines/kd_deeplabv3plus_r101_mobilenetv2_voc.py': [
+        'configs/baselines/kd_deeplabv3plus_r101_mobilenetv2_cocostuff10k.py',
+        'configs/baselines/kd_deeplabv3plus_r101_mobilenetv2_cityscapes.py',
+        'configs/baselines/kd_deeplabv3plus_r101_mobilenetv2_ade20k.py'],
+    'configs/baselines/cwd_deeplabv3plus_r101_mobilenetv2_voc.py': [
+        'configs/baselines/cwd_'
+        'deeplabv3plus_r101_mobilenetv2_cocostuff10k.py',
+        'configs/baselines/cwd_deeplabv3plus_r101_mobilenetv2_cityscapes.py',
+        'configs/baselines/cwd_deeplabv3plus_r101_mobilenetv2_ade20k.py'],
+    'configs/baselines/dist_deeplabv3plus_r101_mobilenetv2_voc.py': [
+        'configs/baselines/dist_'
+        'deeplabv3plus_r101_mobilenetv2_cocostuff10k.py',
+        'configs/baselines/dist_deeplabv3plus_r101_mobilenetv2_cityscapes.py',
+        'configs/baselines/dist_deeplabv3plus_r101_mobilenetv2_ade20k.py'],
     'configs/tat/segformer_mitb5_deeplabv3_r18_cityscapes.py': [],
     'configs/baselines/cwd_segformer_mitb5_deeplabv3_r18_cityscapes.py': [],
     'configs/tat/segformer_mitb5_mitb0_ade20k.py': [],

@@ -121,7 +121,10 @@ def test_defaults_are_the_release_imagenet_form():
 def test_segmentation_defaults_are_unchanged():
     """TaTDistiller keeps its segmentation defaults: TaTClsDistiller's
     are its own."""
-    seg = TaTDistiller(features=dict(f=dict(student='a', teacher='b')))
+    # built directly, so in MMRazor's scope as a Runner's build would be
+    # (another test's Runner may have left mmseg's as the default)
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        seg = TaTDistiller(features=dict(f=dict(student='a', teacher='b')))
     loss_cfg = seg._pairs['f']['loss_cfg']
     assert (loss_cfg['embed_kernel_size'], loss_cfg['use_key_embed'],
             loss_cfg['norm_stats'], loss_cfg['anchor_weight']) == (
