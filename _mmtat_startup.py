@@ -54,6 +54,11 @@ import os
 import os.path as osp
 import sys
 
+# typing is read by linters and type checkers only, never imported here
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional
+
 __all__ = [
     'install', 'patch_loaded_modules', 'mmengine_supported',
     'MMTAT_PACKAGE', 'SUPPORTED_MMENGINE', 'LEGACY_PACKAGES',
