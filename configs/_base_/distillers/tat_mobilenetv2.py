@@ -51,15 +51,11 @@ tat_voc_mobilenetv2 = dict(
 #   * anchor grid 32x32 -> 129 // 32 = 4x4 pooling window (32x32 anchors);
 #   * alpha / beta / gamma = 0.4 / 1.0 / 1.0.
 tat_cocostuff10k_mobilenetv2 = dict(
-    _base_.tat_voc,
-    patch_size=(8, 8),
-    patches_per_group=4,
-    anchor_window=(4, 4),
+    _base_.tat_voc,  # its geometry and beta
     # alpha * lr_release / lr = 0.4 * 0.007 / 0.01: the release's own step
     # on the TaT term (its base lr 0.007 in this script) under
     # MMSegmentation's lr 0.01, as above
     loss_weight=0.28,
-    patch_weight=1.0,  # beta
     anchor_weight=1.0)  # gamma
 
 # The distillers of the shipped MobileNetV2 configs: the decoder's stride-4
