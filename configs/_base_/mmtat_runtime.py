@@ -15,6 +15,9 @@ custom_imports = dict(imports=['mmtat'], allow_failed_imports=False)
 # where it does not apply (a model without a teacher, a run that does not
 # resume, a test run for the training hooks).
 custom_hooks = [
+    # one training run per work dir: a live run holding it stops this one
+    # before its first iteration (mmtat's tools/train.py holds it earlier)
+    dict(type='WorkDirLockHook'),
     # SIGTERM (slurm's notice before preemption): checkpoint, then stop
     dict(type='PreemptionHook'),
     # a NaN or infinite loss stops the run before anything of it is saved

@@ -34,7 +34,7 @@ from ..utils.errors import InputError
 
 __all__ = [
     'TRAIN_LOCK', 'WorkDirInUse', 'WorkDirLock', 'hold_work_dir',
-    'launcher_rank', 'current_command'
+    'held_by_this_process', 'launcher_rank', 'current_command'
 ]
 
 #: The lock file of a training run, in its work dir.
@@ -51,6 +51,14 @@ def _close_in_child() -> None:
         except OSError:
             pass
     _HELD.clear()
+
+
+def held_by_this_process(work_dir: str, name: str = TRAIN_LOCK) -> bool:
+    """Whether this process holds ``<work_dir>/<name>`` (a second
+    ``flock`` of it from this process would be refused like another
+    process's)."""
+    path = osp.realpath(osp.join(work_dir, name))
+    return any(osp.realpath(held) == path for held in _HELD.values())
 
 
 class WorkDirInUse(InputError):

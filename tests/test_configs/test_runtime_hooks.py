@@ -13,7 +13,8 @@ import mmtat  # noqa: F401  (registers the hooks)
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RUNTIME = 'configs/_base_/mmtat_runtime.py'
 HOOKS_LISTED = [
-    'PreemptionHook', 'FiniteLossHook', 'NonEmptyDataHook', 'DataGuardHook',
+    'WorkDirLockHook', 'PreemptionHook', 'FiniteLossHook', 'NonEmptyDataHook',
+    'DataGuardHook',
     'FrozenTeacherCheckpointHook', 'ResumeFitHook', 'CheckpointFitHook',
     'TeacherCheckpointHook', 'TeacherMIoUHook'
 ]

@@ -17,10 +17,12 @@ from mmtat.engine.atomic_io import (
     atomic_write,
     remove_partial_files,
 )
+from mmtat.engine.hooks import WorkDirLockHook
 from mmtat.engine.work_dir_lock import (
     TRAIN_LOCK,
     WorkDirInUse,
     WorkDirLock,
+    held_by_this_process,
     hold_work_dir,
     launcher_rank,
 )
@@ -136,6 +138,48 @@ def test_rank_before_the_process_group(monkeypatch):
     assert launcher_rank('pytorch') == 0
     monkeypatch.setenv('RANK', '1')
     assert launcher_rank('pytorch') == 1
+
+
+class _Runner:
+    """What WorkDirLockHook reads of a Runner."""
+
+    def __init__(self, work_dir, rank=0):
+        self.work_dir, self.rank = str(work_dir), rank
+
+
+def test_the_hook_holds_the_work_dir_while_training(tmp_path):
+    hook, runner = WorkDirLockHook(), _Runner(tmp_path)
+    hook.before_train(runner)
+    assert held_by_this_process(str(tmp_path))
+    assert json.loads((tmp_path / TRAIN_LOCK).read_text())[
+        'pid'] == os.getpid()
+    hook.after_train(runner)
+    assert not held_by_this_process(str(tmp_path))
+    assert not (tmp_path / TRAIN_LOCK).exists()
+
+
+def test_the_hook_stops_a_run_in_a_live_runs_work_dir(tmp_path):
+    proc = _hold(tmp_path)
+    try:
+        with pytest.raises(WorkDirInUse,
+                           match=f'in use by another training run: process '
+                           f'{proc.pid} on host'):
+            WorkDirLockHook().before_train(_Runner(tmp_path))
+        # the other ranks leave it to rank 0
+        WorkDirLockHook().before_train(_Runner(tmp_path, rank=1))
+    finally:
+        _kill(proc)
+
+
+def test_the_hook_leaves_a_lock_this_process_holds(tmp_path):
+    """mmtat's tools/train.py holds the work dir before the Runner exists;
+    the config's hook must not refuse its own run."""
+    with hold_work_dir(str(tmp_path)) as lock:
+        hook = WorkDirLockHook()
+        hook.before_train(_Runner(tmp_path))
+        hook.after_train(_Runner(tmp_path))
+        assert lock.held and held_by_this_process(str(tmp_path))
+    assert not held_by_this_process(str(tmp_path))
 
 
 WRITER = textwrap.dedent('''

@@ -1,8 +1,9 @@
 """MMSegmentation's own tools/train.py on the shipped configs: the hooks
 they list in ``custom_hooks`` act without any tool of mmtat (the config's
 ``custom_imports`` imports mmtat, which registers them): a teacher
-checkpoint of another network is refused before the first iteration, and
-SIGTERM saves a checkpoint that MMSegmentation's ``--resume`` continues.
+checkpoint of another network and a work dir that a live run holds are
+refused before the first iteration, and SIGTERM saves a checkpoint that
+MMSegmentation's ``--resume`` continues.
 
 Fresh interpreters (the subject is a run that nothing of mmtat starts), on
 generated data at the smoke-test size of tool_utils.py.
@@ -26,6 +27,8 @@ from tool_utils import (
     tool_env,
     train_iters_logged,
 )
+
+from mmtat.engine.work_dir_lock import WorkDirLock
 
 WAIT_S = 300  # upper bound of any single wait (a loaded CI machine)
 
@@ -56,6 +59,23 @@ def test_teacher_checkpoint_of_another_network_is_refused(
     assert "It is the checkpoint of another network than this config's " \
         'teacher' in out
     assert train_iters_logged(out) == []
+
+
+def test_a_work_dir_in_use_is_refused_before_the_first_iteration(
+        synthetic_data, tmp_path):
+    work_dir = tmp_path / 'work'
+    opts = smoke_options('voc', synthetic_data['voc'], distill=False)
+    # this test process is the live run that holds the work dir
+    with WorkDirLock(str(work_dir), command='python tools/train.py X.py'):
+        proc = run_tool([mmseg_train(), BASELINE_VOC, '--work-dir',
+                         str(work_dir), '--cfg-options'] + opts, fresh=True)
+    assert proc.returncode != 0
+    out = proc.stdout
+    assert (f'The work dir {work_dir} is in use by another training run: '
+            f'process {os.getpid()} on host') in out, out[-3000:]
+    assert 'command: python tools/train.py X.py' in out
+    assert train_iters_logged(out) == []
+    assert not [n for n in os.listdir(work_dir) if n.endswith('.pth')]
 
 
 def _start(work_dir, data_root, log, resume, max_iters):

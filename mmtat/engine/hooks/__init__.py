@@ -14,10 +14,12 @@ from .preemption_hook import PreemptionHook
 from .resume_fit_hook import ResumeFitHook
 from .teacher_checkpoint_hook import TeacherCheckpointHook
 from .teacher_miou_hook import TEACHER_MIOU_WARN_RATIO, TeacherMIoUHook
+from .work_dir_lock_hook import WorkDirLockHook
 
 __all__ = [
     'CheckpointFitHook', 'DataGuardHook', 'FiniteLossHook',
     'FrozenTeacherCheckpointHook', 'NonEmptyDataHook',
     'PreemptionHook', 'ResumeFitHook', 'TeacherCheckpointHook',
-    'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO', 'TrainingDiverged'
+    'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO', 'TrainingDiverged',
+    'WorkDirLockHook'
 ]
