@@ -6,11 +6,11 @@ Both pre-flight checks walk the config the same way:
 :mod:`~mmtat.checks.remote_files` at the downloads, so the walk lives here,
 below both of them.
 """
-from typing import Any, Callable, Iterator, Tuple
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 __all__ = [
     'URL_PREFIXES', 'ZOO_PREFIXES', 'REMOTE_PREFIXES', 'MODES', 'RUN_KEYS',
-    'is_remote', 'walk_checkpoint_keys'
+    'is_remote', 'hub_weights', 'walk_checkpoint_keys'
 ]
 
 URL_PREFIXES = ('http://', 'https://')
@@ -33,12 +33,32 @@ def is_remote(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(REMOTE_PREFIXES)
 
 
+def hub_weights(cfg_path: str) -> Optional[str]:
+    """The checkpoint that ``mmengine.hub.get_model(cfg_path,
+    pretrained=True)`` loads: the ``Weights`` of the config's model-index
+    entry; None where mmengine cannot find it (the build then fails with
+    mmengine's own message)."""
+    from mmengine import hub
+    try:
+        return hub.get_config(cfg_path, pretrained=True).get('model_path')
+    except Exception:
+        return None
+
+
 def _walk(node: Any, path: str, mode: str, from_ckpt: bool,
           want: Callable[[Any], bool]) -> Iterator[Tuple[str, str]]:
     if isinstance(node, dict):
         for key, value in node.items():
             sub = f'{path}.{key}' if path else str(key)
-            if key in ('load_from', 'teacher_ckpt') and want(value):
+            if key == 'pretrained' and value and isinstance(
+                    node.get('cfg_path'), str):
+                # a model given by ``cfg_path`` (MMRazor's architecture /
+                # teacher) loads its weights when it is built, whatever the
+                # mode and teacher_ckpt
+                weights = hub_weights(node['cfg_path'])
+                if want(weights):
+                    yield sub, weights
+            elif key in ('load_from', 'teacher_ckpt') and want(value):
                 yield sub, value
             elif (key == 'pretrained' and mode == 'train' and not from_ckpt
                   and want(value)):
@@ -69,7 +89,9 @@ def walk_checkpoint_keys(cfg: Any,
     ``checkpoint`` of ``init_cfg=dict(type='Pretrained')``, under
     :data:`RUN_KEYS` only; ``pretrained`` and ``init_cfg`` only in training
     (testing calls no ``init_weights``), and not inside a teacher whose
-    weights come from ``teacher_ckpt``.
+    weights come from ``teacher_ckpt``.  A model given by ``cfg_path`` with
+    a true ``pretrained`` loads its model-index weights when it is built,
+    in both modes: its value is that checkpoint (:func:`hub_weights`).
     """
     if mode not in MODES:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')

@@ -14,7 +14,8 @@ reaches them, after the datasets and the model are built, with a bare
   ``init_cfg=dict(type='Pretrained')``, skipping those a run of the given
   ``mode`` never loads (``pretrained`` and ``init_cfg`` in testing, where
   ``init_weights`` is not called; those of a teacher whose weights come
-  from ``teacher_ckpt``);
+  from ``teacher_ckpt``), and the model-index weights that a ``cfg_path``
+  model with a true ``pretrained`` loads when it is built;
 * it keeps the remote ones: ``http(s)://`` URLs and the model-zoo names
   ``open-mmlab://``, ``openmmlab://``, ``torchvision://``, ``modelzoo://``
   and ``mmcls://``, resolved to their URLs with mmengine's own tables;
@@ -35,7 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .checkpoint_files import checkpoint_file_problem
 from .config_checkpoints import (
@@ -73,12 +74,16 @@ class RemoteFile:
         cache_path: where the download is cached, and looked for first.
         error: why it cannot be resolved (``url`` is None) or, after
             :func:`check_remote_files`, why it could not be reached.
+        hub_config: for the ``pretrained`` of a model given by
+            ``cfg_path``, that ``cfg_path`` (``value`` is then the weights
+            of its model-index entry, which mmengine.hub loads).
     """
     key: str
     value: str
     url: Optional[str] = None
     cache_path: Optional[str] = None
     error: Optional[str] = None
+    hub_config: Optional[str] = None
 
     @property
     def cached(self) -> bool:
@@ -156,6 +161,7 @@ def find_remote_files(cfg: Any, mode: str = 'train') -> List[RemoteFile]:
     """
     found = []
     cache_dir = checkpoint_cache_dir()
+    tree = cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg
     for key, value in walk_checkpoint_keys(cfg, mode):
         url, error = _resolve(value)
         if url is None and error is None:
@@ -164,8 +170,22 @@ def find_remote_files(cfg: Any, mode: str = 'train') -> List[RemoteFile]:
         if url is not None:
             name = osp.basename(urllib.parse.urlparse(url).path)
             cache_path = osp.join(cache_dir, name) if name else None
-        found.append(RemoteFile(key, value, url, cache_path, error))
+        found.append(RemoteFile(key, value, url, cache_path, error,
+                                _hub_config(tree, key)))
     return found
+
+
+def _hub_config(tree: Any, key: str) -> Optional[str]:
+    """The ``cfg_path`` beside ``key`` when ``key`` is a ``pretrained``."""
+    *parents, last = key.split('.')
+    if last != 'pretrained':
+        return None
+    node = tree
+    for part in parents:
+        node = node[int(part)] if isinstance(node, (list, tuple)) \
+            else node.get(part)
+    cfg_path = node.get('cfg_path') if isinstance(node, dict) else None
+    return cfg_path if isinstance(cfg_path, str) else None
 
 
 def _probe(url: str, timeout: float) -> Optional[str]:
@@ -224,7 +244,7 @@ def _probe_all(files: List[RemoteFile], timeout: float) -> None:
 
 
 def _offline_key(key: str) -> str:
-    """The key to set to None so that ``key``'s file is not loaded.
+    """The key to set so that ``key``'s file is not loaded.
 
     ``init_cfg=dict(type='Pretrained', checkpoint=None)`` still makes
     mmengine load a checkpoint (of path None), so for an ``init_cfg``'s
@@ -235,35 +255,37 @@ def _offline_key(key: str) -> str:
     return key
 
 
-def _offline_keys(cfg: Any, mode: str) -> List[str]:
-    """The keys to set to None so that a run fetches nothing.
+def _offline_settings(cfg: Any, mode: str) -> Dict[str, Any]:
+    """``{key: value}`` to set so that a run fetches nothing: None, or
+    False for the ``pretrained`` flag of a ``cfg_path`` model.
 
     Setting one may expose another (without ``teacher_ckpt`` the teacher's
     own ``pretrained`` is used), so this repeats until nothing is left.
     """
     import copy
     cfg = copy.deepcopy(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg)
-    keys: List[str] = []
+    settings: Dict[str, Any] = {}
     while True:
-        new = [_offline_key(f.key) for f in find_remote_files(cfg, mode)]
-        new = [key for key in dict.fromkeys(new) if key not in keys]
+        new = {_offline_key(f.key): False if f.hub_config else None
+               for f in find_remote_files(cfg, mode)}
+        new = {k: v for k, v in new.items() if k not in settings}
         if not new:
-            return keys
-        for key in new:
+            return settings
+        for key, value in new.items():
             node = cfg
             *parents, last = key.split('.')
             try:
                 for part in parents:
                     node = node[int(part)] if isinstance(
                         node, (list, tuple)) else node[part]
-                node[int(last) if isinstance(node, list) else last] = None
+                node[int(last) if isinstance(node, list) else last] = value
             except (TypeError, KeyError, IndexError, ValueError):
                 pass  # inside a tuple: listed, but cannot be followed
-        keys += new
+        settings.update(new)
 
 
 def _format_error(missing: List[RemoteFile], cache_dir: str,
-                  offline_keys: List[str]) -> str:
+                  offline: Dict[str, Any]) -> str:
     lines = [
         f'{len(missing)} checkpoint file(s) that this run needs cannot be '
         'fetched (is this machine offline?). Nothing was started.'
@@ -274,6 +296,18 @@ def _format_error(missing: List[RemoteFile], cache_dir: str,
         lines.append(f'      {f.error}')
         local = osp.basename(urllib.parse.urlparse(f.url).path) \
             if f.url else 'local.pth'
+        if f.hub_config:
+            # mmengine.hub loads the model-index weights for any true
+            # ``pretrained``: the config cannot name another file there
+            lines.append(
+                f'      (the weights of {f.hub_config}, which mmengine.hub '
+                'loads when it builds that network)\n'
+                '      Fix: download it where there is network access and '
+                f'put it at {f.cache_path}, where it is used without '
+                f'downloading,\n      or --cfg-options {f.key}=False to '
+                'build that network without them (a teacher then takes its '
+                'weights from model.teacher_ckpt)')
+            continue
         fix = (f'      Fix: download it where there is network access and '
                f'point the config at the copy:\n'
                f'          --cfg-options {f.key}=/path/to/{local}')
@@ -285,28 +319,29 @@ def _format_error(missing: List[RemoteFile], cache_dir: str,
             lines.append('      or put the file at '
                          f'{f.cache_path}, where it is used without '
                          'downloading.')
-    offline = ' '.join(f'{key}=None' for key in offline_keys)
+    settings = ' '.join(f'{key}={value}' for key, value in offline.items())
     lines.append('To run without any of them (a smoke test, not a real '
-                 f'training): --cfg-options {offline}')
+                 f'training): --cfg-options {settings}')
     lines.append(f'Download cache: {cache_dir}. Set {SKIP_ENV}=1 to skip '
                  'this check.')
     return '\n'.join(lines)
 
 
 def make_offline(cfg: Any, mode: str = 'train') -> List[str]:
-    """Set every remote checkpoint of ``cfg`` to None, in place.
+    """Set every remote checkpoint of ``cfg`` to None (a ``cfg_path``
+    model's ``pretrained`` to False), in place.
 
     The run then fetches nothing and starts those networks from random
     weights (what benchmarks and smoke tests want). Args as for
     :func:`find_remote_files`; ``cfg`` is an mmengine ``Config``.
 
     Returns:
-        The keys that were set to None.
+        The keys that were set.
     """
-    keys = _offline_keys(cfg, mode)
-    if keys:
-        cfg.merge_from_dict({key: None for key in keys}, allow_list_keys=True)
-    return keys
+    settings = _offline_settings(cfg, mode)
+    if settings:
+        cfg.merge_from_dict(settings, allow_list_keys=True)
+    return list(settings)
 
 
 def check_remote_files(cfg: Any,
@@ -355,5 +390,5 @@ def check_remote_files(cfg: Any,
     if missing:
         raise RemoteFileUnavailableError(
             _format_error(missing, checkpoint_cache_dir(),
-                          _offline_keys(cfg, mode)))
+                          _offline_settings(cfg, mode)))
     return files

@@ -402,3 +402,62 @@ def test_mmcls_weights_load_without_the_mmcls_package(monkeypatch):
     for key, value in loaded.items():
         assert torch.equal(value, weights[f'backbone.{key}']), key
     assert not any(m.split('.')[0] == 'mmcls' for m in sys.modules)
+
+
+
+
+def mmrazor_dkd():
+    """MMRazor's own DKD ImageNet config, as installed with it."""
+    import mmrazor
+    return Config.fromfile(osp.join(
+        osp.dirname(mmrazor.__file__), '.mim', 'configs', 'distill', 'mmcls',
+        'dkd', 'dkd_resnet34_resnet18_8xb32_in1k.py'))
+
+RESNET34_WEIGHTS = ('https://download.openmmlab.com/mmclassification/v0/'
+                    'resnet/resnet34_8xb32_in1k_20210831-f257d4e6.pth')
+
+
+@pytest.mark.parametrize('mode', ['train', 'test'])
+def test_a_cfg_path_models_pretrained_weights_are_found(mode):
+    """MMRazor's DKD config builds its teacher by cfg_path with
+    pretrained=True: mmengine.hub fetches the weights of that config's
+    model-index entry when the model is built, in any mode and beside
+    teacher_ckpt."""
+    cfg = mmrazor_dkd()
+    assert cfg.model.teacher.pretrained is True
+    found = {f.key: f for f in find_remote_files(cfg, mode)}
+    assert set(found) == {'model.teacher.pretrained', 'model.teacher_ckpt'}
+    weights = found['model.teacher.pretrained']
+    assert weights.value == weights.url == RESNET34_WEIGHTS
+    assert weights.hub_config == 'mmcls::resnet/resnet34_8xb32_in1k.py'
+    assert weights.cache_path == osp.join(
+        checkpoint_cache_dir(), osp.basename(RESNET34_WEIGHTS))
+    assert found['model.teacher_ckpt'].hub_config is None
+
+
+def test_a_cfg_path_models_unreachable_weights_name_the_fix(monkeypatch):
+    from mmtat.checks import config_checkpoints, make_offline
+    url = f'http://127.0.0.1:{closed_port()}/zoo/resnet34.pth'
+    monkeypatch.setattr(config_checkpoints, 'hub_weights', lambda _: url)
+    cfg = mmrazor_dkd()
+    cfg.model.teacher_ckpt = None
+    with pytest.raises(RemoteFileUnavailableError) as info:
+        check_remote_files(cfg, timeout=2)
+    message = str(info.value)
+    assert f'model.teacher.pretrained = {url}' in message
+    assert ('the weights of mmcls::resnet/resnet34_8xb32_in1k.py, which '
+            'mmengine.hub loads') in message
+    # the config cannot name another file there: the cache or no weights
+    assert osp.join(checkpoint_cache_dir(), 'resnet34.pth') in message
+    assert '--cfg-options model.teacher.pretrained=False' in message
+    assert 'model.teacher.pretrained=/path/to' not in message
+    assert make_offline(cfg) == ['model.teacher.pretrained']
+    assert cfg.model.teacher.pretrained is False
+    assert find_remote_files(cfg, 'train') == []
+
+
+def test_a_cfg_path_without_model_index_weights_is_left_to_mmengine():
+    cfg = Config(dict(model=dict(
+        teacher=dict(cfg_path='mmpretrain::resnet/no_such_config.py',
+                     pretrained=True))))
+    assert find_remote_files(cfg, 'train') == []
