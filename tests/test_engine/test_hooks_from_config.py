@@ -38,6 +38,7 @@ HOOK_FILES = {
     'CheckpointFitHook': 'checkpoint_fit_hook',
     'TeacherCheckpointHook': 'teacher_checkpoint_hook',
     'TeacherMIoUHook': 'teacher_miou_hook',
+    'WorkDirLockHook': 'work_dir_lock_hook',
 }
 
 
