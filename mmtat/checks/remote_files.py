@@ -175,16 +175,22 @@ def find_remote_files(cfg: Any, mode: str = 'train') -> List[RemoteFile]:
     return found
 
 
-def _hub_config(tree: Any, key: str) -> Optional[str]:
-    """The ``cfg_path`` beside ``key`` when ``key`` is a ``pretrained``."""
+def _parent(tree: Any, key: str) -> Tuple[Any, str]:
+    """The dict or list that holds the dotted ``key``, and its last part
+    (raises TypeError / KeyError / IndexError / ValueError if ``key``
+    cannot be followed)."""
     *parents, last = key.split('.')
-    if last != 'pretrained':
-        return None
     node = tree
     for part in parents:
         node = node[int(part)] if isinstance(node, (list, tuple)) \
-            else node.get(part)
-    cfg_path = node.get('cfg_path') if isinstance(node, dict) else None
+            else node[part]
+    return node, last
+
+
+def _hub_config(tree: Any, key: str) -> Optional[str]:
+    """The ``cfg_path`` beside ``key`` when ``key`` is a ``pretrained``."""
+    node, last = _parent(tree, key)
+    cfg_path = node.get('cfg_path') if last == 'pretrained' else None
     return cfg_path if isinstance(cfg_path, str) else None
 
 
@@ -272,12 +278,8 @@ def _offline_settings(cfg: Any, mode: str) -> Dict[str, Any]:
         if not new:
             return settings
         for key, value in new.items():
-            node = cfg
-            *parents, last = key.split('.')
             try:
-                for part in parents:
-                    node = node[int(part)] if isinstance(
-                        node, (list, tuple)) else node[part]
+                node, last = _parent(cfg, key)
                 node[int(last) if isinstance(node, list) else last] = value
             except (TypeError, KeyError, IndexError, ValueError):
                 pass  # inside a tuple: listed, but cannot be followed
