@@ -8,8 +8,8 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
-from mmengine.runner import CheckpointLoader, Runner
-from toy_runner import ToyDataset, ToyModel
+from mmengine.runner import CheckpointLoader
+from toy_runner import ToyModel, toy_runner
 
 from mmtat.engine import FiniteLossHook, TrainingDiverged
 
@@ -42,21 +42,9 @@ def _runner(tmp_path, model, max_iters=5, lr=0.01, hooks=(), wrapper=None):
     optim = dict(optimizer=dict(type='SGD', lr=lr))
     if wrapper is not None:
         optim['type'] = wrapper
-    return Runner(
-        model=model,
-        work_dir=str(tmp_path),
-        train_dataloader=dict(
-            dataset=ToyDataset(8),
-            sampler=dict(type='InfiniteSampler', shuffle=False),
-            batch_size=2,
-            num_workers=0),
-        optim_wrapper=optim,
-        train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        default_hooks=dict(checkpoint=dict(
-            type='CheckpointHook', interval=1, by_epoch=False)),
-        custom_hooks=list(hooks),
-        experiment_name=f'finite_{tmp_path.name}',
-        default_scope='mmengine')
+    return toy_runner(tmp_path, max_iters, f'finite_{tmp_path.name}', hooks,
+                      checkpoint_interval=1, model=model,
+                      optim_wrapper=optim)
 
 
 def test_nan_loss_stops_before_its_checkpoint(tmp_path):

@@ -8,9 +8,8 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.hooks import Hook
-from mmengine.runner import CheckpointLoader, Runner
-from toy_runner import ToyDataset, ToyModel
+from mmengine.runner import CheckpointLoader
+from toy_runner import SigtermAt, ToyModel, toy_runner
 
 from mmtat.engine import (
     CheckpointFitHook,
@@ -26,34 +25,10 @@ from mmtat.utils import InputError, RunRefused
 
 
 def _runner(work_dir, max_iters, resume=False, size=8, hooks=()):
-    return Runner(
-        model=ToyModel(),
-        work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=ToyDataset(size),
-            sampler=dict(type='InfiniteSampler', shuffle=False),
-            batch_size=2,
-            num_workers=0),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        default_hooks=dict(checkpoint=dict(
-            type='CheckpointHook', interval=100, by_epoch=False)),
-        custom_hooks=list(hooks),
-        resume=resume,
-        experiment_name=f'hooks_{work_dir.name}_{max_iters}_{resume}_{size}',
-        default_scope='mmengine')
-
-
-class SigtermAt(Hook):
-    """Sends this process SIGTERM during iteration ``at`` (1-based)."""
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        if runner.iter + 1 == self.at:
-            os.kill(os.getpid(), signal.SIGTERM)
+    return toy_runner(
+        work_dir, max_iters,
+        f'hooks_{work_dir.name}_{max_iters}_{resume}_{size}', hooks, size,
+        resume=resume)
 
 
 @pytest.fixture
@@ -216,23 +191,11 @@ class WiderToy(ToyModel):
 
 
 def _resumed(work_dir, model, ckpt, optim_wrapper=None):
-    runner = Runner(
-        model=model,
-        work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=ToyDataset(8),
-            sampler=dict(type='InfiniteSampler', shuffle=False),
-            batch_size=2,
-            num_workers=0),
-        optim_wrapper=optim_wrapper or dict(
+    runner = toy_runner(
+        work_dir, 4, f'resumed_{work_dir.name}_{type(model).__name__}',
+        model=model, optim_wrapper=optim_wrapper or dict(
             optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(by_epoch=False, max_iters=4),
-        default_hooks=dict(checkpoint=dict(
-            type='CheckpointHook', interval=100, by_epoch=False)),
-        resume=True,
-        load_from=ckpt,
-        experiment_name=f'resumed_{work_dir.name}_{type(model).__name__}',
-        default_scope='mmengine')
+        resume=True, load_from=ckpt)
     runner.register_hook(ResumeFitHook(ckpt, 'configs/other.py'))
     return runner
 

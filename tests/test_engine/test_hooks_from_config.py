@@ -18,7 +18,7 @@ from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 from PIL import Image
 from torch import nn
-from toy_runner import ToyDataset, ToyModel
+from toy_runner import SigtermAt, ToyDataset, ToyModel, toy_runner
 
 import mmtat.engine.hooks as mmtat_hooks
 from mmtat.checks.data_check import config_datasets
@@ -65,33 +65,9 @@ def test_hook_builds_from_its_name_in_every_scope(name):
 
 
 def _runner(work_dir, max_iters, hooks, size=8, **extra):
-    return Runner(
-        model=extra.pop('model', ToyModel()),
-        work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=ToyDataset(size),
-            sampler=dict(type='InfiniteSampler', shuffle=False),
-            batch_size=2,
-            num_workers=0),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(by_epoch=False, max_iters=max_iters),
-        default_hooks=dict(checkpoint=dict(
-            type='CheckpointHook', interval=100, by_epoch=False)),
-        custom_hooks=hooks,
-        experiment_name=f'from_config_{work_dir.name}_{max_iters}',
-        default_scope='mmengine',
-        **extra)
-
-
-class SigtermAt(Hook):
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        if runner.iter + 1 == self.at:
-            signal.raise_signal(signal.SIGTERM)
+    return toy_runner(work_dir, max_iters,
+                      f'from_config_{work_dir.name}_{max_iters}', hooks,
+                      size, **extra)
 
 
 @pytest.fixture
