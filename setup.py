@@ -158,7 +158,7 @@ setup(
         'tqdm',
     ],
     extras_require={
-        'tests': ['pytest', 'pytest-xdist', 'filelock', 'ruff'],
+        'tests': ['pytest>=7.3', 'pytest-xdist', 'filelock', 'ruff'],
     },
     classifiers=[
         'Development Status :: 3 - Alpha',

@@ -14,6 +14,7 @@ the process, and every full collection (mmengine's datasets call
 ``gc.collect()`` each time one is built) would scan them all again."""
 import gc
 import os
+import shutil
 
 import pytest
 
@@ -31,6 +32,28 @@ def pytest_configure(config):
 def pytest_collection_finish(session):
     gc.collect()
     gc.freeze()
+
+
+@pytest.fixture(scope='module')
+def module_tmp_path(request, tmp_path_factory):
+    """``make(name)``: a new folder for what several tests of one module read
+    (a training run's work dir).  The folders are removed when the module's
+    tests are done, unless one of them failed, as ``pytest.ini``'s
+    ``tmp_path_retention_policy = failed`` does for each test's
+    ``tmp_path``: they hold real-size checkpoints (a DeepLabV3 R101-D8
+    teacher's is about 350 MB), which would otherwise stay until the
+    session ends."""
+    failed_before = request.session.testsfailed
+    made = []
+
+    def make(name: str):
+        made.append(tmp_path_factory.mktemp(name))
+        return made[-1]
+
+    yield make
+    if request.session.testsfailed == failed_before:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

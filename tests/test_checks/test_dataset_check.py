@@ -14,8 +14,8 @@ from mmtat.utils import InputError, config_file
 
 
 @pytest.fixture(scope='module')
-def generated(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('generated'))
+def generated(module_tmp_path):
+    root = str(module_tmp_path('generated'))
     return dict(
         voc=make_synthetic_voc(root, num_train=2, num_val=1,
                                image_size=(32, 32), seed=0),
@@ -233,10 +233,10 @@ def test_generated_cityscapes_and_camvid_pass_and_camvid_annots(tmp_path):
 # image classification: MMPretrain's ImageNet
 # --------------------------------------------------------------------------
 @pytest.fixture(scope='module')
-def imagenet(tmp_path_factory):
+def imagenet(module_tmp_path):
     from mmtat.datasets import make_synthetic_imagenet
     return make_synthetic_imagenet(
-        str(tmp_path_factory.mktemp('imagenet')), num_train=4, num_val=2,
+        str(module_tmp_path('imagenet')), num_train=4, num_val=2,
         image_size=(32, 32), seed=0)
 
 

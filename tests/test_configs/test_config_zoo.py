@@ -193,8 +193,8 @@ def _scalars(work_dir: str):
 
 
 @pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp('zoo_data'))
+def data_dir(module_tmp_path):
+    return str(module_tmp_path('zoo_data'))
 
 
 def test_every_table_has_a_full_training_run():

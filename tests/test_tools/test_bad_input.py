@@ -166,9 +166,9 @@ def test_command_line_shows_one_error_line_no_traceback(tmp_path):
 
 
 @pytest.fixture(scope='module')
-def student_checkpoint(voc_tat_run, tmp_path_factory):
+def student_checkpoint(voc_tat_run, module_tmp_path):
     assert_ok(voc_tat_run['proc'])
-    dst = str(tmp_path_factory.mktemp('student') / 'student.pth')
+    dst = str(module_tmp_path('student') / 'student.pth')
     convert_student.convert_student(
         osp.join(voc_tat_run['work_dir'], 'iter_2.pth'), dst)
     return dst

@@ -36,8 +36,8 @@ def _load_benchmark_module():
 
 
 @pytest.fixture(scope='module')
-def bench(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp('benchmark'))
+def bench(module_tmp_path):
+    out = str(module_tmp_path('benchmark'))
     proc = run_tool(['tools/benchmark.py', TAT_VOC, KD_VOC, '--out', out] +
                     BENCH_ARGS + PASSES)
     assert_ok(proc)
@@ -47,10 +47,10 @@ def bench(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def collected(voc_tat_run, voc_baseline_run, tmp_path_factory):
+def collected(voc_tat_run, voc_baseline_run, module_tmp_path):
     assert_ok(voc_tat_run['proc'])
     assert_ok(voc_baseline_run['proc'])
-    out = str(tmp_path_factory.mktemp('accuracy'))
+    out = str(module_tmp_path('accuracy'))
     work_dirs = [voc_tat_run['work_dir'], voc_baseline_run['work_dir']]
     proc = run_tool(['tools/benchmark.py', '--collect'] + work_dirs +
                     ['--out', out])

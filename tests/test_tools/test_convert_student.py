@@ -28,10 +28,10 @@ def load_tool():
 
 
 @pytest.fixture(scope='module')
-def converted(voc_tat_run, tmp_path_factory):
+def converted(voc_tat_run, module_tmp_path):
     assert_ok(voc_tat_run['proc'])
     src = osp.join(voc_tat_run['work_dir'], 'iter_2.pth')
-    dst = str(tmp_path_factory.mktemp('student') / 'sub' / 'student.pth')
+    dst = str(module_tmp_path('student') / 'sub' / 'student.pth')
     proc = run_tool(['tools/convert_student.py', src, dst])
     return dict(proc=proc, src=src, dst=dst, run=voc_tat_run)
 
@@ -135,11 +135,11 @@ STUDENT_IN1K = 'configs/baselines/resnet18_in1k.py'
 
 
 @pytest.fixture(scope='module')
-def classification(tmp_path_factory):
+def classification(module_tmp_path):
     """Two iterations of the TaT ImageNet config on a generated ImageNet
     (tools/train.py), converted with tools/convert_student.py."""
     from mmtat.checks.dry_run import make_dry_run_dataset, shrink_for_dry_run
-    root = tmp_path_factory.mktemp('classification')
+    root = module_tmp_path('classification')
     cfg = Config.fromfile(osp.join(REPO, TAT_IN1K))
     data_root = make_dry_run_dataset(cfg, str(root / 'data'))
     work_dir = str(root / 'work')

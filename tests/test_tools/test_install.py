@@ -49,8 +49,8 @@ def _repo_files(folder: str, suffixes, skip=()) -> set:
 
 
 @pytest.fixture(scope='module')
-def dists(tmp_path_factory):
-    root = tmp_path_factory.mktemp('build')
+def dists(module_tmp_path):
+    root = module_tmp_path('build')
     src = str(root / 'src')
     shutil.copytree(REPO, src, symlinks=True, ignore=COPY_IGNORE)
     out = str(root / 'dist')
@@ -137,10 +137,10 @@ def test_sdist_holds_real_copies(dists):
 
 
 @pytest.fixture(scope='module')
-def wheel_env(dists, tmp_path_factory):
+def wheel_env(dists, module_tmp_path):
     """A fresh venv holding the installed wheel; dependencies through a
     path entry to this environment's site-packages."""
-    root = tmp_path_factory.mktemp('wheel_env')
+    root = module_tmp_path('wheel_env')
     venv = str(root / 'venv')
     proc = _run([sys.executable, '-m', 'venv', '--without-pip', venv],
                 cwd=str(root))

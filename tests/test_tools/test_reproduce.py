@@ -47,8 +47,8 @@ COCO_TEACHER = 'deeplabv3plus_r101_cocostuff10k'
 
 
 @pytest.fixture(scope='module')
-def dry_run(tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('reproduce'))
+def dry_run(module_tmp_path):
+    work_dir = str(module_tmp_path('reproduce'))
     proc = run_tool(['tools/reproduce.py', TABLE, '--dry-run', '--work-dir',
                      work_dir, '--poll', '0.2', '--concurrent', '2',
                      '--only', *ONLY], timeout=1200)
@@ -259,9 +259,9 @@ CLASSIFICATION_TABLES = {
 
 
 @pytest.fixture(scope='module', params=sorted(CLASSIFICATION_TABLES))
-def classification_dry_run(request, tmp_path_factory):
+def classification_dry_run(request, module_tmp_path):
     table = request.param
-    work_dir = str(tmp_path_factory.mktemp(f'reproduce_{table}'))
+    work_dir = str(module_tmp_path(f'reproduce_{table}'))
     runs, _ = CLASSIFICATION_TABLES[table]
     proc = run_tool(['tools/reproduce.py', table, '--dry-run', '--work-dir',
                      work_dir, '--poll', '0.2', '--concurrent', '2',

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import built_once, synthetic_voc
+from conftest import synthetic_voc
 from mmengine.config import Config
 from tool_utils import (
     REPO,
@@ -42,7 +42,7 @@ def _options(data_root, teacher, max_iters=2):
 
 
 @pytest.fixture(scope='module')
-def teacherless_run(voc_tat_run, shared_dir):
+def teacherless_run(voc_tat_run, module_tmp_path):
     """The TaT VOC run (2 iterations, checkpoint at 2) with its teacher
     from a weights file: the teacher of the session's TaT run, saved as an
     MMSegmentation checkpoint."""
@@ -66,7 +66,7 @@ def teacherless_run(voc_tat_run, shared_dir):
                     work_dir=work_dir, data_root=data_root, teacher=teacher,
                     full=osp.join(voc_tat_run['work_dir'], 'iter_2.pth'))
 
-    return built_once(shared_dir, 'teacherless_run', train)
+    return train(str(module_tmp_path('teacherless_run')))
 
 
 def _teacher_tensors(path):
