@@ -15,6 +15,7 @@ the process, and every full collection (mmengine's datasets call
 import gc
 import os
 import shutil
+import tempfile
 
 import pytest
 
@@ -27,6 +28,17 @@ def pytest_configure(config):
     # its tools also take): most of a short run's start otherwise
     from mmtat.compat import enable_config_caches
     enable_config_caches()
+
+
+def pytest_report_header(config):
+    # A full disk fails the suite as a hundred errors of pytest's own
+    # folder making; the free space in the first lines tells why at once.
+    base = config.option.basetemp or tempfile.gettempdir()
+    probe = base
+    while not os.path.isdir(probe):
+        probe = os.path.dirname(probe)
+    free_gb = shutil.disk_usage(probe).free / 1e9
+    return f'temporary folders under {base}: {free_gb:.1f} GB free'
 
 
 def pytest_collection_finish(session):
