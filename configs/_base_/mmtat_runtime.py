@@ -37,6 +37,7 @@ custom_hooks = [
     dict(type='CheckpointFitHook'),
     # a teacher checkpoint that does not fit the teacher is refused
     dict(type='TeacherCheckpointHook'),
-    # the teacher's first validation mIoU is logged next to the published
-    dict(type='TeacherMIoUHook'),
+    # the teacher's first validation mIoU (top-1) is logged next to the
+    # published one
+    dict(type='TeacherMetricHook'),
 ]

@@ -11,7 +11,7 @@ from .atomic_io import (
 )
 from .data_guard import GuardedLoading, check_data_command, guard_dataloader
 from .hooks import (
-                        TEACHER_MIOU_WARN_RATIO,
+                        TEACHER_METRIC_WARN_RATIO,
                         CheckpointFitHook,
                         DataGuardHook,
                         FiniteLossHook,
@@ -20,6 +20,7 @@ from .hooks import (
                         PreemptionHook,
                         ResumeFitHook,
                         TeacherCheckpointHook,
+                        TeacherMetricHook,
                         TeacherMIoUHook,
                         TrainingDiverged,
 )
@@ -39,7 +40,8 @@ __all__ = [
     'DataGuardHook', 'FiniteLossHook', 'TrainingDiverged',
     'FrozenTeacherCheckpointHook',
     'NonEmptyDataHook', 'PreemptionHook', 'ResumeFitHook',
-    'TeacherCheckpointHook', 'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO',
+    'TeacherCheckpointHook', 'TeacherMetricHook', 'TeacherMIoUHook',
+    'TEACHER_METRIC_WARN_RATIO',
     'restart_train_workers', 'SECOND_SIGTERM_AFTER_S', 'TrainingPreempted',
     'install_termination_handler', 'termination_requested',
     'uninstall_termination_handler'

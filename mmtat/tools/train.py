@@ -97,7 +97,7 @@ from mmtat.engine import (
     PreemptionHook,
     ResumeFitHook,
     TeacherCheckpointHook,
-    TeacherMIoUHook,
+    TeacherMetricHook,
     TrainingDiverged,
     TrainingPreempted,
     check_data_command,
@@ -323,7 +323,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         teacher_ckpt = cfg.model.get('teacher_ckpt')
         add_hook(runner, TeacherCheckpointHook(
             teacher_ckpt, allow_partial=args.allow_partial_teacher))
-        add_hook(runner, TeacherMIoUHook(
+        add_hook(runner, TeacherMetricHook(
             published_teacher_result(teacher_ckpt)))
         preempted = diverged = None
         try:

@@ -16,7 +16,7 @@ HOOKS_LISTED = [
     'WorkDirLockHook', 'PreemptionHook', 'FiniteLossHook', 'NonEmptyDataHook',
     'DataGuardHook',
     'FrozenTeacherCheckpointHook', 'ResumeFitHook', 'CheckpointFitHook',
-    'TeacherCheckpointHook', 'TeacherMIoUHook'
+    'TeacherCheckpointHook', 'TeacherMetricHook'
 ]
 
 

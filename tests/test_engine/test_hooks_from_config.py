@@ -37,14 +37,15 @@ HOOK_FILES = {
     'ResumeFitHook': 'resume_fit_hook',
     'CheckpointFitHook': 'checkpoint_fit_hook',
     'TeacherCheckpointHook': 'teacher_checkpoint_hook',
-    'TeacherMIoUHook': 'teacher_miou_hook',
+    'TeacherMetricHook': 'teacher_metric_hook',
     'WorkDirLockHook': 'work_dir_lock_hook',
 }
 
 
 def test_every_hook_of_the_package_is_listed():
     assert sorted(mmtat_hooks.__all__) == sorted(
-        list(HOOK_FILES) + ['TEACHER_MIOU_WARN_RATIO', 'TrainingDiverged'])
+        list(HOOK_FILES) +
+        ['TEACHER_METRIC_WARN_RATIO', 'TeacherMIoUHook', 'TrainingDiverged'])
     found = {
         osp.splitext(name)[0]
         for name in os.listdir(osp.dirname(mmtat_hooks.__file__))
@@ -62,6 +63,18 @@ def test_hook_builds_from_its_name_in_every_scope(name):
     assert HOOKS.get(name) is cls
     for registry in (HOOKS, MMSEG_HOOKS, MMRAZOR_HOOKS):
         assert type(registry.build(dict(type=name))) is cls
+
+
+def test_the_former_name_of_the_teacher_metric_hook_still_builds():
+    """Configs written for TeacherMIoUHook build TeacherMetricHook's
+    behaviour, with a warning that names the new name."""
+    from mmseg.registry import HOOKS as MMSEG_HOOKS
+    with pytest.warns(DeprecationWarning,
+                      match=r"^TeacherMIoUHook is now TeacherMetricHook .*"
+                      r"write dict\(type='TeacherMetricHook'\)"):
+        hook = MMSEG_HOOKS.build(dict(type='TeacherMIoUHook'))
+    assert isinstance(hook, mmtat_hooks.TeacherMetricHook)
+    assert hook.published is None and not hook.logged
 
 
 def _runner(work_dir, max_iters, hooks, size=8, **extra):
@@ -210,12 +223,12 @@ def test_teacher_checkpoint_hook_reads_the_config(tmp_path):
     hook.before_train(FakeRunner(Net(), dict(model=dict(teacher_ckpt=path))))
 
 
-def test_teacher_miou_hook_finds_the_published_miou(caplog):
+def test_teacher_metric_hook_finds_the_published_miou(caplog):
     cfg = Config.fromfile('configs/tat/deeplabv3_r101_r18_voc.py',
                           import_custom_modules=False)
     runner = FakeRunner(None, dict(model=dict(
         teacher_ckpt=cfg.model.teacher_ckpt)))
-    hook = HOOKS.build(dict(type='TeacherMIoUHook'))
+    hook = HOOKS.build(dict(type='TeacherMetricHook'))
     from mmengine.logging import MMLogger
     logger = MMLogger.get_instance('teacher_miou_from_config')
     records = []

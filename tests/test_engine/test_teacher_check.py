@@ -1,6 +1,6 @@
 """Teacher weights that do not fit are refused before training, and the
 teacher's validation mIoU is logged next to its published one
-(mmtat.checks.teacher_fit, TeacherCheckpointHook, TeacherMIoUHook), on
+(mmtat.checks.teacher_fit, TeacherCheckpointHook, TeacherMetricHook), on
 small modules shaped like MMSegmentation's segmentors inside an MMRazor
 distillation algorithm."""
 import itertools
@@ -15,9 +15,9 @@ from torch import nn
 
 from mmtat.checks import PublishedResult, teacher_weight_sources
 from mmtat.engine import (
-    TEACHER_MIOU_WARN_RATIO,
+    TEACHER_METRIC_WARN_RATIO,
     TeacherCheckpointHook,
-    TeacherMIoUHook,
+    TeacherMetricHook,
 )
 from mmtat.utils import RunRefused
 
@@ -182,9 +182,9 @@ def _logged(records, hook, metrics):
     return list(records.records)
 
 
-def test_teacher_miou_is_logged_next_to_the_published_one(current_log):
+def test_teacher_metric_is_logged_next_to_the_published_one(current_log):
     published = PublishedResult(77.92, 'deeplabv3_r101', 'a metafile')
-    hook = TeacherMIoUHook(published)
+    hook = TeacherMetricHook(published)
     assert _logged(current_log, hook, {'mIoU': 50.0}) == []  # no teacher
     # the evaluator's numpy scalar
     [(level, text)] = _logged(current_log, hook,
@@ -194,12 +194,12 @@ def test_teacher_miou_is_logged_next_to_the_published_one(current_log):
                     'deeplabv3_r101 (a metafile).')
     # only the first validation
     assert _logged(current_log, hook, {'teacher.mIoU': 1.4}) == []
-    low = 77.92 * TEACHER_MIOU_WARN_RATIO - 0.01
-    [(level, text)] = _logged(current_log, TeacherMIoUHook(published),
+    low = 77.92 * TEACHER_METRIC_WARN_RATIO - 0.01
+    [(level, text)] = _logged(current_log, TeacherMetricHook(published),
                               {'teacher.mIoU': low})
     assert level == logging.WARNING
     assert 'Below 50% of it' in text and 'model.teacher_ckpt' in text
-    [(level, text)] = _logged(current_log, TeacherMIoUHook(None),
+    [(level, text)] = _logged(current_log, TeacherMetricHook(None),
                               {'teacher.mIoU': 1.4})
     assert text == ('Teacher: validation mIoU 1.40 (the metafiles state no '
                     'published mIoU for its weights).')
@@ -285,16 +285,16 @@ def test_teacher_top1_is_logged_next_to_mmpretrains(kd_resnet34_resnet18,
     assert (published.value, published.metric) == (73.62, 'top-1')
     metrics = {'accuracy/top1': 40.0, 'teacher.accuracy/top1': 73.1,
                'teacher.accuracy/top5': 91.0}
-    [(level, text)] = _logged(current_log, TeacherMIoUHook(published),
+    [(level, text)] = _logged(current_log, TeacherMetricHook(published),
                               metrics)
     assert level == logging.INFO
     assert text == (f'Teacher: validation top-1 73.10; published 73.62 for '
                     f'{published.model} ({published.source}).')
-    [(level, text)] = _logged(current_log, TeacherMIoUHook(published),
+    [(level, text)] = _logged(current_log, TeacherMetricHook(published),
                               dict(metrics, **{'teacher.accuracy/top1': 0.1}))
     assert level == logging.WARNING and 'Below 50% of it' in text
     # a segmentation figure is no figure for a classifier
-    [(_, text)] = _logged(current_log, TeacherMIoUHook(PublishedResult(
+    [(_, text)] = _logged(current_log, TeacherMetricHook(PublishedResult(
         77.92, 'deeplabv3_r101', 'a metafile')), metrics)
     assert text == ('Teacher: validation top-1 73.10 (the metafiles state no '
                     'published top-1 for its weights).')

@@ -13,13 +13,17 @@ from .non_empty_data_hook import NonEmptyDataHook
 from .preemption_hook import PreemptionHook
 from .resume_fit_hook import ResumeFitHook
 from .teacher_checkpoint_hook import TeacherCheckpointHook
-from .teacher_miou_hook import TEACHER_MIOU_WARN_RATIO, TeacherMIoUHook
+from .teacher_metric_hook import (
+                                  TEACHER_METRIC_WARN_RATIO,
+                                  TeacherMetricHook,
+                                  TeacherMIoUHook,
+)
 from .work_dir_lock_hook import WorkDirLockHook
 
 __all__ = [
     'CheckpointFitHook', 'DataGuardHook', 'FiniteLossHook',
     'FrozenTeacherCheckpointHook', 'NonEmptyDataHook',
     'PreemptionHook', 'ResumeFitHook', 'TeacherCheckpointHook',
-    'TeacherMIoUHook', 'TEACHER_MIOU_WARN_RATIO', 'TrainingDiverged',
-    'WorkDirLockHook'
+    'TeacherMetricHook', 'TeacherMIoUHook', 'TEACHER_METRIC_WARN_RATIO',
+    'TrainingDiverged', 'WorkDirLockHook'
 ]

@@ -1,4 +1,5 @@
 import logging
+import warnings
 from typing import Any, Dict, Optional
 
 from mmengine.hooks import Hook
@@ -12,7 +13,7 @@ from ...checks.teacher_fit import config_teacher_ckpt
 #: A teacher whose validation figure (mIoU, top-1) is below this fraction of
 #: its published one is reported as a warning: its weights are probably not
 #: the release's.
-TEACHER_MIOU_WARN_RATIO = 0.5
+TEACHER_METRIC_WARN_RATIO = 0.5
 
 #: the teacher's figure in a distillation run's validation metrics -> its
 #: name: the main metric of each task (``teacher.mIoU``,
@@ -22,9 +23,9 @@ _TEACHER_KEYS = {f'teacher.{metrics[0].key}': metrics[0].name
 
 
 @HOOKS.register_module()
-class TeacherMIoUHook(Hook):
-    """Log the teacher's first validation mIoU (a classifier's: top-1)
-    next to its published one.
+class TeacherMetricHook(Hook):
+    """Log the teacher's first validation metric (a segmentor's mIoU, a
+    classifier's top-1) next to its published one.
 
     A teacher checkpoint that fits the teacher shape for shape can still be
     the wrong one (another dataset's weights of the same network, an early
@@ -34,7 +35,7 @@ class TeacherMIoUHook(Hook):
     metafiles publish for the teacher's weights
     (:mod:`mmtat.checks.published`: mmtat's, MMSegmentation's and
     MMPretrain's), as a warning when it is below
-    :data:`TEACHER_MIOU_WARN_RATIO` of it.  A run without a teacher's
+    :data:`TEACHER_METRIC_WARN_RATIO` of it.  A run without a teacher's
     figure logs nothing.
 
     mmtat's ``tools/train.py`` adds it; from a config's ``custom_hooks`` it
@@ -74,12 +75,25 @@ class TeacherMIoUHook(Hook):
         text = (f'Teacher: validation {metric} {value:.2f}; published '
                 f'{published.value:.2f} for {published.model} '
                 f'({published.source}).')
-        if value >= TEACHER_MIOU_WARN_RATIO * published.value:
+        if value >= TEACHER_METRIC_WARN_RATIO * published.value:
             print_log(text, logger='current')
             return
         print_log(
-            text + f' Below {TEACHER_MIOU_WARN_RATIO:.0%} of it: the '
+            text + f' Below {TEACHER_METRIC_WARN_RATIO:.0%} of it: the '
             'teacher\'s weights are probably not the ones its config '
             'describes (check model.teacher_ckpt, the teacher\'s config and '
             'class count), or the validation data is not the release\'s.',
             logger='current', level=logging.WARNING)
+
+
+@HOOKS.register_module()
+class TeacherMIoUHook(TeacherMetricHook):
+    """:class:`TeacherMetricHook` under its former name, so that configs
+    listing ``TeacherMIoUHook`` still build; it warns once per build."""
+
+    def __init__(self, published: Optional[PublishedResult] = None) -> None:
+        warnings.warn(
+            'TeacherMIoUHook is now TeacherMetricHook (it logs a '
+            "classifier's top-1 too): write dict(type='TeacherMetricHook') "
+            'in custom_hooks.', DeprecationWarning, stacklevel=2)
+        super().__init__(published)
