@@ -33,7 +33,7 @@ def pytest_configure(config):
 def pytest_report_header(config):
     # A full disk fails the suite as a hundred errors of pytest's own
     # folder making; the free space in the first lines tells why at once.
-    base = config.option.basetemp or tempfile.gettempdir()
+    base = os.path.abspath(config.option.basetemp or tempfile.gettempdir())
     probe = base
     while not os.path.isdir(probe):
         probe = os.path.dirname(probe)
