@@ -30,15 +30,22 @@ def pytest_configure(config):
     enable_config_caches()
 
 
-def pytest_report_header(config):
+def pytest_sessionstart(session):
     # A full disk fails the suite as a hundred errors of pytest's own
-    # folder making; the free space in the first lines tells why at once.
+    # folder making; the free space in the first lines tells why at once
+    # (written by the main process only, also under -q, which hides
+    # pytest's report header).
+    config = session.config
+    reporter = config.pluginmanager.get_plugin('terminalreporter')
+    if reporter is None or hasattr(config, 'workerinput'):
+        return
     base = os.path.abspath(config.option.basetemp or tempfile.gettempdir())
     probe = base
     while not os.path.isdir(probe):
         probe = os.path.dirname(probe)
     free_gb = shutil.disk_usage(probe).free / 1e9
-    return f'temporary folders under {base}: {free_gb:.1f} GB free'
+    reporter.write_line(
+        f'temporary folders under {base}: {free_gb:.1f} GB free')
 
 
 def pytest_collection_finish(session):
